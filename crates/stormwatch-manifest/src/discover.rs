@@ -1,0 +1,152 @@
+//! Finding a project's dependency inputs in a directory tree.
+
+use std::path::{Path, PathBuf};
+
+use ignore::WalkBuilder;
+
+/// The input formats stormwatch reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Format {
+    Requirements,
+    Pyproject,
+    Pipfile,
+    PipfileLock,
+    PoetryLock,
+    UvLock,
+    PdmLock,
+    Pylock,
+    Installed,
+}
+
+impl Format {
+    pub fn label(self) -> &'static str {
+        match self {
+            Format::Requirements => "requirements",
+            Format::Pyproject => "pyproject.toml",
+            Format::Pipfile => "Pipfile",
+            Format::PipfileLock => "Pipfile.lock",
+            Format::PoetryLock => "poetry.lock",
+            Format::UvLock => "uv.lock",
+            Format::PdmLock => "pdm.lock",
+            Format::Pylock => "pylock.toml",
+            Format::Installed => "installed distribution",
+        }
+    }
+}
+
+/// Directories that hold other projects' files or build output, never this project's pins.
+const SKIP_DIRS: &[&str] = &[
+    "node_modules",
+    "site-packages",
+    "dist-packages",
+    "__pycache__",
+    "__pypackages__",
+    "venv",
+    "virtualenv",
+];
+
+/// The format a file name implies, or `None` for names stormwatch does not recognise.
+/// Requirements files are recognised by name: `requirements*.txt|in`, `*-requirements.txt`,
+/// `constraints*.txt`, or any `.txt`/`.in` inside a `requirements/` directory.
+pub fn detect_format(path: &Path) -> Option<Format> {
+    let name = path.file_name()?.to_str()?;
+    let format = match name {
+        "pyproject.toml" => Format::Pyproject,
+        "Pipfile" => Format::Pipfile,
+        "Pipfile.lock" => Format::PipfileLock,
+        "poetry.lock" => Format::PoetryLock,
+        "uv.lock" => Format::UvLock,
+        "pdm.lock" => Format::PdmLock,
+        "pylock.toml" => Format::Pylock,
+        _ if name.starts_with("pylock.") && name.ends_with(".toml") => Format::Pylock,
+        _ => {
+            let lower = name.to_ascii_lowercase();
+            let is_text = lower.ends_with(".txt") || lower.ends_with(".in");
+            let in_req_dir = path
+                .parent()
+                .and_then(|p| p.file_name())
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.eq_ignore_ascii_case("requirements"));
+            if is_text
+                && (lower.contains("requirements") || lower.starts_with("constraints") || in_req_dir)
+            {
+                Format::Requirements
+            } else {
+                return None;
+            }
+        }
+    };
+    Some(format)
+}
+
+/// Every dependency input under `root`, sorted, honouring `.gitignore` and skipping hidden
+/// directories, virtual environments and vendored packages.
+pub fn discover(root: &Path) -> Vec<(PathBuf, Format)> {
+    let walker = WalkBuilder::new(root)
+        .hidden(true)
+        .git_ignore(true)
+        .git_global(false)
+        .require_git(false)
+        .follow_links(false)
+        .filter_entry(|e| {
+            let is_dir = e.file_type().is_some_and(|t| t.is_dir());
+            if !is_dir || e.depth() == 0 {
+                return true;
+            }
+            let name = e.file_name().to_string_lossy();
+            !SKIP_DIRS.contains(&name.as_ref()) && !e.path().join("pyvenv.cfg").exists()
+        })
+        .build();
+    let mut found: Vec<(PathBuf, Format)> = walker
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_some_and(|t| t.is_file() || t.is_symlink()))
+        .filter_map(|e| detect_format(e.path()).map(|f| (e.into_path(), f)))
+        .collect();
+    found.sort();
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+
+    #[test]
+    fn names_map_to_formats() {
+        let f = |s: &str| detect_format(Path::new(s));
+        assert_eq!(f("requirements.txt"), Some(Format::Requirements));
+        assert_eq!(f("requirements-dev.txt"), Some(Format::Requirements));
+        assert_eq!(f("dev-requirements.in"), Some(Format::Requirements));
+        assert_eq!(f("requirements/base.txt"), Some(Format::Requirements));
+        assert_eq!(f("constraints.txt"), Some(Format::Requirements));
+        assert_eq!(f("pylock.prod.toml"), Some(Format::Pylock));
+        assert_eq!(f("uv.lock"), Some(Format::UvLock));
+        assert_eq!(f("notes.txt"), None);
+        assert_eq!(f("Cargo.lock"), None);
+    }
+
+    #[test]
+    fn discovery_skips_venvs_hidden_and_ignored() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path();
+        fs::write(p.join("requirements.txt"), "").unwrap();
+        fs::write(p.join("pyproject.toml"), "").unwrap();
+        fs::create_dir_all(p.join("svc/requirements")).unwrap();
+        fs::write(p.join("svc/requirements/prod.txt"), "").unwrap();
+        fs::create_dir_all(p.join(".venv/lib")).unwrap();
+        fs::write(p.join(".venv/lib/requirements.txt"), "").unwrap();
+        fs::create_dir_all(p.join("env2")).unwrap();
+        fs::write(p.join("env2/pyvenv.cfg"), "").unwrap();
+        fs::write(p.join("env2/requirements.txt"), "").unwrap();
+        fs::create_dir_all(p.join("node_modules/x")).unwrap();
+        fs::write(p.join("node_modules/x/requirements.txt"), "").unwrap();
+        fs::write(p.join(".gitignore"), "ignored/\n").unwrap();
+        fs::create_dir_all(p.join("ignored")).unwrap();
+        fs::write(p.join("ignored/requirements.txt"), "").unwrap();
+        let found: Vec<_> = discover(p)
+            .into_iter()
+            .map(|(f, _)| f.strip_prefix(p).unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(found, ["pyproject.toml", "requirements.txt", "svc/requirements/prod.txt"]);
+    }
+}

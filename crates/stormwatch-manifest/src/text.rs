@@ -1,0 +1,114 @@
+//! Reading input files defensively: size limits, binary detection, UTF-8 errors with a line.
+
+use std::path::Path;
+
+use crate::ManifestError;
+
+/// Manifests and lockfiles larger than this are refused rather than read into memory.
+pub const MAX_INPUT_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Reads a manifest as UTF-8 text, refusing binary files, oversized files and invalid UTF-8
+/// with an error that names the path and, where it can, the line.
+pub fn read_text(path: &Path) -> Result<String, ManifestError> {
+    let meta = std::fs::metadata(path).map_err(|e| ManifestError::io(path, &e))?;
+    if meta.is_dir() {
+        return Err(ManifestError::new(path, 0, "is a directory, expected a file"));
+    }
+    if meta.len() > MAX_INPUT_BYTES {
+        return Err(ManifestError::new(
+            path,
+            0,
+            format!(
+                "file is {} bytes, larger than the {} byte limit for manifests",
+                meta.len(),
+                MAX_INPUT_BYTES
+            ),
+        ));
+    }
+    let bytes = std::fs::read(path).map_err(|e| ManifestError::io(path, &e))?;
+    decode(path, bytes)
+}
+
+/// Decodes bytes as UTF-8 (dropping a BOM), reporting the line of the first bad byte.
+pub fn decode(path: &Path, bytes: Vec<u8>) -> Result<String, ManifestError> {
+    if let Some(pos) = bytes.iter().position(|&b| b == 0) {
+        let line = line_of_byte(&bytes, pos);
+        return Err(ManifestError::new(
+            path,
+            line,
+            "binary data (NUL byte); expected a text file",
+        ));
+    }
+    match String::from_utf8(bytes) {
+        Ok(mut s) => {
+            if s.starts_with('\u{feff}') {
+                s.drain(..3);
+            }
+            Ok(s)
+        }
+        Err(e) => {
+            let pos = e.utf8_error().valid_up_to();
+            let line = line_of_byte(e.as_bytes(), pos);
+            Err(ManifestError::new(path, line, "invalid UTF-8"))
+        }
+    }
+}
+
+fn line_of_byte(bytes: &[u8], pos: usize) -> usize {
+    bytes[..pos].iter().filter(|&&b| b == b'\n').count() + 1
+}
+
+/// Maps byte offsets to 1-based line numbers.
+pub struct LineIndex {
+    starts: Vec<usize>,
+}
+
+impl LineIndex {
+    pub fn new(text: &str) -> Self {
+        let mut starts = vec![0];
+        starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        Self { starts }
+    }
+
+    pub fn line(&self, offset: usize) -> usize {
+        match self.starts.binary_search(&offset) {
+            Ok(i) => i + 1,
+            Err(i) => i,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_index_maps_offsets() {
+        let idx = LineIndex::new("a\nbc\n\nd");
+        assert_eq!(idx.line(0), 1);
+        assert_eq!(idx.line(1), 1);
+        assert_eq!(idx.line(2), 2);
+        assert_eq!(idx.line(5), 3);
+        assert_eq!(idx.line(6), 4);
+    }
+
+    #[test]
+    fn decode_reports_line_of_invalid_utf8() {
+        let err = decode(Path::new("r.txt"), b"ok\nfine\n\xff\xfe\n".to_vec()).unwrap_err();
+        assert_eq!(err.line, 3);
+        assert!(err.message.contains("UTF-8"));
+    }
+
+    #[test]
+    fn decode_rejects_binary() {
+        let err = decode(Path::new("r.txt"), b"abc\n\x00\x01".to_vec()).unwrap_err();
+        assert_eq!(err.line, 2);
+        assert!(err.message.contains("binary"));
+    }
+
+    #[test]
+    fn decode_strips_bom() {
+        let s = decode(Path::new("r.txt"), b"\xef\xbb\xbftornado==6.1\n".to_vec()).unwrap();
+        assert_eq!(s, "tornado==6.1\n");
+    }
+}

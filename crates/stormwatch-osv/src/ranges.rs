@@ -1,0 +1,347 @@
+//! OSV affected-range semantics over PEP 440 versions.
+//!
+//! An `ECOSYSTEM` range is a list of events; sorted by version, `introduced` opens an
+//! affected interval, `fixed` closes it (exclusive) and `last_affected` closes it
+//! (inclusive). `limit` caps evaluation. An explicit `versions` list is affected as well.
+//! Events whose versions are not valid PEP 440 make that range unusable; the `versions`
+//! list still applies.
+
+use std::cmp::Ordering;
+
+use pep440_rs::Version;
+use stormwatch_manifest::normalize_name;
+
+use crate::model::{Affected, Range};
+
+#[derive(Debug, Clone, PartialEq)]
+enum Upper {
+    Unbounded,
+    Exclusive(Version),
+    Inclusive(Version),
+}
+
+/// `[lo, hi)` or `[lo, hi]`; `lo = None` means from the beginning of time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Interval {
+    lo: Option<Version>,
+    hi: Upper,
+}
+
+impl Interval {
+    pub fn contains(&self, v: &Version) -> bool {
+        if let Some(lo) = &self.lo {
+            if v < lo {
+                return false;
+            }
+        }
+        match &self.hi {
+            Upper::Unbounded => true,
+            Upper::Exclusive(hi) => v < hi,
+            Upper::Inclusive(hi) => v <= hi,
+        }
+    }
+
+    pub fn lower(&self) -> Option<&Version> {
+        self.lo.as_ref()
+    }
+
+    /// The version that ends this interval when it was ended by a fix.
+    pub fn fixed(&self) -> Option<&Version> {
+        match &self.hi {
+            Upper::Exclusive(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    pub fn upper_inclusive(&self) -> Option<&Version> {
+        match &self.hi {
+            Upper::Inclusive(v) => Some(v),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Kind {
+    Introduced,
+    Fixed,
+    LastAffected,
+}
+
+/// Builds the affected intervals of one range, or `None` if an event version is not PEP 440.
+pub fn compile_range(range: &Range) -> Option<(Vec<Interval>, Vec<Version>)> {
+    let mut events: Vec<(Option<Version>, Kind)> = Vec::new();
+    let mut limits = Vec::new();
+    for e in &range.events {
+        if let Some(v) = &e.introduced {
+            let v = v.trim();
+            // "0" is OSV's "since the first version", below every PEP 440 version
+            // (including `0.dev0`), so it is not compared as a version.
+            let parsed = if v == "0" { None } else { Some(v.parse().ok()?) };
+            events.push((parsed, Kind::Introduced));
+        }
+        if let Some(v) = &e.fixed {
+            events.push((Some(v.trim().parse().ok()?), Kind::Fixed));
+        }
+        if let Some(v) = &e.last_affected {
+            events.push((Some(v.trim().parse().ok()?), Kind::LastAffected));
+        }
+        if let Some(v) = &e.limit {
+            if v.trim() != "*" {
+                limits.push(v.trim().parse::<Version>().ok()?);
+            }
+        }
+    }
+    events.sort_by(|a, b| match (&a.0, &b.0) {
+        (None, None) => Ordering::Equal,
+        (None, Some(_)) => Ordering::Less,
+        (Some(_), None) => Ordering::Greater,
+        (Some(x), Some(y)) => x.cmp(y),
+    });
+    let mut intervals = Vec::new();
+    let mut open: Option<Option<Version>> = None;
+    for (v, kind) in events {
+        match kind {
+            Kind::Introduced => {
+                if open.is_none() {
+                    open = Some(v);
+                }
+            }
+            Kind::Fixed => {
+                if let Some(lo) = open.take() {
+                    intervals.push(Interval {
+                        lo,
+                        hi: Upper::Exclusive(v.expect("fixed has a version")),
+                    });
+                }
+            }
+            Kind::LastAffected => {
+                if let Some(lo) = open.take() {
+                    intervals.push(Interval {
+                        lo,
+                        hi: Upper::Inclusive(v.expect("last_affected has a version")),
+                    });
+                }
+            }
+        }
+    }
+    if let Some(lo) = open {
+        intervals.push(Interval {
+            lo,
+            hi: Upper::Unbounded,
+        });
+    }
+    Some((intervals, limits))
+}
+
+/// One `affected` entry for a PyPI package, ready for fast matching.
+#[derive(Debug, Clone)]
+pub struct CompiledAffected {
+    /// PEP 503 normalized package name.
+    pub package: String,
+    pub intervals: Vec<Interval>,
+    limits: Vec<Version>,
+    /// Explicit versions that parse as PEP 440, sorted.
+    versions: Vec<Version>,
+    /// Explicit versions exactly as written (for pins that are not PEP 440).
+    raw_versions: Vec<String>,
+    /// Ranges skipped because an event was not PEP 440.
+    pub unusable_ranges: usize,
+}
+
+impl CompiledAffected {
+    /// Compiles a PyPI `affected` entry; entries for other ecosystems return `None`.
+    pub fn compile(affected: &Affected) -> Option<Self> {
+        let pkg = affected.package.as_ref()?;
+        if !pkg.ecosystem.eq_ignore_ascii_case("pypi") || pkg.name.trim().is_empty() {
+            return None;
+        }
+        let mut intervals = Vec::new();
+        let mut limits = Vec::new();
+        let mut unusable = 0;
+        for range in &affected.ranges {
+            if !(range.kind.eq_ignore_ascii_case("ECOSYSTEM") || range.kind.eq_ignore_ascii_case("SEMVER")) {
+                continue;
+            }
+            match compile_range(range) {
+                Some((i, l)) => {
+                    intervals.extend(i);
+                    limits.extend(l);
+                }
+                None => unusable += 1,
+            }
+        }
+        let mut versions: Vec<Version> =
+            affected.versions.iter().filter_map(|v| v.trim().parse().ok()).collect();
+        versions.sort();
+        versions.dedup();
+        Some(Self {
+            package: normalize_name(&pkg.name),
+            intervals,
+            limits,
+            versions,
+            raw_versions: affected.versions.clone(),
+            unusable_ranges: unusable,
+        })
+    }
+
+    fn within_limits(&self, v: &Version) -> bool {
+        self.limits.is_empty() || self.limits.iter().any(|l| v < l)
+    }
+
+    /// Whether this version is affected. `parsed` is `None` for versions that are not PEP 440;
+    /// those can only match the explicit list, by exact string.
+    pub fn affects(&self, parsed: Option<&Version>, raw: &str) -> bool {
+        match parsed {
+            Some(v) => {
+                if self.within_limits(v) && self.intervals.iter().any(|i| i.contains(v)) {
+                    return true;
+                }
+                // A local build (`6.1+ubuntu1`) carries the upstream code of its public version.
+                let public = if v.local().is_empty() {
+                    std::borrow::Cow::Borrowed(v)
+                } else {
+                    std::borrow::Cow::Owned(v.clone().without_local())
+                };
+                self.versions.binary_search(&public).is_ok()
+            }
+            None => self.raw_versions.iter().any(|r| r.trim() == raw.trim()),
+        }
+    }
+
+    /// Every `fixed` version mentioned, sorted.
+    pub fn fixed_versions(&self) -> Vec<&Version> {
+        let mut out: Vec<&Version> = self.intervals.iter().filter_map(Interval::fixed).collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    /// Known affected versions from the explicit list, sorted.
+    pub fn listed_versions(&self) -> &[Version] {
+        &self.versions
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Event, Package};
+
+    fn ev(kind: &str, v: &str) -> Event {
+        let mut e = Event::default();
+        match kind {
+            "i" => e.introduced = Some(v.into()),
+            "f" => e.fixed = Some(v.into()),
+            "l" => e.last_affected = Some(v.into()),
+            "m" => e.limit = Some(v.into()),
+            _ => unreachable!(),
+        }
+        e
+    }
+
+    fn affected(events: Vec<Event>, versions: &[&str]) -> CompiledAffected {
+        CompiledAffected::compile(&Affected {
+            package: Some(Package {
+                ecosystem: "PyPI".into(),
+                name: "Some_Pkg".into(),
+                purl: None,
+            }),
+            ranges: vec![Range {
+                kind: "ECOSYSTEM".into(),
+                repo: None,
+                events,
+            }],
+            versions: versions.iter().map(|s| s.to_string()).collect(),
+            severity: vec![],
+            database_specific: None,
+        })
+        .unwrap()
+    }
+
+    fn hit(a: &CompiledAffected, v: &str) -> bool {
+        a.affects(v.parse::<Version>().ok().as_ref(), v)
+    }
+
+    #[test]
+    fn introduced_fixed() {
+        let a = affected(vec![ev("i", "0"), ev("f", "6.3.2")], &[]);
+        assert_eq!(a.package, "some-pkg");
+        assert!(hit(&a, "0.1"));
+        assert!(hit(&a, "0.0.dev0"));
+        assert!(hit(&a, "6.3.1"));
+        assert!(hit(&a, "6.3.2rc1"), "pre-releases of the fix are still affected");
+        assert!(!hit(&a, "6.3.2"));
+        assert!(!hit(&a, "6.3.2.post1"));
+        assert!(!hit(&a, "7.0"));
+        assert!(hit(&a, "6.3.1+local"));
+    }
+
+    #[test]
+    fn multiple_intervals_unsorted_and_last_affected() {
+        // Events given out of order, as some databases write them.
+        let a = affected(
+            vec![ev("f", "2.2.1"), ev("i", "2.0"), ev("i", "3.0"), ev("l", "3.1.1")],
+            &[],
+        );
+        assert!(!hit(&a, "1.9"));
+        assert!(hit(&a, "2.0"));
+        assert!(hit(&a, "2.2"));
+        assert!(!hit(&a, "2.2.1"));
+        assert!(!hit(&a, "2.9"));
+        assert!(hit(&a, "3.1.1"));
+        assert!(!hit(&a, "3.1.2"));
+        assert!(!hit(&a, "3.1.1.post1"), "a post-release is later than last_affected");
+    }
+
+    #[test]
+    fn open_ended_and_limit() {
+        let a = affected(vec![ev("i", "1.0")], &[]);
+        assert!(hit(&a, "99"));
+        assert!(!hit(&a, "0.9"));
+        let b = affected(vec![ev("i", "1.0"), ev("m", "2.0")], &[]);
+        assert!(hit(&b, "1.5"));
+        assert!(!hit(&b, "2.0"));
+    }
+
+    #[test]
+    fn epochs_and_prereleases_order() {
+        let a = affected(vec![ev("i", "0"), ev("f", "1!1.0")], &[]);
+        assert!(hit(&a, "2024.1"), "any version without epoch sorts before epoch 1");
+        assert!(!hit(&a, "1!1.0"));
+        let b = affected(vec![ev("i", "2.0a1"), ev("f", "2.0")], &[]);
+        assert!(hit(&b, "2.0b3"));
+        assert!(hit(&b, "2.0rc1"));
+        assert!(!hit(&b, "2.0.dev1"), "dev releases sort before alpha 1");
+        assert!(!hit(&b, "1.9.post2"));
+    }
+
+    #[test]
+    fn explicit_versions_and_invalid_events() {
+        let a = affected(vec![ev("i", "0"), ev("l", "0.2.0-alpha\\.33")], &["1.0", "banana"]);
+        assert_eq!(a.unusable_ranges, 1);
+        assert!(hit(&a, "1.0"));
+        assert!(hit(&a, "1.0.0"), "1.0 and 1.0.0 are the same PEP 440 version");
+        assert!(!hit(&a, "1.1"));
+        assert!(a.affects(None, "banana"));
+        assert!(!a.affects(None, "apple"));
+    }
+
+    #[test]
+    fn other_ecosystems_are_not_compiled() {
+        let mut aff = Affected {
+            package: Some(Package {
+                ecosystem: "npm".into(),
+                name: "x".into(),
+                purl: None,
+            }),
+            ranges: vec![],
+            versions: vec![],
+            severity: vec![],
+            database_specific: None,
+        };
+        assert!(CompiledAffected::compile(&aff).is_none());
+        aff.package.as_mut().unwrap().ecosystem = "PyPI".into();
+        assert!(CompiledAffected::compile(&aff).is_some());
+    }
+}
