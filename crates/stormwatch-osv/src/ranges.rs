@@ -92,35 +92,75 @@ pub fn compile_range(range: &Range) -> Option<(Vec<Interval>, Vec<Version>)> {
             }
         }
     }
-    events.sort_by(|a, b| match (&a.0, &b.0) {
+    let sorted_order = |a: &(Option<Version>, Kind), b: &(Option<Version>, Kind)| match (&a.0, &b.0) {
         (None, None) => Ordering::Equal,
         (None, Some(_)) => Ordering::Less,
         (Some(_), None) => Ordering::Greater,
         (Some(x), Some(y)) => x.cmp(y),
-    });
+    };
+    let already_sorted = events
+        .windows(2)
+        .all(|w| sorted_order(&w[0], &w[1]) != Ordering::Greater);
+    let mut sorted = events.clone();
+    sorted.sort_by(sorted_order);
+    if already_sorted || !well_formed_pairs(&events) {
+        return Some((walk(&sorted), limits));
+    }
+    let mut intervals = walk(&events);
+    {
+        // The spec evaluates events in version order, but records written as unsorted
+        // introduced/fixed pairs (e.g. `2.11..2.11.7, 0..2.11.6`) mean those pairs; a
+        // security audit takes the union of both readings.
+        for i in walk(&sorted) {
+            if !intervals.contains(&i) {
+                intervals.push(i);
+            }
+        }
+    }
+    Some((intervals, limits))
+}
+
+/// Whether unsorted events read as deliberate pairs: each `introduced` directly followed
+/// by a closing event at a higher version.
+fn well_formed_pairs(events: &[(Option<Version>, Kind)]) -> bool {
+    let mut it = events.iter();
+    while let Some((lo, kind)) = it.next() {
+        if *kind != Kind::Introduced {
+            return false;
+        }
+        match it.next() {
+            Some((Some(hi), Kind::Fixed | Kind::LastAffected)) => {
+                if lo.as_ref().is_some_and(|lo| lo >= hi) {
+                    return false;
+                }
+            }
+            None => {}
+            _ => return false,
+        }
+    }
+    true
+}
+
+/// Walks events in the given order: `introduced` opens, `fixed`/`last_affected` close.
+fn walk(events: &[(Option<Version>, Kind)]) -> Vec<Interval> {
     let mut intervals = Vec::new();
     let mut open: Option<Option<Version>> = None;
     for (v, kind) in events {
         match kind {
             Kind::Introduced => {
                 if open.is_none() {
-                    open = Some(v);
+                    open = Some(v.clone());
                 }
             }
-            Kind::Fixed => {
+            Kind::Fixed | Kind::LastAffected => {
                 if let Some(lo) = open.take() {
-                    intervals.push(Interval {
-                        lo,
-                        hi: Upper::Exclusive(v.expect("fixed has a version")),
-                    });
-                }
-            }
-            Kind::LastAffected => {
-                if let Some(lo) = open.take() {
-                    intervals.push(Interval {
-                        lo,
-                        hi: Upper::Inclusive(v.expect("last_affected has a version")),
-                    });
+                    let v = v.clone().expect("fixed and last_affected carry a version");
+                    let hi = if *kind == Kind::Fixed {
+                        Upper::Exclusive(v)
+                    } else {
+                        Upper::Inclusive(v)
+                    };
+                    intervals.push(Interval { lo, hi });
                 }
             }
         }
@@ -131,7 +171,7 @@ pub fn compile_range(range: &Range) -> Option<(Vec<Interval>, Vec<Version>)> {
             hi: Upper::Unbounded,
         });
     }
-    Some((intervals, limits))
+    intervals
 }
 
 /// One `affected` entry for a PyPI package, ready for fast matching.
@@ -217,6 +257,17 @@ impl CompiledAffected {
         out
     }
 
+    /// Whether every affected version of this entry is below `floor`, so that requiring
+    /// `>= floor` excludes all of them. Open-ended intervals never are.
+    pub fn entirely_below(&self, floor: &Version) -> bool {
+        let intervals_below = self.intervals.iter().all(|i| match &i.hi {
+            Upper::Unbounded => self.limits.iter().any(|l| l <= floor),
+            Upper::Exclusive(h) => h <= floor,
+            Upper::Inclusive(h) => h < floor,
+        });
+        intervals_below && self.versions.last().is_none_or(|v| v < floor)
+    }
+
     /// Known affected versions from the explicit list, sorted.
     pub fn listed_versions(&self) -> &[Version] {
         &self.versions
@@ -292,6 +343,20 @@ mod tests {
         assert!(hit(&a, "3.1.1"));
         assert!(!hit(&a, "3.1.2"));
         assert!(!hit(&a, "3.1.1.post1"), "a post-release is later than last_affected");
+    }
+
+    #[test]
+    fn unsorted_pairs_are_read_both_ways() {
+        // As in PYSEC-2021-114: pairs written out of version order.
+        let a = affected(
+            vec![ev("i", "2.11"), ev("f", "2.11.7"), ev("i", "0"), ev("f", "2.11.6"), ev("i", "2.12"), ev("f", "2.12.4")],
+            &[],
+        );
+        assert!(hit(&a, "2.11.6"));
+        assert!(hit(&a, "1.0"));
+        assert!(!hit(&a, "2.11.7"));
+        assert!(hit(&a, "2.12.3"));
+        assert!(!hit(&a, "2.12.4"));
     }
 
     #[test]

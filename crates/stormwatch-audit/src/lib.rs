@@ -1,0 +1,516 @@
+//! The dependency audit: which advisories affect which declared dependencies.
+//!
+//! - A pinned dependency is affected when its exact version falls in an advisory's ranges
+//!   or explicit version list. Advisories that name each other (PYSEC, GHSA and CVE ids of
+//!   one vulnerability) become one finding listing every id.
+//! - A range (`tornado>=5`) is reported as *unpinned* when it still admits a vulnerable
+//!   version; the finding gives a concrete vulnerable version the range allows and the
+//!   lowest floor that excludes every advisory.
+//! - URLs, VCS checkouts and local paths cannot be audited by version and are reported as
+//!   such, never silently dropped.
+
+use std::collections::{BTreeSet, HashSet};
+use std::sync::Arc;
+
+use pep440_rs::{Operator, Version, VersionSpecifiers};
+use stormwatch_findings::{
+    DependencyFinding, Finding, Location, Severity, UnauditableFinding, UnpinnedFinding,
+};
+use stormwatch_manifest::{Dependency, Spec};
+use stormwatch_osv::{AdvisorySet, CompiledAdvisory};
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AuditOptions {
+    /// Do not report ranges that admit vulnerable versions.
+    pub ignore_unpinned: bool,
+}
+
+/// The findings of one audit, most severe first.
+#[derive(Debug, Default)]
+pub struct Audit {
+    pub findings: Vec<Finding>,
+    /// Distinct packages audited.
+    pub packages: usize,
+}
+
+/// Audits `deps` against `advisories`.
+pub fn audit(deps: &[Dependency], advisories: &AdvisorySet, opts: AuditOptions) -> Audit {
+    let mut seen = HashSet::new();
+    let mut findings = Vec::new();
+    let mut packages = HashSet::new();
+    for dep in deps {
+        // The same line reached twice (a file included by two others) is one dependency.
+        let key = (dep.source.clone(), dep.name.clone(), format!("{:?}", dep.spec));
+        if !seen.insert(key) {
+            continue;
+        }
+        packages.insert(dep.name.as_str());
+        let location = Location {
+            file: dep.source.path.display().to_string(),
+            line: dep.source.line,
+        };
+        match &dep.spec {
+            Spec::Pinned { version, parsed } => {
+                // Group every advisory of the package first, so that a fix one record
+                // claims but an alias record contradicts is not offered as a fix.
+                let all: Vec<&Arc<CompiledAdvisory>> = advisories
+                    .for_package(&dep.name)
+                    .filter(|a| !a.advisory.is_withdrawn())
+                    .collect();
+                if !all
+                    .iter()
+                    .any(|a| a.affects(&dep.name, parsed.as_ref(), version))
+                {
+                    continue;
+                }
+                for group in merge_aliases(all).into_iter().filter(|g| {
+                    g.iter()
+                        .any(|a| a.affects(&dep.name, parsed.as_ref(), version))
+                }) {
+                    findings.push(Finding::Dependency(pinned_finding(
+                        dep,
+                        version,
+                        parsed.as_ref(),
+                        &group,
+                        &location,
+                    )));
+                }
+            }
+            Spec::Range { alternatives, text } => {
+                if opts.ignore_unpinned {
+                    continue;
+                }
+                if let Some(f) = unpinned_finding(dep, alternatives, text, advisories, &location) {
+                    findings.push(Finding::Unpinned(f));
+                }
+            }
+            Spec::Unauditable { reason, reference } => {
+                findings.push(Finding::Unauditable(UnauditableFinding {
+                    package: dep.name.clone(),
+                    reason: reason.clone(),
+                    reference: reference.clone(),
+                    severity: Severity::Info,
+                    source: location,
+                }));
+            }
+        }
+    }
+    sort_findings(&mut findings);
+    Audit {
+        findings,
+        packages: packages.len(),
+    }
+}
+
+/// Most severe first; then by package, file and line for stable output.
+pub fn sort_findings(findings: &mut [Finding]) {
+    findings.sort_by(|a, b| {
+        b.severity()
+            .cmp(&a.severity())
+            .then_with(|| package_of(a).cmp(package_of(b)))
+            .then_with(|| a.location().cmp(&b.location()))
+            .then_with(|| id_of(a).cmp(id_of(b)))
+    });
+}
+
+fn package_of(f: &Finding) -> &str {
+    match f {
+        Finding::Dependency(d) => &d.package,
+        Finding::Unpinned(d) => &d.package,
+        Finding::Unauditable(d) => &d.package,
+        Finding::Config(c) => &c.rule,
+    }
+}
+
+fn id_of(f: &Finding) -> &str {
+    match f {
+        Finding::Dependency(d) => &d.id,
+        _ => "",
+    }
+}
+
+/// Groups advisories that share any id or alias (transitively).
+pub fn merge_aliases(advisories: Vec<&Arc<CompiledAdvisory>>) -> Vec<Vec<Arc<CompiledAdvisory>>> {
+    let mut groups: Vec<(HashSet<String>, Vec<Arc<CompiledAdvisory>>)> = Vec::new();
+    for adv in advisories {
+        let ids: HashSet<String> = adv.advisory.all_ids().map(str::to_string).collect();
+        let mut merged_ids = ids;
+        let mut merged = vec![Arc::clone(adv)];
+        let mut i = 0;
+        while i < groups.len() {
+            if !groups[i].0.is_disjoint(&merged_ids) {
+                let (gids, gadv) = groups.swap_remove(i);
+                merged_ids.extend(gids);
+                merged.extend(gadv);
+            } else {
+                i += 1;
+            }
+        }
+        groups.push((merged_ids, merged));
+    }
+    let mut out: Vec<Vec<Arc<CompiledAdvisory>>> = groups.into_iter().map(|(_, g)| g).collect();
+    for g in &mut out {
+        g.sort_by(|a, b| id_rank(a.id()).cmp(&id_rank(b.id())).then(a.id().cmp(b.id())));
+    }
+    out.sort_by(|a, b| a[0].id().cmp(b[0].id()));
+    out
+}
+
+/// Which id names a merged finding: the PyPA id, then GitHub's, then anything else, CVE last.
+fn id_rank(id: &str) -> u8 {
+    if id.starts_with("PYSEC-") {
+        0
+    } else if id.starts_with("GHSA-") {
+        1
+    } else if id.starts_with("CVE-") {
+        3
+    } else {
+        2
+    }
+}
+
+fn primary_and_aliases(group: &[Arc<CompiledAdvisory>]) -> (String, Vec<String>) {
+    let mut all: BTreeSet<&str> = BTreeSet::new();
+    for a in group {
+        all.extend(a.advisory.all_ids());
+    }
+    let primary = all
+        .iter()
+        .min_by(|a, b| id_rank(a).cmp(&id_rank(b)).then(a.cmp(b)))
+        .map(|s| s.to_string())
+        .unwrap_or_default();
+    let aliases = all
+        .into_iter()
+        .filter(|id| *id != primary)
+        .map(str::to_string)
+        .collect();
+    (primary, aliases)
+}
+
+fn worst(group: &[Arc<CompiledAdvisory>]) -> (Severity, Option<stormwatch_findings::CvssScore>) {
+    let severity = group
+        .iter()
+        .map(|a| a.severity)
+        .max()
+        .unwrap_or(Severity::Unknown);
+    let cvss = group
+        .iter()
+        .filter_map(|a| a.cvss.clone())
+        .max_by(|a, b| a.score.total_cmp(&b.score));
+    (severity, cvss)
+}
+
+fn pinned_finding(
+    dep: &Dependency,
+    version: &str,
+    parsed: Option<&Version>,
+    group: &[Arc<CompiledAdvisory>],
+    location: &Location,
+) -> DependencyFinding {
+    let (id, aliases) = primary_and_aliases(group);
+    let (severity, cvss) = worst(group);
+    let summary = group
+        .iter()
+        .map(|a| a.advisory.headline())
+        .find(|h| !h.is_empty())
+        .unwrap_or_default();
+    DependencyFinding {
+        package: dep.name.clone(),
+        version: version.to_string(),
+        id,
+        aliases,
+        severity,
+        cvss,
+        summary,
+        fixed_versions: resolving_versions(&dep.name, parsed, group)
+            .iter()
+            .map(Version::to_string)
+            .collect(),
+        source: location.clone(),
+        group: dep.group.clone(),
+        marker: dep.marker.clone(),
+    }
+}
+
+/// The fixed versions above `current` that no advisory of the group affects: the smallest
+/// upgrades that resolve the finding (one per maintained release line).
+pub fn resolving_versions(
+    package: &str,
+    current: Option<&Version>,
+    group: &[Arc<CompiledAdvisory>],
+) -> Vec<Version> {
+    let mut candidates: Vec<Version> = group
+        .iter()
+        .flat_map(|a| a.fixed_versions(package))
+        .filter(|v| current.is_none_or(|c| v > c))
+        .collect();
+    candidates.sort();
+    candidates.dedup();
+    candidates
+        .into_iter()
+        .filter(|c| {
+            let raw = c.to_string();
+            !group.iter().any(|a| a.affects(package, Some(c), &raw))
+        })
+        .collect()
+}
+
+fn unpinned_finding(
+    dep: &Dependency,
+    alternatives: &[VersionSpecifiers],
+    text: &str,
+    advisories: &AdvisorySet,
+    location: &Location,
+) -> Option<UnpinnedFinding> {
+    let all: Vec<&Arc<CompiledAdvisory>> = advisories
+        .for_package(&dep.name)
+        .filter(|a| !a.advisory.is_withdrawn())
+        .collect();
+    let mut allowed: Vec<(&Arc<CompiledAdvisory>, Version)> = Vec::new();
+    for adv in &all {
+        if let Some(example) = allowed_example(adv, &dep.name, alternatives) {
+            allowed.push((adv, example));
+        }
+    }
+    if allowed.is_empty() {
+        return None;
+    }
+    let example = allowed.iter().map(|(_, v)| v).min().cloned()?;
+    let groups = merge_aliases(allowed.iter().map(|(a, _)| *a).collect());
+    let flat: Vec<Arc<CompiledAdvisory>> = groups.iter().flatten().cloned().collect();
+    let (severity, _) = worst(&flat);
+    let ids = groups.iter().map(|g| primary_and_aliases(g).0).collect();
+    let floor = safe_floor(&dep.name, &all);
+    Some(UnpinnedFinding {
+        package: dep.name.clone(),
+        specifier: text.to_string(),
+        ids,
+        example_version: example.to_string(),
+        severity,
+        fixed_versions: floor.into_iter().map(|v| v.to_string()).collect(),
+        source: location.clone(),
+        group: dep.group.clone(),
+    })
+}
+
+/// The lowest version `F` such that `>= F` admits no version any advisory affects.
+pub fn safe_floor(package: &str, advisories: &[&Arc<CompiledAdvisory>]) -> Option<Version> {
+    let mut candidates: Vec<Version> = advisories
+        .iter()
+        .flat_map(|a| a.fixed_versions(package))
+        .collect();
+    candidates.sort();
+    candidates.dedup();
+    candidates.into_iter().find(|c| {
+        advisories.iter().all(|a| {
+            a.affected
+                .iter()
+                .filter(|e| e.package == package)
+                .all(|e| e.entirely_below(c))
+        })
+    })
+}
+
+/// A version that both the advisory affects and one of the alternatives allows, if any.
+///
+/// The intersection of an OSV interval with a PEP 440 specifier set, when not empty, starts
+/// at the interval's lower bound, at a specifier's bound, or just above one of them; those
+/// points (plus the advisory's explicit version list) are checked exactly. Pre-releases are
+/// considered only when the specifier itself mentions one, as pip does.
+pub fn allowed_example(
+    adv: &CompiledAdvisory,
+    package: &str,
+    alternatives: &[VersionSpecifiers],
+) -> Option<Version> {
+    let allow_pre = alternatives
+        .iter()
+        .any(|a| a.iter().any(|s| s.any_prerelease()));
+    let mut candidates: Vec<Version> = Vec::new();
+    for entry in adv.affected.iter().filter(|e| e.package == package) {
+        for interval in &entry.intervals {
+            let lo = interval.lower().cloned().unwrap_or_else(|| Version::new([0]));
+            candidates.extend(bumps(&lo));
+            candidates.push(lo);
+            if let Some(hi) = interval.upper_inclusive() {
+                candidates.push(hi.clone());
+            }
+        }
+        candidates.extend(entry.listed_versions().iter().cloned());
+    }
+    for alt in alternatives {
+        for s in alt.iter() {
+            if matches!(s.operator(), Operator::LessThan | Operator::LessThanEqual) {
+                continue;
+            }
+            candidates.extend(bumps(s.version()));
+            candidates.push(s.version().clone());
+        }
+    }
+    candidates.sort();
+    candidates.dedup();
+    candidates.into_iter().find(|c| {
+        (allow_pre || !c.any_prerelease())
+            && (alternatives.is_empty() || alternatives.iter().any(|a| a.contains(c)))
+            && adv.affects(package, Some(c), &c.to_string())
+    })
+}
+
+/// Versions just above `v` at each precision: 1.2.3 -> 1.2.3.0.1, 1.2.4, 1.3, 2.
+fn bumps(v: &Version) -> Vec<Version> {
+    let release = v.release();
+    let mut out = Vec::new();
+    let mut finer = release.to_vec();
+    finer.extend([0, 1]);
+    out.push(Version::new(finer).with_epoch(v.epoch()));
+    for i in 0..release.len() {
+        let mut r = release[..=i].to_vec();
+        r[i] += 1;
+        out.push(Version::new(r).with_epoch(v.epoch()));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+    use stormwatch_manifest::{Origin, Source};
+    use stormwatch_osv::Advisory;
+
+    fn adv(json: serde_json::Value) -> Advisory {
+        serde_json::from_value(json).unwrap()
+    }
+
+    fn simple(id: &str, aliases: &[&str], fixed: &str) -> Advisory {
+        adv(serde_json::json!({
+            "id": id, "aliases": aliases,
+            "affected": [{"package": {"ecosystem": "PyPI", "name": "tornado"},
+                "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": fixed}]}]}]
+        }))
+    }
+
+    fn dep(spec: Spec) -> Dependency {
+        Dependency {
+            name: "tornado".into(),
+            spec,
+            source: Source {
+                path: PathBuf::from("requirements.txt"),
+                line: 1,
+            },
+            origin: Origin::Manifest,
+            marker: None,
+            group: None,
+        }
+    }
+
+    fn range(s: &str) -> Spec {
+        Spec::from_specifiers(s.parse().unwrap())
+    }
+
+    #[test]
+    fn aliases_merge_into_one_finding() {
+        let mut set = AdvisorySet::new();
+        set.insert(simple("GHSA-aaaa", &["CVE-1"], "6.3.2"));
+        set.insert(simple("PYSEC-1", &["CVE-1"], "6.3.2"));
+        set.insert(simple("GHSA-bbbb", &[], "6.5"));
+        let out = audit(&[dep(Spec::pinned("6.1"))], &set, AuditOptions::default());
+        assert_eq!(out.findings.len(), 2);
+        let ids: Vec<_> = out
+            .findings
+            .iter()
+            .map(|f| match f {
+                Finding::Dependency(d) => (d.id.clone(), d.aliases.clone(), d.fixed_versions.clone()),
+                _ => unreachable!(),
+            })
+            .collect();
+        assert!(ids.contains(&(
+            "PYSEC-1".into(),
+            vec!["CVE-1".into(), "GHSA-aaaa".into()],
+            vec!["6.3.2".into()]
+        )));
+        assert!(ids.contains(&("GHSA-bbbb".into(), vec![], vec!["6.5".into()])));
+    }
+
+    #[test]
+    fn resolving_versions_skip_fixes_that_are_still_affected() {
+        // Fixed on two release lines, but 5.1.1 is hit by a second, merged advisory.
+        let mut set = AdvisorySet::new();
+        set.insert(adv(serde_json::json!({
+            "id": "PYSEC-A", "aliases": ["CVE-9"],
+            "affected": [{"package": {"ecosystem": "PyPI", "name": "tornado"},
+                "ranges": [{"type": "ECOSYSTEM", "events": [
+                    {"introduced": "0"}, {"fixed": "5.1.1"}, {"introduced": "6.0"}, {"fixed": "6.0.3"}]}]}]
+        })));
+        set.insert(adv(serde_json::json!({
+            "id": "GHSA-B", "aliases": ["CVE-9"],
+            "affected": [{"package": {"ecosystem": "PyPI", "name": "tornado"}, "versions": ["5.1.1"]}]
+        })));
+        let out = audit(&[dep(Spec::pinned("5.0"))], &set, AuditOptions::default());
+        match &out.findings[0] {
+            Finding::Dependency(d) => assert_eq!(d.fixed_versions, vec!["6.0.3".to_string()]),
+            f => panic!("{f:?}"),
+        }
+        assert!(audit(&[dep(Spec::pinned("6.0.3"))], &set, AuditOptions::default())
+            .findings
+            .is_empty());
+    }
+
+    #[test]
+    fn unpinned_ranges() {
+        let mut set = AdvisorySet::new();
+        set.insert(simple("PYSEC-1", &[], "6.3.2"));
+        set.insert(simple("PYSEC-2", &[], "6.5.5"));
+        let run = |s: Spec| audit(&[dep(s)], &set, AuditOptions::default()).findings;
+
+        let f = run(range(">=5"));
+        match &f[0] {
+            Finding::Unpinned(u) => {
+                assert_eq!(u.example_version, "5");
+                assert_eq!(u.ids, vec!["PYSEC-1", "PYSEC-2"]);
+                assert_eq!(u.fixed_versions, vec!["6.5.5"]);
+                assert_eq!(u.specifier, ">=5");
+            }
+            f => panic!("{f:?}"),
+        }
+        match &run(range(">6.3.2"))[0] {
+            Finding::Unpinned(u) => {
+                assert_eq!(u.ids, vec!["PYSEC-2"]);
+                assert_eq!(u.example_version, "6.3.2.0.1");
+            }
+            f => panic!("{f:?}"),
+        }
+        assert!(run(range(">=6.5.5")).is_empty());
+        assert!(run(range("~=6.5.5")).is_empty());
+        assert!(run(range("<2,>=1!0")).is_empty(), "epoch 1 is above every fix");
+        assert_eq!(run(Spec::any()).len(), 1);
+        // `!=` exclusions and wildcards are honoured exactly.
+        assert!(run(range("==6.5.*,!=6.5.0,!=6.5.1,!=6.5.2,!=6.5.3,!=6.5.4")).len() == 1);
+        assert!(run(range(">=6.5.4,!=6.5.4")).len() == 1, "6.5.4.0.1 is still below 6.5.5");
+        assert!(audit(&[dep(range(">=5"))], &set, AuditOptions { ignore_unpinned: true })
+            .findings
+            .is_empty());
+    }
+
+    #[test]
+    fn prereleases_only_when_asked_for() {
+        let mut set = AdvisorySet::new();
+        set.insert(adv(serde_json::json!({
+            "id": "PRE", "affected": [{"package": {"ecosystem": "PyPI", "name": "tornado"},
+                "versions": ["7.0b1"]}]
+        })));
+        let run = |s: Spec| audit(&[dep(s)], &set, AuditOptions::default()).findings;
+        assert!(run(range(">=6.9")).is_empty());
+        assert_eq!(run(range(">=7.0b1")).len(), 1);
+    }
+
+    #[test]
+    fn unauditable_is_reported_not_dropped() {
+        let set = AdvisorySet::new();
+        let out = audit(
+            &[dep(Spec::unauditable("VCS source", "git+https://x"))],
+            &set,
+            AuditOptions::default(),
+        );
+        assert!(matches!(&out.findings[0], Finding::Unauditable(u) if u.severity == Severity::Info));
+    }
+}

@@ -1,0 +1,421 @@
+//! The local advisory database.
+//!
+//! A single SQLite file holds every imported advisory as its OSV JSON, plus an index from
+//! PEP 503 package name to advisory id, so an audit reads only the advisories of the
+//! packages it has. Imports build a fresh file beside the target and rename it into place:
+//! readers never see a half-written database, and a failed import leaves the previous one
+//! untouched.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
+use stormwatch_osv::{Advisory, AdvisorySet, Loaded};
+
+/// Bumped whenever the table layout changes; older files must be re-imported.
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// The environment variable that overrides the default database location.
+pub const DB_ENV: &str = "STORMWATCH_DB";
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("{path}: {message}")]
+    Invalid { path: PathBuf, message: String },
+    #[error("{path}: database error: {source}")]
+    Sqlite {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl DbError {
+    fn sqlite(path: &Path) -> impl Fn(rusqlite::Error) -> DbError + '_ {
+        move |source| DbError::Sqlite {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}
+
+/// Where the database lives when neither `--db` nor `STORMWATCH_DB` says otherwise:
+/// the platform data directory (`~/.local/share/stormwatch/advisories.db` on Linux).
+pub fn default_path() -> PathBuf {
+    if let Some(p) = std::env::var_os(DB_ENV).filter(|p| !p.is_empty()) {
+        return PathBuf::from(p);
+    }
+    dirs::data_dir()
+        .unwrap_or_else(std::env::temp_dir)
+        .join("stormwatch")
+        .join("advisories.db")
+}
+
+/// What an import wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportSummary {
+    pub advisories: usize,
+    pub packages: usize,
+    pub withdrawn: usize,
+    pub other_ecosystems: usize,
+    pub files: usize,
+}
+
+/// Metadata shown by `stormwatch db status`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Status {
+    pub path: PathBuf,
+    pub source: String,
+    pub imported_at: String,
+    /// The most recent `modified` timestamp among the advisories: how fresh the data is.
+    pub newest_modified: String,
+    pub advisories: usize,
+    pub packages: usize,
+    pub withdrawn: usize,
+    pub other_ecosystems: usize,
+    pub bytes: u64,
+}
+
+/// Writes `loaded` to a new database at `dest`, atomically replacing any existing file.
+pub fn import(loaded: &Loaded, source: &str, dest: &Path) -> Result<ImportSummary, DbError> {
+    let dir = dest.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|source| DbError::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let file_name = dest
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "advisories.db".into());
+    let tmp = dir.join(format!(".{file_name}.tmp-{}", std::process::id()));
+    let _ = std::fs::remove_file(&tmp);
+    let result = write_db(loaded, source, &tmp).and_then(|summary| {
+        std::fs::rename(&tmp, dest).map_err(|source| DbError::Io {
+            path: dest.to_path_buf(),
+            source,
+        })?;
+        Ok(summary)
+    });
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+fn write_db(loaded: &Loaded, source: &str, path: &Path) -> Result<ImportSummary, DbError> {
+    let e = DbError::sqlite(path);
+    let mut conn = Connection::open(path).map_err(&e)?;
+    // The file is private until renamed into place, so durability is only needed at the end.
+    conn.execute_batch(
+        "PRAGMA journal_mode = OFF;
+         PRAGMA synchronous = OFF;
+         CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+         CREATE TABLE advisory (
+             id TEXT PRIMARY KEY,
+             modified TEXT NOT NULL,
+             withdrawn INTEGER NOT NULL,
+             record TEXT NOT NULL
+         );
+         CREATE TABLE affected (package TEXT NOT NULL, advisory_id TEXT NOT NULL);",
+    )
+    .map_err(&e)?;
+
+    // The same id may appear twice (e.g. a JSON and a YAML copy); the newest record wins.
+    let mut newest: HashMap<&str, &Advisory> = HashMap::new();
+    for adv in &loaded.advisories {
+        let keep = match newest.get(adv.id.as_str()) {
+            Some(old) => adv.modified > old.modified,
+            None => true,
+        };
+        if keep {
+            newest.insert(&adv.id, adv);
+        }
+    }
+    let mut ids: Vec<&str> = newest.keys().copied().collect();
+    ids.sort_unstable();
+
+    let tx = conn.transaction().map_err(&e)?;
+    let mut packages = std::collections::HashSet::new();
+    let mut withdrawn = 0;
+    let mut newest_modified = String::new();
+    {
+        let mut ins_adv = tx
+            .prepare("INSERT INTO advisory (id, modified, withdrawn, record) VALUES (?1, ?2, ?3, ?4)")
+            .map_err(&e)?;
+        let mut ins_aff = tx
+            .prepare("INSERT INTO affected (package, advisory_id) VALUES (?1, ?2)")
+            .map_err(&e)?;
+        for id in ids {
+            let adv = newest[id];
+            let compiled = stormwatch_osv::CompiledAdvisory::new(adv.clone());
+            let record = serde_json::to_string(adv).expect("advisories serialize");
+            let modified = adv.modified.clone().unwrap_or_default();
+            if modified > newest_modified {
+                newest_modified = modified.clone();
+            }
+            if adv.is_withdrawn() {
+                withdrawn += 1;
+            }
+            ins_adv
+                .execute(params![id, modified, adv.is_withdrawn() as i64, record])
+                .map_err(&e)?;
+            let mut names: Vec<&str> = compiled.packages().collect();
+            names.sort_unstable();
+            names.dedup();
+            for name in names {
+                packages.insert(name.to_string());
+                ins_aff.execute(params![name, id]).map_err(&e)?;
+            }
+        }
+        let now = time::OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default();
+        let mut meta = tx
+            .prepare("INSERT INTO meta (key, value) VALUES (?1, ?2)")
+            .map_err(&e)?;
+        for (k, v) in [
+            ("schema_version", SCHEMA_VERSION.to_string()),
+            ("source", source.to_string()),
+            ("imported_at", now),
+            ("newest_modified", newest_modified.clone()),
+            ("other_ecosystems", loaded.other_ecosystems.to_string()),
+            ("files", loaded.files.to_string()),
+        ] {
+            meta.execute(params![k, v]).map_err(&e)?;
+        }
+    }
+    tx.execute_batch("CREATE INDEX affected_package ON affected(package);")
+        .map_err(&e)?;
+    tx.commit().map_err(&e)?;
+    conn.execute_batch("PRAGMA synchronous = FULL; VACUUM;")
+        .map_err(&e)?;
+    conn.close().map_err(|(_, err)| e(err))?;
+    Ok(ImportSummary {
+        advisories: newest.len(),
+        packages: packages.len(),
+        withdrawn,
+        other_ecosystems: loaded.other_ecosystems,
+        files: loaded.files,
+    })
+}
+
+/// A read-only handle on an imported database.
+pub struct Database {
+    path: PathBuf,
+    conn: Connection,
+}
+
+impl Database {
+    /// Opens an existing database, refusing files that are not stormwatch databases or were
+    /// written by an incompatible version.
+    pub fn open(path: &Path) -> Result<Self, DbError> {
+        if !path.is_file() {
+            return Err(DbError::Invalid {
+                path: path.to_path_buf(),
+                message: "no advisory database here; run `stormwatch db import PATH` first".into(),
+            });
+        }
+        let e = DbError::sqlite(path);
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(&e)?;
+        let version: Option<String> = conn
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'schema_version'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|_| DbError::Invalid {
+                path: path.to_path_buf(),
+                message: "not a stormwatch advisory database".into(),
+            })?;
+        match version.and_then(|v| v.parse::<i64>().ok()) {
+            Some(SCHEMA_VERSION) => {}
+            Some(v) => {
+                return Err(DbError::Invalid {
+                    path: path.to_path_buf(),
+                    message: format!(
+                        "database schema {v} is not supported by this stormwatch (expects {SCHEMA_VERSION}); re-import it"
+                    ),
+                })
+            }
+            None => {
+                return Err(DbError::Invalid {
+                    path: path.to_path_buf(),
+                    message: "not a stormwatch advisory database".into(),
+                })
+            }
+        }
+        Ok(Self {
+            path: path.to_path_buf(),
+            conn,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn meta(&self, key: &str) -> Result<String, DbError> {
+        self.conn
+            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .optional()
+            .map(Option::unwrap_or_default)
+            .map_err(DbError::sqlite(&self.path))
+    }
+
+    pub fn status(&self) -> Result<Status, DbError> {
+        let e = DbError::sqlite(&self.path);
+        let count = |sql: &str| -> Result<usize, DbError> {
+            self.conn
+                .query_row(sql, [], |r| r.get::<_, i64>(0))
+                .map(|n| n as usize)
+                .map_err(&e)
+        };
+        Ok(Status {
+            path: self.path.clone(),
+            source: self.meta("source")?,
+            imported_at: self.meta("imported_at")?,
+            newest_modified: self.meta("newest_modified")?,
+            advisories: count("SELECT COUNT(*) FROM advisory")?,
+            packages: count("SELECT COUNT(DISTINCT package) FROM affected")?,
+            withdrawn: count("SELECT COUNT(*) FROM advisory WHERE withdrawn = 1")?,
+            other_ecosystems: self.meta("other_ecosystems")?.parse().unwrap_or(0),
+            bytes: std::fs::metadata(&self.path).map(|m| m.len()).unwrap_or(0),
+        })
+    }
+
+    /// The advisories of the given packages (PEP 503 names), ready for matching.
+    pub fn load_for<'a>(
+        &self,
+        packages: impl IntoIterator<Item = &'a str>,
+        into: &mut AdvisorySet,
+    ) -> Result<(), DbError> {
+        let e = DbError::sqlite(&self.path);
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT a.record FROM affected f JOIN advisory a ON a.id = f.advisory_id
+                 WHERE f.package = ?1",
+            )
+            .map_err(&e)?;
+        for name in packages {
+            let rows = stmt
+                .query_map([name], |r| r.get::<_, String>(0))
+                .map_err(&e)?;
+            for row in rows {
+                let json = row.map_err(&e)?;
+                let adv: Advisory =
+                    serde_json::from_str(&json).map_err(|err| DbError::Invalid {
+                        path: self.path.clone(),
+                        message: format!("corrupt advisory record: {err}"),
+                    })?;
+                if into.get(&adv.id).is_none() {
+                    into.insert(adv);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Every advisory in the database (for tools that need all of them).
+    pub fn load_all(&self, into: &mut AdvisorySet) -> Result<(), DbError> {
+        let e = DbError::sqlite(&self.path);
+        let mut stmt = self
+            .conn
+            .prepare("SELECT record FROM advisory")
+            .map_err(&e)?;
+        let rows = stmt.query_map([], |r| r.get::<_, String>(0)).map_err(&e)?;
+        for row in rows {
+            let adv: Advisory = serde_json::from_str(&row.map_err(&e)?).map_err(|err| {
+                DbError::Invalid {
+                    path: self.path.clone(),
+                    message: format!("corrupt advisory record: {err}"),
+                }
+            })?;
+            into.insert(adv);
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use stormwatch_osv::LoadOptions;
+
+    fn write_vulns(dir: &Path, fixed: &str) {
+        std::fs::create_dir_all(dir.join("tornado")).unwrap();
+        std::fs::write(
+            dir.join("tornado/PYSEC-1.yaml"),
+            format!(
+                "id: PYSEC-1\nmodified: '2024-01-01T00:00:00Z'\naffected:\n- package: {{name: Tornado, ecosystem: PyPI}}\n  ranges:\n  - type: ECOSYSTEM\n    events:\n    - introduced: '0'\n    - fixed: '{fixed}'\n"
+            ),
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join("tornado/PYSEC-2.yaml"),
+            "id: PYSEC-2\nmodified: '2025-05-05T00:00:00Z'\nwithdrawn: '2025-06-01T00:00:00Z'\naffected:\n- package: {name: tornado, ecosystem: PyPI}\n  versions: ['1.0']\n",
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn import_query_status_and_atomic_failure() {
+        let dir = tempfile::tempdir().unwrap();
+        let vulns = dir.path().join("vulns");
+        write_vulns(&vulns, "6.3.2");
+        let db_path = dir.path().join("data/advisories.db");
+        let loaded = stormwatch_osv::load_path(&vulns, LoadOptions::default()).unwrap();
+        let summary = import(&loaded, "test", &db_path).unwrap();
+        assert_eq!(summary.advisories, 2);
+        assert_eq!(summary.packages, 1);
+        assert_eq!(summary.withdrawn, 1);
+
+        let db = Database::open(&db_path).unwrap();
+        let status = db.status().unwrap();
+        assert_eq!(status.advisories, 2);
+        assert_eq!(status.withdrawn, 1);
+        assert_eq!(status.newest_modified, "2025-05-05T00:00:00Z");
+        assert_eq!(status.source, "test");
+        let mut set = AdvisorySet::new();
+        db.load_for(["tornado", "nothing"], &mut set).unwrap();
+        assert_eq!(set.len(), 2);
+        assert_eq!(
+            set.get("PYSEC-1").unwrap().fixed_versions("tornado")[0].to_string(),
+            "6.3.2"
+        );
+        drop(db);
+
+        // A failing import (here: the destination is a directory) leaves the old file.
+        let before = std::fs::read(&db_path).unwrap();
+        let bad_dest = dir.path().join("data");
+        assert!(import(&loaded, "test", &bad_dest).is_err());
+        assert_eq!(std::fs::read(&db_path).unwrap(), before);
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path().join("data"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(leftovers.len(), 1, "no temporary files left: {leftovers:?}");
+    }
+
+    #[test]
+    fn refuses_non_databases() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x.db");
+        std::fs::write(&p, b"hello, not sqlite at all, definitely not").unwrap();
+        let err = Database::open(&p).err().unwrap();
+        assert!(err.to_string().contains("x.db"), "{err}");
+        let err = Database::open(&dir.path().join("missing.db")).err().unwrap();
+        assert!(err.to_string().contains("db import"), "{err}");
+    }
+}
