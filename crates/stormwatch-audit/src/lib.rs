@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use pep440_rs::{Operator, Version, VersionSpecifiers};
 use stormwatch_findings::{
-    DependencyFinding, Finding, Location, Severity, UnauditableFinding, UnpinnedFinding,
+    DependencyFinding, Finding, Location, Severity, UnauditableFinding, UnpinnedFinding, Upgrade,
 };
 use stormwatch_manifest::{Dependency, Spec};
 use stormwatch_osv::{AdvisorySet, CompiledAdvisory};
@@ -31,12 +31,15 @@ pub struct Audit {
     pub findings: Vec<Finding>,
     /// Distinct packages audited.
     pub packages: usize,
+    /// For each vulnerable pin, the smallest version that resolves all of its findings.
+    pub upgrades: Vec<Upgrade>,
 }
 
 /// Audits `deps` against `advisories`.
 pub fn audit(deps: &[Dependency], advisories: &AdvisorySet, opts: AuditOptions) -> Audit {
     let mut seen = HashSet::new();
     let mut findings = Vec::new();
+    let mut upgrades = Vec::new();
     let mut packages = HashSet::new();
     for dep in deps {
         // The same line reached twice (a file included by two others) is one dependency.
@@ -63,7 +66,8 @@ pub fn audit(deps: &[Dependency], advisories: &AdvisorySet, opts: AuditOptions) 
                 {
                     continue;
                 }
-                for group in merge_aliases(all).into_iter().filter(|g| {
+                let before = findings.len();
+                for group in merge_aliases(all.clone()).into_iter().filter(|g| {
                     g.iter()
                         .any(|a| a.affects(&dep.name, parsed.as_ref(), version))
                 }) {
@@ -75,6 +79,13 @@ pub fn audit(deps: &[Dependency], advisories: &AdvisorySet, opts: AuditOptions) 
                         &location,
                     )));
                 }
+                upgrades.push(Upgrade {
+                    package: dep.name.clone(),
+                    from: version.clone(),
+                    to: minimal_upgrade(&dep.name, parsed.as_ref(), &all).map(|v| v.to_string()),
+                    resolves: findings.len() - before,
+                    source: location.clone(),
+                });
             }
             Spec::Range { alternatives, text } => {
                 if opts.ignore_unpinned {
@@ -99,6 +110,7 @@ pub fn audit(deps: &[Dependency], advisories: &AdvisorySet, opts: AuditOptions) 
     Audit {
         findings,
         packages: packages.len(),
+        upgrades,
     }
 }
 
@@ -293,6 +305,26 @@ fn unpinned_finding(
     })
 }
 
+/// The smallest fixed version above `current` that no advisory of the package affects:
+/// the minimal upgrade that clears the package.
+pub fn minimal_upgrade(
+    package: &str,
+    current: Option<&Version>,
+    advisories: &[&Arc<CompiledAdvisory>],
+) -> Option<Version> {
+    let mut candidates: Vec<Version> = advisories
+        .iter()
+        .flat_map(|a| a.fixed_versions(package))
+        .filter(|v| current.is_none_or(|c| v > c))
+        .collect();
+    candidates.sort();
+    candidates.dedup();
+    candidates.into_iter().find(|c| {
+        let raw = c.to_string();
+        !advisories.iter().any(|a| a.affects(package, Some(c), &raw))
+    })
+}
+
 /// The lowest version `F` such that `>= F` admits no version any advisory affects.
 pub fn safe_floor(package: &str, advisories: &[&Arc<CompiledAdvisory>]) -> Option<Version> {
     let mut candidates: Vec<Version> = advisories
@@ -446,6 +478,8 @@ mod tests {
             "affected": [{"package": {"ecosystem": "PyPI", "name": "tornado"}, "versions": ["5.1.1"]}]
         })));
         let out = audit(&[dep(Spec::pinned("5.0"))], &set, AuditOptions::default());
+        assert_eq!(out.upgrades[0].to.as_deref(), Some("6.0.3"));
+        assert_eq!(out.upgrades[0].resolves, 1);
         match &out.findings[0] {
             Finding::Dependency(d) => assert_eq!(d.fixed_versions, vec!["6.0.3".to_string()]),
             f => panic!("{f:?}"),

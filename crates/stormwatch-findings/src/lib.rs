@@ -233,6 +233,18 @@ impl Finding {
     }
 }
 
+/// The smallest upgrade of one pinned dependency that resolves every advisory affecting it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Upgrade {
+    pub package: String,
+    pub from: String,
+    /// `None` when no released version is free of the advisories.
+    pub to: Option<String>,
+    /// How many findings (merged advisories) the upgrade resolves.
+    pub resolves: usize,
+    pub source: Location,
+}
+
 /// A non-finding message for the user (ignored option, skipped file, data source).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Notice {
@@ -262,6 +274,8 @@ pub struct Report {
     pub inputs: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub advisory_data: Option<DataSource>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub upgrades: Vec<Upgrade>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notices: Vec<Notice>,
 }
@@ -301,6 +315,7 @@ impl Report {
             summary,
             inputs: Vec::new(),
             advisory_data: None,
+            upgrades: Vec::new(),
             notices: Vec::new(),
         }
     }

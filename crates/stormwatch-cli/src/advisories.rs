@@ -1,0 +1,136 @@
+//! Choosing and loading the advisory source for an audit.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use stormwatch_findings::{DataSource, Notice};
+use stormwatch_osv::{bundled::bundled, AdvisorySet, LoadOptions};
+
+use crate::cli::AdvisoryArgs;
+
+/// The advisories an audit runs against, and what to tell the user about them.
+pub struct Loaded {
+    pub set: AdvisorySet,
+    pub data: DataSource,
+    pub notices: Vec<Notice>,
+}
+
+fn is_osv_source(path: &Path) -> bool {
+    if path.is_dir() {
+        return true;
+    }
+    let ext = path
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    matches!(ext.as_str(), "zip" | "json" | "yaml" | "yml")
+}
+
+/// Days between an ISO date (or timestamp) and today, when it parses.
+pub fn age_days(date: &str) -> Option<i64> {
+    let day = date.get(..10)?;
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    let d = time::Date::parse(day, &format).ok()?;
+    Some((time::OffsetDateTime::now_utc().date() - d).whole_days())
+}
+
+pub fn describe_age(date: &str) -> String {
+    match age_days(date) {
+        Some(0) => format!("{date}, today"),
+        Some(1) => format!("{date}, 1 day ago"),
+        Some(n) if n > 0 => format!("{date}, {n} days ago"),
+        _ => date.to_string(),
+    }
+}
+
+/// Loads the advisories for `packages`: from `--db` (a database or an OSV collection), else
+/// from the default database if one exists, always merged with the bundled Tornado set
+/// unless `--no-bundled`.
+pub fn load(args: &AdvisoryArgs, packages: &[&str]) -> Result<Loaded> {
+    let mut set = AdvisorySet::new();
+    let mut notices = Vec::new();
+    let bundle = bundled();
+    let bundle_count = bundle.advisories.len();
+    let explicit = args.db.is_some();
+    let db_path: PathBuf = args.db.clone().unwrap_or_else(stormwatch_db::default_path);
+
+    let mut description;
+    let mut as_of = None;
+    if explicit && is_osv_source(&db_path) {
+        let loaded = stormwatch_osv::load_path(&db_path, LoadOptions::default())
+            .with_context(|| format!("cannot load advisories from {}", db_path.display()))?;
+        let wanted: std::collections::HashSet<&str> = packages.iter().copied().collect();
+        for adv in loaded.advisories {
+            let relevant = adv.affected.iter().any(|a| {
+                a.package.as_ref().is_some_and(|p| {
+                    wanted.contains(stormwatch_manifest::normalize_name(&p.name).as_str())
+                })
+            });
+            if relevant {
+                set.insert(adv);
+            }
+        }
+        description = format!("OSV records in {}", db_path.display());
+    } else if explicit || db_path.is_file() {
+        let db = stormwatch_db::Database::open(&db_path)?;
+        db.load_for(packages.iter().copied(), &mut set)?;
+        let status = db.status()?;
+        description = format!(
+            "database {} ({} advisories for {} packages)",
+            db_path.display(),
+            status.advisories,
+            status.packages
+        );
+        as_of = Some(status.newest_modified.get(..10).unwrap_or("").to_string())
+            .filter(|s| !s.is_empty());
+        if let Some(days) = as_of.as_deref().and_then(age_days) {
+            if days > 30 {
+                notices.push(Notice {
+                    location: None,
+                    message: format!(
+                        "the advisory database is {days} days old; re-import it for current data"
+                    ),
+                });
+            }
+        }
+    } else {
+        description = "bundled Tornado-only set".to_string();
+        as_of = Some(bundle.as_of.clone());
+        notices.push(Notice {
+            location: None,
+            message: format!(
+                "no advisory database at {}: only Tornado is audited, with the {} advisories built \
+                 into stormwatch; run `stormwatch db import PATH` to audit every package",
+                db_path.display(),
+                bundle_count
+            ),
+        });
+    }
+    let bundled_only = !explicit && !db_path.is_file();
+    if args.no_bundled {
+        if bundled_only {
+            anyhow::bail!(
+                "--no-bundled leaves no advisories: no database at {} (use --db or `stormwatch db import`)",
+                db_path.display()
+            );
+        }
+    } else {
+        if !bundled_only {
+            description.push_str(" + bundled Tornado set");
+        }
+        // Records the source already has are replaced only by newer bundled copies.
+        for adv in bundle.advisories {
+            set.insert(adv);
+        }
+    }
+    let advisories = set.len();
+    Ok(Loaded {
+        set,
+        data: DataSource {
+            description,
+            as_of,
+            advisories,
+        },
+        notices,
+    })
+}

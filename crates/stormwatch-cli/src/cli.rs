@@ -1,0 +1,150 @@
+//! Command-line definitions. Names and flags here are the product's contract.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "stormwatch",
+    version,
+    about = "Keeps Tornado web applications safe in production: vulnerable dependencies and unsafe settings.",
+    long_about = None,
+    after_help = "Exit codes: 0 nothing at or above the --fail-on threshold; 1 findings at or above it; \
+2 usage error or unreadable/invalid input.\n\nRun `stormwatch <command> --help` for examples."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Audit dependencies (manifests, lockfiles, installed environments) for known vulnerabilities.
+    #[command(after_help = DEPS_EXAMPLES)]
+    Deps(DepsArgs),
+    /// Manage the local advisory database.
+    #[command(subcommand)]
+    Db(DbCommand),
+}
+
+const DEPS_EXAMPLES: &str = "\
+Inputs (auto-detected in directories):
+  requirements*.txt / *.in, pyproject.toml (PEP 621, PEP 735, Poetry), poetry.lock,
+  Pipfile, Pipfile.lock, uv.lock, pdm.lock, pylock.toml
+
+Examples:
+  stormwatch deps                              audit the current directory
+  stormwatch deps requirements.txt uv.lock     audit specific files
+  stormwatch deps --site-packages .venv/lib/python3.12/site-packages
+  stormwatch deps --python .venv/bin/python    audit what that interpreter has installed
+  stormwatch deps --format json --output report.json
+  stormwatch deps --db ./pypa-vulns             use an OSV directory or zip directly
+  stormwatch deps --fail-on high               only high and critical fail the run";
+
+#[derive(Args, Debug)]
+pub struct DepsArgs {
+    /// Files or directories to audit (default: the current directory).
+    pub paths: Vec<PathBuf>,
+
+    /// Audit the distributions installed for this Python interpreter.
+    #[arg(long, value_name = "PATH")]
+    pub python: Option<PathBuf>,
+
+    /// Audit the distributions installed in this site-packages directory.
+    #[arg(long, value_name = "DIR")]
+    pub site_packages: Option<PathBuf>,
+
+    /// Do not report version ranges that still allow vulnerable versions.
+    #[arg(long)]
+    pub ignore_unpinned: bool,
+
+    #[command(flatten)]
+    pub advisories: AdvisoryArgs,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct AdvisoryArgs {
+    /// Advisory source: a stormwatch database, or an OSV directory / zip / file to read directly
+    /// [default: $STORMWATCH_DB, else the user data directory; the bundled Tornado set when none exists]
+    #[arg(long, value_name = "PATH")]
+    pub db: Option<PathBuf>,
+
+    /// Do not merge the bundled Tornado advisories into the advisory source.
+    #[arg(long)]
+    pub no_bundled: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct OutputArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = FormatArg::Table)]
+    pub format: FormatArg,
+
+    /// Write the report to this file instead of standard output.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Lowest severity that makes the exit code 1. Advisories without any severity data count
+    /// as failing at every threshold below critical.
+    #[arg(long, value_enum, default_value_t = FailOn::Low)]
+    pub fail_on: FailOn,
+
+    /// Print findings only (no header, notes or summary).
+    #[arg(long, short)]
+    pub quiet: bool,
+
+    /// Never use colors (also honoured: the NO_COLOR environment variable).
+    #[arg(long)]
+    pub no_color: bool,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FormatArg {
+    Table,
+    Json,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FailOn {
+    Info,
+    Low,
+    Medium,
+    High,
+    Critical,
+    None,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DbCommand {
+    /// Import OSV advisories (a directory or zip of .json/.yaml files) into the local database.
+    #[command(after_help = "\
+Accepted layouts: the osv.dev PyPI export (PyPI/all.zip), the GitHub advisory database
+(advisories/github-reviewed/...), the PyPA advisory database (vulns/<package>/*.yaml).
+Only PyPI advisories are kept; others are counted and skipped. The new database replaces
+the old one atomically: a failed import leaves the previous database untouched.
+
+Examples:
+  stormwatch db import ~/src/advisory-database/vulns
+  stormwatch db import PyPI.zip --db ./advisories.db")]
+    Import {
+        /// Directory, .zip, or single OSV .json/.yaml file.
+        path: PathBuf,
+        /// Database to write [default: $STORMWATCH_DB, else the user data directory].
+        #[arg(long, value_name = "PATH")]
+        db: Option<PathBuf>,
+        /// Skip records that fail to parse (each is reported) instead of aborting.
+        #[arg(long)]
+        skip_invalid: bool,
+    },
+    /// Show the database's source, age and counts, and the bundled advisory set.
+    #[command(after_help = "Examples:\n  stormwatch db status\n  stormwatch db status --db ./advisories.db")]
+    Status {
+        /// Database to inspect [default: $STORMWATCH_DB, else the user data directory].
+        #[arg(long, value_name = "PATH")]
+        db: Option<PathBuf>,
+    },
+}

@@ -1,0 +1,82 @@
+//! `stormwatch db`: import and inspect the advisory database.
+
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use stormwatch_osv::{bundled::bundled, LoadOptions};
+
+use crate::advisories::describe_age;
+use crate::cli::DbCommand;
+
+pub fn run(cmd: DbCommand) -> Result<bool> {
+    match cmd {
+        DbCommand::Import {
+            path,
+            db,
+            skip_invalid,
+        } => {
+            let dest = db.unwrap_or_else(stormwatch_db::default_path);
+            let start = Instant::now();
+            let loaded = stormwatch_osv::load_path(&path, LoadOptions { skip_invalid })
+                .with_context(|| {
+                    format!(
+                        "import aborted; the existing database (if any) at {} is unchanged",
+                        dest.display()
+                    )
+                })?;
+            for err in &loaded.invalid {
+                eprintln!("warning: skipped {err}");
+            }
+            let canonical = path.canonicalize().unwrap_or(path.clone());
+            let summary = stormwatch_db::import(&loaded, &canonical.display().to_string(), &dest)
+                .with_context(|| {
+                    format!("import failed; the existing database at {} is unchanged", dest.display())
+                })?;
+            println!(
+                "Imported {} advisories for {} packages from {} files into {} in {:.2}s",
+                summary.advisories,
+                summary.packages,
+                summary.files,
+                dest.display(),
+                start.elapsed().as_secs_f64()
+            );
+            println!(
+                "  {} withdrawn (kept, never reported); {} records for other ecosystems skipped{}",
+                summary.withdrawn,
+                summary.other_ecosystems,
+                if loaded.invalid.is_empty() {
+                    String::new()
+                } else {
+                    format!("; {} invalid records skipped", loaded.invalid.len())
+                }
+            );
+            Ok(false)
+        }
+        DbCommand::Status { db } => {
+            let path = db.unwrap_or_else(stormwatch_db::default_path);
+            let bundle = bundled();
+            if path.is_file() {
+                let status = stormwatch_db::Database::open(&path)?.status()?;
+                println!("Database:     {}", status.path.display());
+                println!("Source:       {}", status.source);
+                println!("Imported:     {}", describe_age(&status.imported_at));
+                println!("Newest data:  {}", describe_age(&status.newest_modified));
+                println!(
+                    "Advisories:   {} for {} packages ({} withdrawn)",
+                    status.advisories, status.packages, status.withdrawn
+                );
+                println!("Skipped:      {} records for other ecosystems", status.other_ecosystems);
+                println!("Size:         {} KiB", status.bytes / 1024);
+            } else {
+                println!("Database:     none at {}", path.display());
+                println!("              run `stormwatch db import PATH` to create one");
+            }
+            println!(
+                "Bundled:      {} Tornado advisories, reviewed {}",
+                bundle.advisories.len(),
+                describe_age(&bundle.as_of)
+            );
+            Ok(false)
+        }
+    }
+}

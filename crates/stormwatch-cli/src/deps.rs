@@ -1,0 +1,89 @@
+//! `stormwatch deps`: the dependency audit.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Result};
+use stormwatch_audit::{audit, AuditOptions};
+use stormwatch_findings::{Location, Notice, Report};
+use stormwatch_manifest::{discover, parse_as, parse_file, Inputs};
+
+use crate::cli::DepsArgs;
+use crate::output::emit;
+
+fn display(path: &Path) -> String {
+    let s = path.display().to_string();
+    s.strip_prefix("./").map(str::to_string).unwrap_or(s)
+}
+
+/// Reads every input named on the command line.
+pub fn collect_inputs(args: &DepsArgs) -> Result<Inputs> {
+    let mut inputs = Inputs::default();
+    let mut paths = args.paths.clone();
+    if paths.is_empty() && args.python.is_none() && args.site_packages.is_none() {
+        paths.push(PathBuf::from("."));
+    }
+    for path in &paths {
+        let meta = std::fs::metadata(path);
+        if meta.as_ref().is_ok_and(|m| m.is_dir()) {
+            let found = discover(path);
+            if found.is_empty() {
+                bail!(
+                    "{}: no dependency files found (looked for requirements*.txt, pyproject.toml, \
+                     poetry.lock, Pipfile, Pipfile.lock, uv.lock, pdm.lock, pylock.toml)",
+                    path.display()
+                );
+            }
+            for (file, format) in found {
+                inputs.extend(parse_as(&file, format)?);
+            }
+        } else {
+            inputs.extend(parse_file(path)?);
+        }
+    }
+    if let Some(python) = &args.python {
+        inputs.extend(stormwatch_manifest::python_site_packages(python)?);
+    }
+    if let Some(dir) = &args.site_packages {
+        let dir_inputs = stormwatch_manifest::read_site_packages(dir)?;
+        if dir_inputs.dependencies.is_empty() {
+            bail!("{}: no installed distributions (*.dist-info, *.egg-info) found", dir.display());
+        }
+        inputs.extend(dir_inputs);
+    }
+    Ok(inputs)
+}
+
+pub fn run(args: DepsArgs) -> Result<bool> {
+    let inputs = collect_inputs(&args)?;
+    let names: BTreeSet<&str> = inputs.dependencies.iter().map(|d| d.name.as_str()).collect();
+    let names: Vec<&str> = names.into_iter().collect();
+    let advisories = crate::advisories::load(&args.advisories, &names)?;
+    let result = audit(
+        &inputs.dependencies,
+        &advisories.set,
+        AuditOptions {
+            ignore_unpinned: args.ignore_unpinned,
+        },
+    );
+    let mut report = Report::new(result.findings, result.packages);
+    let mut files: Vec<String> = Vec::new();
+    for (path, _) in &inputs.files {
+        let s = display(path);
+        if !files.contains(&s) {
+            files.push(s);
+        }
+    }
+    report.inputs = files;
+    report.advisory_data = Some(advisories.data);
+    report.upgrades = result.upgrades;
+    report.notices = advisories.notices;
+    report.notices.extend(inputs.notes.iter().map(|n| Notice {
+        location: Some(Location {
+            file: display(&n.source.path),
+            line: n.source.line,
+        }),
+        message: n.message.clone(),
+    }));
+    emit(&report, &args.output)
+}

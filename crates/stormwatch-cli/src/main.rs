@@ -1,0 +1,28 @@
+//! The `stormwatch` command. A thin layer: argument parsing, choosing inputs and advisory
+//! sources, and exit codes; all analysis lives in the library crates.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+mod advisories;
+mod cli;
+mod db;
+mod deps;
+mod output;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    let result = match cli.command {
+        cli::Command::Deps(args) => deps::run(args),
+        cli::Command::Db(cmd) => db::run(cmd),
+    };
+    match result {
+        Ok(false) => ExitCode::SUCCESS,
+        Ok(true) => ExitCode::from(1),
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}

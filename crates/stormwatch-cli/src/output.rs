@@ -1,0 +1,49 @@
+//! Writing a report where and how the user asked, and deciding the exit status.
+
+use std::io::{IsTerminal, Write};
+
+use anyhow::{Context, Result};
+use stormwatch_findings::{Report, Threshold};
+use stormwatch_report::{render, Format, Options};
+
+use crate::cli::{FailOn, FormatArg, OutputArgs};
+
+pub fn threshold(f: FailOn) -> Threshold {
+    match f {
+        FailOn::Info => Threshold::Info,
+        FailOn::Low => Threshold::Low,
+        FailOn::Medium => Threshold::Medium,
+        FailOn::High => Threshold::High,
+        FailOn::Critical => Threshold::Critical,
+        FailOn::None => Threshold::None,
+    }
+}
+
+/// Renders and writes the report; returns whether it fails the run.
+pub fn emit(report: &Report, args: &OutputArgs) -> Result<bool> {
+    let format = match args.format {
+        FormatArg::Table => Format::Table,
+        FormatArg::Json => Format::Json,
+    };
+    let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
+    let color = to_terminal && !args.no_color && std::env::var_os("NO_COLOR").is_none();
+    let text = render(
+        report,
+        format,
+        Options {
+            color,
+            quiet: args.quiet,
+        },
+    );
+    match &args.output {
+        Some(path) => std::fs::write(path, text)
+            .with_context(|| format!("cannot write report to {}", path.display()))?,
+        None => {
+            let mut out = std::io::stdout().lock();
+            // A closed pipe (`| head`) is not an error worth a message.
+            let _ = out.write_all(text.as_bytes());
+            let _ = out.flush();
+        }
+    }
+    Ok(report.fails(threshold(args.fail_on)))
+}
