@@ -43,7 +43,11 @@ pub fn audit(deps: &[Dependency], advisories: &AdvisorySet, opts: AuditOptions) 
     let mut packages = HashSet::new();
     for dep in deps {
         // The same line reached twice (a file included by two others) is one dependency.
-        let key = (dep.source.clone(), dep.name.clone(), format!("{:?}", dep.spec));
+        let key = (
+            dep.source.clone(),
+            dep.name.clone(),
+            format!("{:?}", dep.spec),
+        );
         if !seen.insert(key) {
             continue;
         }
@@ -162,7 +166,11 @@ pub fn merge_aliases(advisories: Vec<&Arc<CompiledAdvisory>>) -> Vec<Vec<Arc<Com
     }
     let mut out: Vec<Vec<Arc<CompiledAdvisory>>> = groups.into_iter().map(|(_, g)| g).collect();
     for g in &mut out {
-        g.sort_by(|a, b| id_rank(a.id()).cmp(&id_rank(b.id())).then(a.id().cmp(b.id())));
+        g.sort_by(|a, b| {
+            id_rank(a.id())
+                .cmp(&id_rank(b.id()))
+                .then(a.id().cmp(b.id()))
+        });
     }
     out.sort_by(|a, b| a[0].id().cmp(b[0].id()));
     out
@@ -360,7 +368,10 @@ pub fn allowed_example(
     let mut candidates: Vec<Version> = Vec::new();
     for entry in adv.affected.iter().filter(|e| e.package == package) {
         for interval in &entry.intervals {
-            let lo = interval.lower().cloned().unwrap_or_else(|| Version::new([0]));
+            let lo = interval
+                .lower()
+                .cloned()
+                .unwrap_or_else(|| Version::new([0]));
             candidates.extend(bumps(&lo));
             candidates.push(lo);
             if let Some(hi) = interval.upper_inclusive() {
@@ -451,7 +462,9 @@ mod tests {
             .findings
             .iter()
             .map(|f| match f {
-                Finding::Dependency(d) => (d.id.clone(), d.aliases.clone(), d.fixed_versions.clone()),
+                Finding::Dependency(d) => {
+                    (d.id.clone(), d.aliases.clone(), d.fixed_versions.clone())
+                }
                 _ => unreachable!(),
             })
             .collect();
@@ -484,9 +497,11 @@ mod tests {
             Finding::Dependency(d) => assert_eq!(d.fixed_versions, vec!["6.0.3".to_string()]),
             f => panic!("{f:?}"),
         }
-        assert!(audit(&[dep(Spec::pinned("6.0.3"))], &set, AuditOptions::default())
-            .findings
-            .is_empty());
+        assert!(
+            audit(&[dep(Spec::pinned("6.0.3"))], &set, AuditOptions::default())
+                .findings
+                .is_empty()
+        );
     }
 
     #[test]
@@ -515,14 +530,26 @@ mod tests {
         }
         assert!(run(range(">=6.5.5")).is_empty());
         assert!(run(range("~=6.5.5")).is_empty());
-        assert!(run(range("<2,>=1!0")).is_empty(), "epoch 1 is above every fix");
+        assert!(
+            run(range("<2,>=1!0")).is_empty(),
+            "epoch 1 is above every fix"
+        );
         assert_eq!(run(Spec::any()).len(), 1);
         // `!=` exclusions and wildcards are honoured exactly.
         assert!(run(range("==6.5.*,!=6.5.0,!=6.5.1,!=6.5.2,!=6.5.3,!=6.5.4")).len() == 1);
-        assert!(run(range(">=6.5.4,!=6.5.4")).len() == 1, "6.5.4.0.1 is still below 6.5.5");
-        assert!(audit(&[dep(range(">=5"))], &set, AuditOptions { ignore_unpinned: true })
-            .findings
-            .is_empty());
+        assert!(
+            run(range(">=6.5.4,!=6.5.4")).len() == 1,
+            "6.5.4.0.1 is still below 6.5.5"
+        );
+        assert!(audit(
+            &[dep(range(">=5"))],
+            &set,
+            AuditOptions {
+                ignore_unpinned: true
+            }
+        )
+        .findings
+        .is_empty());
     }
 
     #[test]
@@ -545,6 +572,8 @@ mod tests {
             &set,
             AuditOptions::default(),
         );
-        assert!(matches!(&out.findings[0], Finding::Unauditable(u) if u.severity == Severity::Info));
+        assert!(
+            matches!(&out.findings[0], Finding::Unauditable(u) if u.severity == Severity::Info)
+        );
     }
 }

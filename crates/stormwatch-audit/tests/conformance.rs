@@ -24,7 +24,10 @@ fn snapshot() -> Option<PathBuf> {
     if p.is_dir() {
         Some(p)
     } else {
-        eprintln!("skipping: PyPA advisory snapshot not found at {}", p.display());
+        eprintln!(
+            "skipping: PyPA advisory snapshot not found at {}",
+            p.display()
+        );
         None
     }
 }
@@ -33,7 +36,11 @@ fn snapshot() -> Option<PathBuf> {
 fn ranges_reproduce_the_explicit_version_lists() {
     let Some(dir) = snapshot() else { return };
     let loaded = load_path(&dir, LoadOptions::default()).expect("snapshot loads");
-    assert!(loaded.advisories.len() > 6000, "{}", loaded.advisories.len());
+    assert!(
+        loaded.advisories.len() > 6000,
+        "{}",
+        loaded.advisories.len()
+    );
 
     let mut checked_versions = 0usize;
     let mut checked_fixes = 0usize;
@@ -51,7 +58,9 @@ fn ranges_reproduce_the_explicit_version_lists() {
                 continue;
             }
             for v in &affected.versions {
-                let Ok(parsed) = v.parse::<Version>() else { continue };
+                let Ok(parsed) = v.parse::<Version>() else {
+                    continue;
+                };
                 checked_versions += 1;
                 // OSV's enumeration lists pre-releases of an `introduced` version (3.2a1 for
                 // `introduced: 3.2`), which PEP 440 orders before it. The explicit list is
@@ -63,7 +72,10 @@ fn ranges_reproduce_the_explicit_version_lists() {
                         .iter()
                         .any(|i| i.lower().is_some_and(|lo| lo.release() == parsed.release()));
                 if !compiled.affects(Some(&parsed), v) && !prerelease_of_introduced {
-                    mismatches.push(format!("{} {}: listed {v} not in ranges", adv.id, compiled.package));
+                    mismatches.push(format!(
+                        "{} {}: listed {v} not in ranges",
+                        adv.id, compiled.package
+                    ));
                 }
             }
             for fixed in compiled.fixed_versions() {
@@ -83,7 +95,11 @@ fn ranges_reproduce_the_explicit_version_lists() {
         mismatches.len()
     );
     assert!(checked_versions > 100_000, "{checked_versions}");
-    assert!(mismatches.is_empty(), "{:#?}", &mismatches[..mismatches.len().min(20)]);
+    assert!(
+        mismatches.is_empty(),
+        "{:#?}",
+        &mismatches[..mismatches.len().min(20)]
+    );
 }
 
 fn pin(name: &str, version: &str) -> Dependency {
@@ -118,16 +134,24 @@ fn audit_results_match_version_lists_and_skip_withdrawn() {
     // non-withdrawn advisories whose explicit list contains that version (alias-merged).
     let mut sampled = 0;
     for adv in loaded.advisories.iter().step_by(37) {
-        let Some(aff) = adv.affected.first() else { continue };
-        let Some(pkg) = aff.package.as_ref() else { continue };
-        let Some(version) = aff.versions.last() else { continue };
+        let Some(aff) = adv.affected.first() else {
+            continue;
+        };
+        let Some(pkg) = aff.package.as_ref() else {
+            continue;
+        };
+        let Some(version) = aff.versions.last() else {
+            continue;
+        };
         let name = stormwatch_manifest::normalize_name(&pkg.name);
         let expected: std::collections::BTreeSet<String> = set
             .for_package(&name)
             .filter(|a| !a.advisory.is_withdrawn())
             .filter(|a| {
                 a.advisory.affected.iter().any(|e| {
-                    e.package.as_ref().map(|p| stormwatch_manifest::normalize_name(&p.name))
+                    e.package
+                        .as_ref()
+                        .map(|p| stormwatch_manifest::normalize_name(&p.name))
                         == Some(name.clone())
                         && e.versions.contains(version)
                 })
@@ -143,7 +167,10 @@ fn audit_results_match_version_lists_and_skip_withdrawn() {
             reported.extend(d.aliases.iter().cloned());
         }
         for id in &expected {
-            assert!(reported.contains(id), "{name}=={version}: {id} not reported");
+            assert!(
+                reported.contains(id),
+                "{name}=={version}: {id} not reported"
+            );
         }
         sampled += 1;
     }
@@ -162,7 +189,11 @@ fn bundled_tornado_set_covers_the_snapshot() {
             .find(|b| b.id == adv.id)
             .unwrap_or_else(|| panic!("{} missing from the bundled set", adv.id));
         for alias in &adv.aliases {
-            assert!(ours.aliases.contains(alias), "{}: alias {alias} missing", adv.id);
+            assert!(
+                ours.aliases.contains(alias),
+                "{}: alias {alias} missing",
+                adv.id
+            );
         }
         let theirs = Arc::new(CompiledAdvisory::new(adv.clone()));
         let mine = CompiledAdvisory::new(ours.clone());
@@ -173,7 +204,11 @@ fn bundled_tornado_set_covers_the_snapshot() {
             adv.id
         );
         if theirs.cvss.is_some() {
-            assert_eq!(theirs.severity, mine.severity, "{}: severity differs", adv.id);
+            assert_eq!(
+                theirs.severity, mine.severity,
+                "{}: severity differs",
+                adv.id
+            );
         }
     }
 }
@@ -187,12 +222,17 @@ fn database_round_trip_gives_the_same_findings() {
     let summary = stormwatch_db::import(&loaded, "pypa snapshot", &db_path).unwrap();
     assert!(summary.packages > 1000);
 
-    let deps = vec![pin("tornado", "6.1"), pin("jinja2", "2.10"), pin("django", "3.2")];
+    let deps = vec![
+        pin("tornado", "6.1"),
+        pin("jinja2", "2.10"),
+        pin("django", "3.2"),
+    ];
     let mut direct = AdvisorySet::new();
     direct.extend(loaded.advisories.iter().cloned());
     let mut from_db = AdvisorySet::new();
     let db = stormwatch_db::Database::open(&db_path).unwrap();
-    db.load_for(deps.iter().map(|d| d.name.as_str()), &mut from_db).unwrap();
+    db.load_for(deps.iter().map(|d| d.name.as_str()), &mut from_db)
+        .unwrap();
     let a = audit(&deps, &direct, AuditOptions::default()).findings;
     let b = audit(&deps, &from_db, AuditOptions::default()).findings;
     assert!(a.len() > 20, "{}", a.len());

@@ -141,7 +141,9 @@ Examples:
         skip_invalid: bool,
     },
     /// Show the database's source, age and counts, and the bundled advisory set.
-    #[command(after_help = "Examples:\n  stormwatch db status\n  stormwatch db status --db ./advisories.db")]
+    #[command(
+        after_help = "Examples:\n  stormwatch db status\n  stormwatch db status --db ./advisories.db"
+    )]
     Status {
         /// Database to inspect [default: $STORMWATCH_DB, else the user data directory].
         #[arg(long, value_name = "PATH")]

@@ -30,8 +30,11 @@ pub fn run(cmd: DbCommand) -> Result<bool> {
             let canonical = path.canonicalize().unwrap_or(path.clone());
             let summary = stormwatch_db::import(&loaded, &canonical.display().to_string(), &dest)
                 .with_context(|| {
-                    format!("import failed; the existing database at {} is unchanged", dest.display())
-                })?;
+                format!(
+                    "import failed; the existing database at {} is unchanged",
+                    dest.display()
+                )
+            })?;
             println!(
                 "Imported {} advisories for {} packages from {} files into {} in {:.2}s",
                 summary.advisories,
@@ -65,7 +68,10 @@ pub fn run(cmd: DbCommand) -> Result<bool> {
                     "Advisories:   {} for {} packages ({} withdrawn)",
                     status.advisories, status.packages, status.withdrawn
                 );
-                println!("Skipped:      {} records for other ecosystems", status.other_ecosystems);
+                println!(
+                    "Skipped:      {} records for other ecosystems",
+                    status.other_ecosystems
+                );
                 println!("Size:         {} KiB", status.bytes / 1024);
             } else {
                 println!("Database:     none at {}", path.display());

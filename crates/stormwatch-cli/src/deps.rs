@@ -47,7 +47,10 @@ pub fn collect_inputs(args: &DepsArgs) -> Result<Inputs> {
     if let Some(dir) = &args.site_packages {
         let dir_inputs = stormwatch_manifest::read_site_packages(dir)?;
         if dir_inputs.dependencies.is_empty() {
-            bail!("{}: no installed distributions (*.dist-info, *.egg-info) found", dir.display());
+            bail!(
+                "{}: no installed distributions (*.dist-info, *.egg-info) found",
+                dir.display()
+            );
         }
         inputs.extend(dir_inputs);
     }
@@ -56,7 +59,11 @@ pub fn collect_inputs(args: &DepsArgs) -> Result<Inputs> {
 
 pub fn run(args: DepsArgs) -> Result<bool> {
     let inputs = collect_inputs(&args)?;
-    let names: BTreeSet<&str> = inputs.dependencies.iter().map(|d| d.name.as_str()).collect();
+    let names: BTreeSet<&str> = inputs
+        .dependencies
+        .iter()
+        .map(|d| d.name.as_str())
+        .collect();
     let names: Vec<&str> = names.into_iter().collect();
     let advisories = crate::advisories::load(&args.advisories, &names)?;
     let result = audit(

@@ -84,7 +84,10 @@ pub struct Status {
 
 /// Writes `loaded` to a new database at `dest`, atomically replacing any existing file.
 pub fn import(loaded: &Loaded, source: &str, dest: &Path) -> Result<ImportSummary, DbError> {
-    let dir = dest.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = dest
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(|source| DbError::Io {
         path: dir.to_path_buf(),
         source,
@@ -146,7 +149,9 @@ fn write_db(loaded: &Loaded, source: &str, path: &Path) -> Result<ImportSummary,
     let mut newest_modified = String::new();
     {
         let mut ins_adv = tx
-            .prepare("INSERT INTO advisory (id, modified, withdrawn, record) VALUES (?1, ?2, ?3, ?4)")
+            .prepare(
+                "INSERT INTO advisory (id, modified, withdrawn, record) VALUES (?1, ?2, ?3, ?4)",
+            )
             .map_err(&e)?;
         let mut ins_aff = tx
             .prepare("INSERT INTO affected (package, advisory_id) VALUES (?1, ?2)")
@@ -336,12 +341,11 @@ impl Database {
             .map_err(&e)?;
         let rows = stmt.query_map([], |r| r.get::<_, String>(0)).map_err(&e)?;
         for row in rows {
-            let adv: Advisory = serde_json::from_str(&row.map_err(&e)?).map_err(|err| {
-                DbError::Invalid {
+            let adv: Advisory =
+                serde_json::from_str(&row.map_err(&e)?).map_err(|err| DbError::Invalid {
                     path: self.path.clone(),
                     message: format!("corrupt advisory record: {err}"),
-                }
-            })?;
+                })?;
             into.insert(adv);
         }
         Ok(())
@@ -415,7 +419,9 @@ mod tests {
         std::fs::write(&p, b"hello, not sqlite at all, definitely not").unwrap();
         let err = Database::open(&p).err().unwrap();
         assert!(err.to_string().contains("x.db"), "{err}");
-        let err = Database::open(&dir.path().join("missing.db")).err().unwrap();
+        let err = Database::open(&dir.path().join("missing.db"))
+            .err()
+            .unwrap();
         assert!(err.to_string().contains("db import"), "{err}");
     }
 }

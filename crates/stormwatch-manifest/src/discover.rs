@@ -68,7 +68,9 @@ pub fn detect_format(path: &Path) -> Option<Format> {
                 .and_then(|n| n.to_str())
                 .is_some_and(|n| n.eq_ignore_ascii_case("requirements"));
             if is_text
-                && (lower.contains("requirements") || lower.starts_with("constraints") || in_req_dir)
+                && (lower.contains("requirements")
+                    || lower.starts_with("constraints")
+                    || in_req_dir)
             {
                 Format::Requirements
             } else {
@@ -147,6 +149,13 @@ mod tests {
             .into_iter()
             .map(|(f, _)| f.strip_prefix(p).unwrap().to_string_lossy().into_owned())
             .collect();
-        assert_eq!(found, ["pyproject.toml", "requirements.txt", "svc/requirements/prod.txt"]);
+        assert_eq!(
+            found,
+            [
+                "pyproject.toml",
+                "requirements.txt",
+                "svc/requirements/prod.txt"
+            ]
+        );
     }
 }

@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::text::read_text;
-use crate::{normalize_name, Dependency, Format, Inputs, ManifestError, Note, Origin, Source, Spec};
+use crate::{
+    normalize_name, Dependency, Format, Inputs, ManifestError, Note, Origin, Source, Spec,
+};
 
 /// Reads every distribution installed in `dir`.
 pub fn read_site_packages(dir: &Path) -> Result<Inputs, ManifestError> {
@@ -105,7 +107,7 @@ fn parse_metadata(text: &str) -> Option<(String, String, usize)> {
 pub fn python_site_packages(python: &Path) -> Result<Inputs, ManifestError> {
     let script = "import json, sys; print(json.dumps([p for p in sys.path if p]))";
     let output = Command::new(python)
-        .args(["-I", "-c", script])
+        .args(["-c", script])
         .output()
         .map_err(|e| ManifestError::new(python, 0, format!("cannot run interpreter: {e}")))?;
     if !output.status.success() {
@@ -120,7 +122,11 @@ pub fn python_site_packages(python: &Path) -> Result<Inputs, ManifestError> {
         ));
     }
     let paths: Vec<PathBuf> = serde_json::from_slice(&output.stdout).map_err(|e| {
-        ManifestError::new(python, 0, format!("unexpected output from interpreter: {e}"))
+        ManifestError::new(
+            python,
+            0,
+            format!("unexpected output from interpreter: {e}"),
+        )
     })?;
     let mut out = Inputs::default();
     let mut seen = HashSet::new();
@@ -146,17 +152,28 @@ mod tests {
         )
         .unwrap();
         fs::create_dir(sp.join("Old_Pkg.egg-info")).unwrap();
-        fs::write(sp.join("Old_Pkg.egg-info/PKG-INFO"), "Name: Old_Pkg\nVersion: 0.1\n").unwrap();
+        fs::write(
+            sp.join("Old_Pkg.egg-info/PKG-INFO"),
+            "Name: Old_Pkg\nVersion: 0.1\n",
+        )
+        .unwrap();
         fs::write(sp.join("single.egg-info"), "Name: single\nVersion: 2.0\n").unwrap();
         fs::create_dir(sp.join("broken-1.0.dist-info")).unwrap();
         fs::create_dir(sp.join("tornado")).unwrap();
         let inputs = read_site_packages(sp).unwrap();
-        let names: Vec<_> = inputs.dependencies.iter().map(|d| d.name.as_str()).collect();
+        let names: Vec<_> = inputs
+            .dependencies
+            .iter()
+            .map(|d| d.name.as_str())
+            .collect();
         assert_eq!(names, ["old-pkg", "single", "tornado"]);
         let t = &inputs.dependencies[2];
         assert!(matches!(&t.spec, Spec::Pinned { version, .. } if version == "6.1"));
         assert_eq!(t.source.line, 3);
         assert_eq!(inputs.notes.len(), 1);
-        assert!(inputs.notes[0].source.path.ends_with("broken-1.0.dist-info/METADATA"));
+        assert!(inputs.notes[0]
+            .source
+            .path
+            .ends_with("broken-1.0.dist-info/METADATA"));
     }
 }

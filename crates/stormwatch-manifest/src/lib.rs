@@ -11,7 +11,6 @@ use std::path::{Path, PathBuf};
 pub use pep440_rs::{Operator, Version, VersionSpecifier, VersionSpecifiers};
 
 mod discover;
-mod tomlfile;
 mod installed;
 mod lockfiles;
 mod pipfile;
@@ -19,6 +18,7 @@ mod poetry;
 mod pyproject;
 mod requirements;
 pub mod text;
+mod tomlfile;
 
 pub use discover::{detect_format, discover, Format};
 pub use installed::{python_site_packages, read_site_packages};
@@ -231,13 +231,13 @@ pub fn parse_file(path: &Path) -> Result<Inputs, ManifestError> {
     let format = detect_format(path)
         .or(is_text.then_some(Format::Requirements))
         .ok_or_else(|| {
-        ManifestError::new(
-            path,
-            0,
-            "unknown input format; expected requirements*.txt, pyproject.toml, poetry.lock, \
+            ManifestError::new(
+                path,
+                0,
+                "unknown input format; expected requirements*.txt, pyproject.toml, poetry.lock, \
              Pipfile, Pipfile.lock, uv.lock, pdm.lock or pylock.toml",
-        )
-    })?;
+            )
+        })?;
     parse_as(path, format)
 }
 

@@ -15,7 +15,10 @@ fn packages<'a>(file: &'a TomlFile, key: &str) -> Result<&'a ArrayOfTables, Mani
             file.line(other.span()),
             format!("`{key}` must be an array of tables ([[{key}]])"),
         )),
-        None => Err(file.error(0, format!("no [[{key}]] entries; is this really a lockfile?"))),
+        None => Err(file.error(
+            0,
+            format!("no [[{key}]] entries; is this really a lockfile?"),
+        )),
     }
 }
 
@@ -175,9 +178,12 @@ pub(crate) fn parse_pylock(path: &Path) -> Result<Inputs, ManifestError> {
     for pkg in packages(&file, "packages")?.iter() {
         let name = entry_name(&file, pkg)?;
         let table_str = |key: &str, field: &str| {
-            pkg.get(key)
-                .and_then(Item::as_table_like)
-                .map(|t| str_field(t, field).or_else(|| str_field(t, "path")).unwrap_or("").to_string())
+            pkg.get(key).and_then(Item::as_table_like).map(|t| {
+                str_field(t, field)
+                    .or_else(|| str_field(t, "path"))
+                    .unwrap_or("")
+                    .to_string()
+            })
         };
         let spec = if let Some(url) = table_str("vcs", "url") {
             Spec::unauditable("VCS source", url)

@@ -101,9 +101,9 @@ pub(crate) fn parse_lock(path: &Path) -> Result<Inputs, ManifestError> {
                 ));
             };
             let spec = match spec {
-                Spec::Range { ref alternatives, .. } if alternatives.is_empty() => {
-                    Spec::unauditable("no version recorded", "")
-                }
+                Spec::Range {
+                    ref alternatives, ..
+                } if alternatives.is_empty() => Spec::unauditable("no version recorded", ""),
                 s => s,
             };
             out.dependencies.push(Dependency {

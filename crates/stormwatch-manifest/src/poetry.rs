@@ -137,9 +137,10 @@ pub(crate) fn read_tool_poetry(
                 continue;
             }
             let entries: Vec<&dyn toml_edit::TableLike> = match item {
-                Item::Value(toml_edit::Value::Array(arr)) => {
-                    arr.iter().filter_map(|v| v.as_inline_table().map(|t| t as _)).collect()
-                }
+                Item::Value(toml_edit::Value::Array(arr)) => arr
+                    .iter()
+                    .filter_map(|v| v.as_inline_table().map(|t| t as _))
+                    .collect(),
                 Item::ArrayOfTables(arr) => arr.iter().map(|t| t as _).collect(),
                 _ => match item.as_table_like() {
                     Some(t) => vec![t],

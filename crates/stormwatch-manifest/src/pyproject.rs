@@ -19,8 +19,8 @@ pub(crate) fn parse(path: &Path) -> Result<Inputs, ManifestError> {
     if let Some(item) = get_path(root, &["project", "dependencies"]) {
         read_pep508_array(&file, item, None, &mut out)?;
     }
-    if let Some(extras) = get_path(root, &["project", "optional-dependencies"])
-        .and_then(Item::as_table_like)
+    if let Some(extras) =
+        get_path(root, &["project", "optional-dependencies"]).and_then(Item::as_table_like)
     {
         for (extra, item) in extras.iter() {
             read_pep508_array(&file, item, Some(extra.to_string()), &mut out)?;
@@ -79,10 +79,7 @@ fn read_pep508_array(
             }
             Value::InlineTable(t) if t.contains_key("include-group") => {}
             other => {
-                return Err(file.error(
-                    file.line(other.span()),
-                    "expected a requirement string",
-                ))
+                return Err(file.error(file.line(other.span()), "expected a requirement string"))
             }
         }
     }
@@ -148,8 +145,9 @@ black = "22.3.0"
 
     #[test]
     fn bad_toml_and_bad_requirement_have_lines() {
-        let err = parse_str("[project]\ndependencies = [\n  \"tornado==6.1\",\n  \"torn ado\",\n]\n")
-            .unwrap_err();
+        let err =
+            parse_str("[project]\ndependencies = [\n  \"tornado==6.1\",\n  \"torn ado\",\n]\n")
+                .unwrap_err();
         assert_eq!(err.line, 4, "{err}");
         let err = parse_str("[project]\nname = \"x\"\ndependencies = [\n").unwrap_err();
         assert!(err.message.starts_with("invalid TOML"), "{err}");

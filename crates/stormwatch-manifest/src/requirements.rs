@@ -326,7 +326,10 @@ fn requirement_line(
         ManifestError::new(
             &source.path,
             source.line,
-            format!("invalid requirement `{req_part}`: {}", first_line(&e.to_string())),
+            format!(
+                "invalid requirement `{req_part}`: {}",
+                first_line(&e.to_string())
+            ),
         )
     })?;
     Ok(from_pep508(req, source.clone(), Origin::Manifest, None))
@@ -374,7 +377,10 @@ pub(crate) fn parse_pep508(
             ManifestError::new(
                 &source.path,
                 source.line,
-                format!("invalid requirement `{text}`: {}", first_line(&e.to_string())),
+                format!(
+                    "invalid requirement `{text}`: {}",
+                    first_line(&e.to_string())
+                ),
             )
         })?;
     Ok(from_pep508(req, source, origin, group))
@@ -567,8 +573,15 @@ mod tests {
              requests @ https://example.com/requests-2.0.tar.gz\n\
              git+https://github.com/org/thing.git#egg=Thing\n",
         );
-        let names: Vec<_> = inputs.dependencies.iter().map(|d| d.name.as_str()).collect();
-        assert_eq!(names, ["tornado", ".", "foo-bar", "mylib", "requests", "thing"]);
+        let names: Vec<_> = inputs
+            .dependencies
+            .iter()
+            .map(|d| d.name.as_str())
+            .collect();
+        assert_eq!(
+            names,
+            ["tornado", ".", "foo-bar", "mylib", "requests", "thing"]
+        );
         assert!(inputs
             .dependencies
             .iter()
@@ -590,7 +603,9 @@ mod tests {
         );
         assert_eq!(inputs.dependencies.len(), 1);
         assert_eq!(inputs.notes.len(), 4, "{:?}", inputs.notes);
-        assert!(inputs.notes[3].message.contains("unknown option --frobnicate"));
+        assert!(inputs.notes[3]
+            .message
+            .contains("unknown option --frobnicate"));
         assert_eq!(inputs.notes[3].source.line, 4);
     }
 
@@ -600,25 +615,43 @@ mod tests {
         let inputs = parse("tornado==${STORMWATCH_TEST_TORNADO_VERSION}\n");
         assert_eq!(pinned(&inputs.dependencies[0]), "6.0.4");
         assert_eq!(expand_env("a${lower}b"), "a${lower}b");
-        assert_eq!(expand_env("a${UNSET_STORMWATCH_VAR_X}b"), "a${UNSET_STORMWATCH_VAR_X}b");
+        assert_eq!(
+            expand_env("a${UNSET_STORMWATCH_VAR_X}b"),
+            "a${UNSET_STORMWATCH_VAR_X}b"
+        );
     }
 
     #[test]
     fn invalid_requirement_names_line() {
         let err = parse_requirements_str(Path::new("r.txt"), "six\n\ntornado=>6.1\n").unwrap_err();
         assert_eq!(err.line, 3);
-        assert!(err.to_string().starts_with("r.txt:3: invalid requirement"), "{err}");
+        assert!(
+            err.to_string().starts_with("r.txt:3: invalid requirement"),
+            "{err}"
+        );
     }
 
     #[test]
     fn includes_constraints_and_cycles() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path();
-        fs::write(p.join("requirements.txt"), "-r base.txt\n-c constraints.txt\ntornado\n").unwrap();
+        fs::write(
+            p.join("requirements.txt"),
+            "-r base.txt\n-c constraints.txt\ntornado\n",
+        )
+        .unwrap();
         fs::create_dir(p.join("sub")).unwrap();
-        fs::write(p.join("base.txt"), "requests==2.0.0\n--requirement=sub/more.txt\n").unwrap();
+        fs::write(
+            p.join("base.txt"),
+            "requests==2.0.0\n--requirement=sub/more.txt\n",
+        )
+        .unwrap();
         fs::write(p.join("sub/more.txt"), "six>=1\n").unwrap();
-        fs::write(p.join("constraints.txt"), "# pins\ntornado==5.1.1\nsix<1.16\nunused==1.0\n").unwrap();
+        fs::write(
+            p.join("constraints.txt"),
+            "# pins\ntornado==5.1.1\nsix<1.16\nunused==1.0\n",
+        )
+        .unwrap();
         let inputs = parse_requirements(&p.join("requirements.txt")).unwrap();
         assert_eq!(inputs.files.len(), 4);
         let by_name = |n: &str| inputs.dependencies.iter().find(|d| d.name == n).unwrap();
@@ -633,7 +666,11 @@ mod tests {
         fs::write(p.join("a.txt"), "-r b.txt\n").unwrap();
         fs::write(p.join("b.txt"), "six\n-r a.txt\n").unwrap();
         let err = parse_requirements(&p.join("a.txt")).unwrap_err();
-        assert!(err.message.contains("include cycle: a.txt -> b.txt -> a.txt"), "{err}");
+        assert!(
+            err.message
+                .contains("include cycle: a.txt -> b.txt -> a.txt"),
+            "{err}"
+        );
         assert_eq!(err.line, 2);
         assert!(err.path.ends_with("b.txt"));
 
@@ -646,7 +683,10 @@ mod tests {
     #[test]
     fn comment_handling_matches_pip() {
         assert_eq!(strip_comment("foo # bar"), "foo ");
-        assert_eq!(strip_comment("git+https://x/y#egg=z"), "git+https://x/y#egg=z");
+        assert_eq!(
+            strip_comment("git+https://x/y#egg=z"),
+            "git+https://x/y#egg=z"
+        );
         assert_eq!(strip_comment("# all"), "");
         let lines = logical_lines("a \\\n  b\n# c \\\nd\n");
         assert_eq!(lines[0], (1, "a   b".to_string()));

@@ -12,7 +12,11 @@ pub const MAX_INPUT_BYTES: u64 = 64 * 1024 * 1024;
 pub fn read_text(path: &Path) -> Result<String, ManifestError> {
     let meta = std::fs::metadata(path).map_err(|e| ManifestError::io(path, &e))?;
     if meta.is_dir() {
-        return Err(ManifestError::new(path, 0, "is a directory, expected a file"));
+        return Err(ManifestError::new(
+            path,
+            0,
+            "is a directory, expected a file",
+        ));
     }
     if meta.len() > MAX_INPUT_BYTES {
         return Err(ManifestError::new(

@@ -38,8 +38,16 @@ mod tests {
             let c = CompiledAdvisory::new(a.clone());
             assert_eq!(c.affected.len(), 1, "{}", a.id);
             assert_eq!(c.affected[0].package, "tornado");
-            assert!(!c.fixed_versions("tornado").is_empty(), "{} has a fix", a.id);
-            assert!(a.summary.as_deref().is_some_and(|s| s.len() > 20), "{}", a.id);
+            assert!(
+                !c.fixed_versions("tornado").is_empty(),
+                "{} has a fix",
+                a.id
+            );
+            assert!(
+                a.summary.as_deref().is_some_and(|s| s.len() > 20),
+                "{}",
+                a.id
+            );
         }
         // GHSA-only advisories (no PYSEC record) fixed in 6.3.3, 6.4.1, 6.5.7 and 6.5.8.
         for id in [
@@ -66,8 +74,11 @@ mod tests {
     #[test]
     fn latest_release_is_clean_and_old_ones_are_not() {
         let b = bundled();
-        let all: Vec<CompiledAdvisory> =
-            b.advisories.into_iter().map(CompiledAdvisory::new).collect();
+        let all: Vec<CompiledAdvisory> = b
+            .advisories
+            .into_iter()
+            .map(CompiledAdvisory::new)
+            .collect();
         let hits = |v: &str| {
             let parsed = v.parse().unwrap();
             all.iter()

@@ -215,14 +215,25 @@ mod tests {
         assert_eq!(set.len(), 1);
         let a: Vec<_> = set.for_package("tornado").collect();
         assert_eq!(a.len(), 1);
-        assert_eq!(a[0].fixed_versions("tornado"), vec!["6.1".parse::<Version>().unwrap()]);
-        assert_eq!(set.for_package("Tornado").count(), 0, "lookups take normalized names");
+        assert_eq!(
+            a[0].fixed_versions("tornado"),
+            vec!["6.1".parse::<Version>().unwrap()]
+        );
+        assert_eq!(
+            set.for_package("Tornado").count(),
+            0,
+            "lookups take normalized names"
+        );
     }
 
     #[test]
     fn withdrawn_never_affects() {
         let mut a = adv("W", "2024", "9.0");
-        assert!(CompiledAdvisory::new(a.clone()).affects("tornado", Some(&"1.0".parse().unwrap()), "1.0"));
+        assert!(CompiledAdvisory::new(a.clone()).affects(
+            "tornado",
+            Some(&"1.0".parse().unwrap()),
+            "1.0"
+        ));
         a.withdrawn = Some("2024-02-02T00:00:00Z".into());
         assert!(!CompiledAdvisory::new(a).affects("tornado", Some(&"1.0".parse().unwrap()), "1.0"));
     }

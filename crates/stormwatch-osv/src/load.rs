@@ -114,7 +114,11 @@ fn load_zip(path: &Path, opts: LoadOptions) -> Result<Loaded, OsvError> {
         }
         let name = path.join(entry.name());
         if entry.size() > MAX_RECORD_BYTES {
-            return Err(OsvError::new(&name, 0, "entry too large for an advisory record"));
+            return Err(OsvError::new(
+                &name,
+                0,
+                "entry too large for an advisory record",
+            ));
         }
         let mut buf = Vec::with_capacity(entry.size() as usize);
         entry
@@ -176,7 +180,11 @@ fn absorb(
 /// Parses one file's bytes: a single OSV object or an array of them, in JSON or YAML.
 pub fn parse_records(path: &Path, bytes: &[u8]) -> Result<Vec<Advisory>, OsvError> {
     let text = std::str::from_utf8(bytes).map_err(|e| {
-        let line = bytes[..e.valid_up_to()].iter().filter(|&&b| b == b'\n').count() + 1;
+        let line = bytes[..e.valid_up_to()]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count()
+            + 1;
         OsvError::new(path, line, "invalid UTF-8")
     })?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
@@ -216,7 +224,8 @@ mod tests {
     use std::io::Write;
 
     const YAML: &str = "id: PYSEC-1\naffected:\n- package: {name: tornado, ecosystem: PyPI}\n  ranges:\n  - type: ECOSYSTEM\n    events:\n    - introduced: \"0\"\n    - fixed: 6.3.2\n";
-    const JSON_NPM: &str = r#"{"id": "GHSA-npm", "affected": [{"package": {"name": "x", "ecosystem": "npm"}}]}"#;
+    const JSON_NPM: &str =
+        r#"{"id": "GHSA-npm", "affected": [{"package": {"name": "x", "ecosystem": "npm"}}]}"#;
     const JSON_ARRAY: &str = r#"[{"id": "A", "withdrawn": "2024-01-01T00:00:00Z", "affected": [{"package": {"name": "a", "ecosystem": "PyPI"}, "versions": ["1.0"]}]}]"#;
 
     #[test]

@@ -10,21 +10,41 @@ pub struct Advisory {
     pub modified: Option<String>,
     #[serde(default, deserialize_with = "lenient_opt")]
     pub published: Option<String>,
-    #[serde(default, deserialize_with = "lenient_opt", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "lenient_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub withdrawn: Option<String>,
-    #[serde(default, deserialize_with = "lenient_vec", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "lenient_vec",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub aliases: Vec<String>,
-    #[serde(default, deserialize_with = "lenient_vec", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "lenient_vec",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub upstream: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub summary: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub details: Option<String>,
-    #[serde(default, deserialize_with = "null_vec", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_vec",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub severity: Vec<SeverityEntry>,
     #[serde(default, deserialize_with = "null_vec")]
     pub affected: Vec<Affected>,
-    #[serde(default, deserialize_with = "null_vec", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_vec",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub references: Vec<Reference>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub database_specific: Option<serde_json::Value>,
@@ -42,11 +62,23 @@ pub struct SeverityEntry {
 pub struct Affected {
     #[serde(default)]
     pub package: Option<Package>,
-    #[serde(default, deserialize_with = "null_vec", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_vec",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub ranges: Vec<Range>,
-    #[serde(default, deserialize_with = "lenient_vec", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "lenient_vec",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub versions: Vec<String>,
-    #[serde(default, deserialize_with = "null_vec", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_vec",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub severity: Vec<SeverityEntry>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub database_specific: Option<serde_json::Value>,
@@ -75,13 +107,29 @@ pub struct Range {
 /// One OSV range event; exactly one field is set in valid data.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Event {
-    #[serde(default, deserialize_with = "lenient_opt", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "lenient_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub introduced: Option<String>,
-    #[serde(default, deserialize_with = "lenient_opt", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "lenient_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub fixed: Option<String>,
-    #[serde(default, deserialize_with = "lenient_opt", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "lenient_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub last_affected: Option<String>,
-    #[serde(default, deserialize_with = "lenient_opt", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "lenient_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub limit: Option<String>,
 }
 
@@ -95,7 +143,9 @@ pub struct Reference {
 
 impl Advisory {
     pub fn is_withdrawn(&self) -> bool {
-        self.withdrawn.as_deref().is_some_and(|w| !w.trim().is_empty())
+        self.withdrawn
+            .as_deref()
+            .is_some_and(|w| !w.trim().is_empty())
     }
 
     /// The id and every alias, the names this vulnerability is known by.

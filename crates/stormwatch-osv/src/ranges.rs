@@ -77,7 +77,11 @@ pub fn compile_range(range: &Range) -> Option<(Vec<Interval>, Vec<Version>)> {
             let v = v.trim();
             // "0" is OSV's "since the first version", below every PEP 440 version
             // (including `0.dev0`), so it is not compared as a version.
-            let parsed = if v == "0" { None } else { Some(v.parse().ok()?) };
+            let parsed = if v == "0" {
+                None
+            } else {
+                Some(v.parse().ok()?)
+            };
             events.push((parsed, Kind::Introduced));
         }
         if let Some(v) = &e.fixed {
@@ -92,7 +96,8 @@ pub fn compile_range(range: &Range) -> Option<(Vec<Interval>, Vec<Version>)> {
             }
         }
     }
-    let sorted_order = |a: &(Option<Version>, Kind), b: &(Option<Version>, Kind)| match (&a.0, &b.0) {
+    let sorted_order = |a: &(Option<Version>, Kind), b: &(Option<Version>, Kind)| match (&a.0, &b.0)
+    {
         (None, None) => Ordering::Equal,
         (None, Some(_)) => Ordering::Less,
         (Some(_), None) => Ordering::Greater,
@@ -200,7 +205,9 @@ impl CompiledAffected {
         let mut limits = Vec::new();
         let mut unusable = 0;
         for range in &affected.ranges {
-            if !(range.kind.eq_ignore_ascii_case("ECOSYSTEM") || range.kind.eq_ignore_ascii_case("SEMVER")) {
+            if !(range.kind.eq_ignore_ascii_case("ECOSYSTEM")
+                || range.kind.eq_ignore_ascii_case("SEMVER"))
+            {
                 continue;
             }
             match compile_range(range) {
@@ -211,8 +218,11 @@ impl CompiledAffected {
                 None => unusable += 1,
             }
         }
-        let mut versions: Vec<Version> =
-            affected.versions.iter().filter_map(|v| v.trim().parse().ok()).collect();
+        let mut versions: Vec<Version> = affected
+            .versions
+            .iter()
+            .filter_map(|v| v.trim().parse().ok())
+            .collect();
         versions.sort();
         versions.dedup();
         Some(Self {
@@ -321,7 +331,10 @@ mod tests {
         assert!(hit(&a, "0.1"));
         assert!(hit(&a, "0.0.dev0"));
         assert!(hit(&a, "6.3.1"));
-        assert!(hit(&a, "6.3.2rc1"), "pre-releases of the fix are still affected");
+        assert!(
+            hit(&a, "6.3.2rc1"),
+            "pre-releases of the fix are still affected"
+        );
         assert!(!hit(&a, "6.3.2"));
         assert!(!hit(&a, "6.3.2.post1"));
         assert!(!hit(&a, "7.0"));
@@ -332,7 +345,12 @@ mod tests {
     fn multiple_intervals_unsorted_and_last_affected() {
         // Events given out of order, as some databases write them.
         let a = affected(
-            vec![ev("f", "2.2.1"), ev("i", "2.0"), ev("i", "3.0"), ev("l", "3.1.1")],
+            vec![
+                ev("f", "2.2.1"),
+                ev("i", "2.0"),
+                ev("i", "3.0"),
+                ev("l", "3.1.1"),
+            ],
             &[],
         );
         assert!(!hit(&a, "1.9"));
@@ -342,14 +360,24 @@ mod tests {
         assert!(!hit(&a, "2.9"));
         assert!(hit(&a, "3.1.1"));
         assert!(!hit(&a, "3.1.2"));
-        assert!(!hit(&a, "3.1.1.post1"), "a post-release is later than last_affected");
+        assert!(
+            !hit(&a, "3.1.1.post1"),
+            "a post-release is later than last_affected"
+        );
     }
 
     #[test]
     fn unsorted_pairs_are_read_both_ways() {
         // As in PYSEC-2021-114: pairs written out of version order.
         let a = affected(
-            vec![ev("i", "2.11"), ev("f", "2.11.7"), ev("i", "0"), ev("f", "2.11.6"), ev("i", "2.12"), ev("f", "2.12.4")],
+            vec![
+                ev("i", "2.11"),
+                ev("f", "2.11.7"),
+                ev("i", "0"),
+                ev("f", "2.11.6"),
+                ev("i", "2.12"),
+                ev("f", "2.12.4"),
+            ],
             &[],
         );
         assert!(hit(&a, "2.11.6"));
@@ -372,7 +400,10 @@ mod tests {
     #[test]
     fn epochs_and_prereleases_order() {
         let a = affected(vec![ev("i", "0"), ev("f", "1!1.0")], &[]);
-        assert!(hit(&a, "2024.1"), "any version without epoch sorts before epoch 1");
+        assert!(
+            hit(&a, "2024.1"),
+            "any version without epoch sorts before epoch 1"
+        );
         assert!(!hit(&a, "1!1.0"));
         let b = affected(vec![ev("i", "2.0a1"), ev("f", "2.0")], &[]);
         assert!(hit(&b, "2.0b3"));
@@ -383,10 +414,16 @@ mod tests {
 
     #[test]
     fn explicit_versions_and_invalid_events() {
-        let a = affected(vec![ev("i", "0"), ev("l", "0.2.0-alpha\\.33")], &["1.0", "banana"]);
+        let a = affected(
+            vec![ev("i", "0"), ev("l", "0.2.0-alpha\\.33")],
+            &["1.0", "banana"],
+        );
         assert_eq!(a.unusable_ranges, 1);
         assert!(hit(&a, "1.0"));
-        assert!(hit(&a, "1.0.0"), "1.0 and 1.0.0 are the same PEP 440 version");
+        assert!(
+            hit(&a, "1.0.0"),
+            "1.0 and 1.0.0 are the same PEP 440 version"
+        );
         assert!(!hit(&a, "1.1"));
         assert!(a.affects(None, "banana"));
         assert!(!a.affects(None, "apple"));

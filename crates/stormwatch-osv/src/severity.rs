@@ -71,10 +71,22 @@ mod tests {
     #[test]
     fn cvss_v3_scores() {
         // Reference scores from the CVSS v3.1 calculator.
-        assert_eq!(score_vector("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:H"), Some(7.5));
-        assert_eq!(score_vector("CVSS:3.1/AV:N/AC:L/PR:N/UI:R/S:C/C:L/I:L/A:N"), Some(6.1));
-        assert_eq!(score_vector("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"), Some(9.8));
-        assert_eq!(score_vector("CVSS:3.0/AV:N/AC:H/PR:N/UI:N/S:U/C:L/I:N/A:N"), Some(3.7));
+        assert_eq!(
+            score_vector("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:H"),
+            Some(7.5)
+        );
+        assert_eq!(
+            score_vector("CVSS:3.1/AV:N/AC:L/PR:N/UI:R/S:C/C:L/I:L/A:N"),
+            Some(6.1)
+        );
+        assert_eq!(
+            score_vector("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"),
+            Some(9.8)
+        );
+        assert_eq!(
+            score_vector("CVSS:3.0/AV:N/AC:H/PR:N/UI:N/S:U/C:L/I:N/A:N"),
+            Some(3.7)
+        );
         assert_eq!(score_vector("not a vector"), None);
     }
 

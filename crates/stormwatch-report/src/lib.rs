@@ -139,7 +139,10 @@ pub fn table(report: &Report, opts: Options) -> String {
         let _ = writeln!(
             out,
             "{}",
-            p.paint(severity_style(sev).effects(Effects::BOLD), &format!("{title} ({})", group.len()))
+            p.paint(
+                severity_style(sev).effects(Effects::BOLD),
+                &format!("{title} ({})", group.len())
+            )
         );
         for f in group {
             finding(&mut out, f, &p);
@@ -217,7 +220,13 @@ fn finding(out: &mut String, f: &Finding, p: &Painter) {
                 .as_ref()
                 .map(|c| format!("  CVSS {:.1}", c.score))
                 .unwrap_or_default();
-            let _ = writeln!(out, "  {} {}  {}{score}", p.bold(&d.package), d.version, ids);
+            let _ = writeln!(
+                out,
+                "  {} {}  {}{score}",
+                p.bold(&d.package),
+                d.version,
+                ids
+            );
             if !d.summary.is_empty() {
                 let _ = writeln!(out, "    {}", d.summary);
             }
@@ -271,7 +280,11 @@ fn finding(out: &mut String, f: &Finding, p: &Painter) {
                 u.reason,
                 u.reference
             );
-            let _ = writeln!(out, "    {}", p.dim(&location(&u.source.file, u.source.line)));
+            let _ = writeln!(
+                out,
+                "    {}",
+                p.dim(&location(&u.source.file, u.source.line))
+            );
         }
         Finding::Config(c) => {
             let _ = writeln!(out, "  {}  {}", p.bold(&c.rule), c.message);

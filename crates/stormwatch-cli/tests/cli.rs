@@ -1,0 +1,461 @@
+//! End-to-end tests of the `stormwatch` binary: exit codes, the JSON contract, advisory
+//! sources and bad input.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use serde_json::Value;
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+/// A command isolated from the user's real database.
+fn sw(home: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("stormwatch").unwrap();
+    cmd.env("STORMWATCH_DB", home.join("no-such.db"))
+        .env("NO_COLOR", "1")
+        .current_dir(home);
+    cmd
+}
+
+fn json_of(out: &[u8]) -> Value {
+    serde_json::from_slice(out)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(out)))
+}
+
+#[test]
+fn version_and_help_with_examples() {
+    let tmp = tempfile::tempdir().unwrap();
+    sw(tmp.path())
+        .arg("--version")
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with("stormwatch "));
+    for args in [
+        &["deps", "--help"][..],
+        &["db", "import", "--help"],
+        &["db", "status", "--help"],
+    ] {
+        sw(tmp.path())
+            .args(args)
+            .assert()
+            .success()
+            .stdout(predicate::str::contains("Examples:"));
+    }
+    sw(tmp.path()).arg("frobnicate").assert().code(2);
+}
+
+#[test]
+fn example_project_fails_with_json_contract() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = sw(tmp.path())
+        .args(["deps", "--format", "json"])
+        .arg(repo_root().join("examples/tornado-app"))
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let v = json_of(&out);
+    assert_eq!(v["version"], 1);
+    let findings = v["findings"].as_array().unwrap();
+    let pinned: Vec<&Value> = findings
+        .iter()
+        .filter(|f| f["kind"] == "dependency" && f["package"] == "tornado")
+        .collect();
+    assert_eq!(pinned.len(), 18, "every bundled advisory not fixed by 6.1");
+    let redirect = pinned.iter().find(|f| f["id"] == "PYSEC-2023-75").unwrap();
+    assert_eq!(redirect["version"], "6.1");
+    assert_eq!(redirect["severity"], "medium");
+    assert_eq!(redirect["fixed_versions"][0], "6.3.2");
+    assert!(redirect["aliases"]
+        .as_array()
+        .unwrap()
+        .contains(&Value::from("CVE-2023-28370")));
+    assert!(redirect["source"]["file"]
+        .as_str()
+        .unwrap()
+        .ends_with("requirements.txt"));
+    assert_eq!(redirect["source"]["line"], 3);
+    // pyproject's `tornado>=5.1` still admits vulnerable releases.
+    let unpinned = findings
+        .iter()
+        .find(|f| f["kind"] == "unpinned" && f["package"] == "tornado")
+        .unwrap();
+    assert_eq!(unpinned["example_version"], "5.1");
+    assert_eq!(unpinned["fixed_versions"][0], "6.5.8");
+    assert!(unpinned["source"]["file"]
+        .as_str()
+        .unwrap()
+        .ends_with("pyproject.toml"));
+    assert_eq!(v["upgrades"][0]["to"], "6.5.8");
+    assert_eq!(v["advisory_data"]["advisories"], 20);
+}
+
+#[test]
+fn fail_on_thresholds() {
+    let tmp = tempfile::tempdir().unwrap();
+    fs::write(tmp.path().join("requirements.txt"), "tornado==6.5.7\n").unwrap();
+    // 6.5.7 has a high, a medium and a low advisory, none critical.
+    sw(tmp.path()).arg("deps").assert().code(1);
+    sw(tmp.path())
+        .args(["deps", "--fail-on", "high"])
+        .assert()
+        .code(1);
+    sw(tmp.path())
+        .args(["deps", "--fail-on", "critical"])
+        .assert()
+        .code(0);
+    sw(tmp.path())
+        .args(["deps", "--fail-on", "none"])
+        .assert()
+        .code(0);
+    sw(tmp.path())
+        .args(["deps", "--fail-on", "bogus"])
+        .assert()
+        .code(2);
+}
+
+#[test]
+fn clean_project_passes() {
+    let tmp = tempfile::tempdir().unwrap();
+    fs::write(tmp.path().join("requirements.txt"), "tornado==6.5.8\nsix\n").unwrap();
+    sw(tmp.path())
+        .arg("deps")
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("No known vulnerabilities"))
+        .stdout(predicate::str::contains("bundled Tornado-only set"));
+}
+
+#[test]
+fn output_file_and_quiet() {
+    let tmp = tempfile::tempdir().unwrap();
+    fs::write(tmp.path().join("requirements.txt"), "tornado==6.4\n").unwrap();
+    sw(tmp.path())
+        .args(["deps", "--format", "json", "--output", "out.json"])
+        .assert()
+        .code(1)
+        .stdout("");
+    let v = json_of(&fs::read(tmp.path().join("out.json")).unwrap());
+    assert!(!v["findings"].as_array().unwrap().is_empty());
+    let out = sw(tmp.path())
+        .args(["deps", "-q"])
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    assert!(text.contains("PYSEC-2026-1975"));
+    assert!(!text.contains("Audited"));
+}
+
+fn write_osv_db(tmp: &Path) -> PathBuf {
+    let db = tmp.join("data/advisories.db");
+    sw(tmp)
+        .args(["db", "import"])
+        .arg(fixtures().join("osv"))
+        .arg("--db")
+        .arg(&db)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "Imported 3 advisories for 1 packages",
+        ))
+        .stdout(predicate::str::contains(
+            "1 records for other ecosystems skipped",
+        ));
+    db
+}
+
+#[test]
+fn db_import_status_and_audit_with_aliases_merged() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = write_osv_db(tmp.path());
+    sw(tmp.path())
+        .args(["db", "status", "--db"])
+        .arg(&db)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("3 for 1 packages (1 withdrawn)"))
+        .stdout(predicate::str::contains("Newest data:  2024-07-01"));
+
+    fs::write(
+        tmp.path().join("requirements.txt"),
+        "jinja2==2.11.3\ntornado==6.5.8\n",
+    )
+    .unwrap();
+    let out = sw(tmp.path())
+        .args(["deps", "--format", "json", "--db"])
+        .arg(&db)
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let v = json_of(&out);
+    let f = v["findings"].as_array().unwrap();
+    assert_eq!(f.len(), 1, "aliases merged, withdrawn skipped: {f:?}");
+    assert_eq!(f[0]["id"], "TEST-2024-1");
+    assert_eq!(
+        f[0]["aliases"],
+        serde_json::json!(["CVE-2099-0001", "TEST-2024-2"])
+    );
+    assert_eq!(f[0]["severity"], "critical");
+    assert_eq!(f[0]["package"], "jinja2");
+
+    // The same directory read directly with --db, without importing.
+    let out = sw(tmp.path())
+        .args(["deps", "--format", "json", "--db"])
+        .arg(fixtures().join("osv"))
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    assert_eq!(json_of(&out)["findings"].as_array().unwrap().len(), 1);
+
+    // The default location comes from STORMWATCH_DB.
+    sw(tmp.path())
+        .env("STORMWATCH_DB", &db)
+        .args(["deps", "-q"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("TEST-2024-1"));
+}
+
+#[test]
+fn failed_import_keeps_the_old_database() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = write_osv_db(tmp.path());
+    let before = fs::read(&db).unwrap();
+    let bad = tmp.path().join("bad");
+    fs::create_dir(&bad).unwrap();
+    fs::write(bad.join("ok.yaml"), "id: X\naffected: []\n").unwrap();
+    fs::write(
+        bad.join("broken.json"),
+        "{\n  \"id\": \"Y\",\n  \"affected\": [\n",
+    )
+    .unwrap();
+    sw(tmp.path())
+        .args(["db", "import"])
+        .arg(&bad)
+        .arg("--db")
+        .arg(&db)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("broken.json:4"))
+        .stderr(predicate::str::contains("unchanged"));
+    assert_eq!(fs::read(&db).unwrap(), before);
+    let names: Vec<_> = fs::read_dir(db.parent().unwrap()).unwrap().collect();
+    assert_eq!(names.len(), 1, "no temporary file left behind");
+    // --skip-invalid imports the rest and says what it skipped.
+    sw(tmp.path())
+        .args(["db", "import", "--skip-invalid"])
+        .arg(&bad)
+        .arg("--db")
+        .arg(tmp.path().join("other.db"))
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("skipped"));
+}
+
+#[test]
+fn bad_inputs_exit_2_with_file_and_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path();
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        (
+            "requirements.txt",
+            b"six\ntornado=>6.1\n".to_vec(),
+            "requirements.txt:2: invalid requirement",
+        ),
+        (
+            "pyproject.toml",
+            b"[project]\ndependencies = [\n  \"ok\",\n  7,\n]\n".to_vec(),
+            "pyproject.toml:4",
+        ),
+        (
+            "uv.lock",
+            b"version = 1\n[[package]\nname = \"x\"\n".to_vec(),
+            "uv.lock:2: invalid TOML",
+        ),
+        (
+            "Pipfile.lock",
+            b"{\"default\": {\"x\": }}".to_vec(),
+            "Pipfile.lock:1: invalid JSON",
+        ),
+        (
+            "poetry.lock",
+            b"\x7fELF\x02\x01\x01\x00\x00\x00junk".to_vec(),
+            "poetry.lock:1: binary data",
+        ),
+        (
+            "requirements-dev.txt",
+            b"ok==1.0\n\xff\xfe bad\n".to_vec(),
+            "requirements-dev.txt:2: invalid UTF-8",
+        ),
+        (
+            "pdm.lock",
+            b"[metadata]\ngroups = []\n".to_vec(),
+            "pdm.lock: no [[package]] entries",
+        ),
+    ];
+    for (name, content, expected) in cases {
+        let dir = p.join(name.replace('.', "_"));
+        fs::create_dir_all(&dir).unwrap();
+        let file = dir.join(name);
+        fs::write(&file, &content).unwrap();
+        sw(p)
+            .arg("deps")
+            .arg(&file)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(expected))
+            .stderr(predicate::str::contains("panicked").not());
+        assert_eq!(fs::read(&file).unwrap(), content, "input left untouched");
+    }
+    // Missing file, unknown format, empty directory, broken symlink, oversized file.
+    sw(p)
+        .args(["deps", "missing.txt"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("missing.txt: no such file"));
+    fs::write(p.join("deps.xyz"), "x").unwrap();
+    sw(p)
+        .args(["deps", "deps.xyz"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("unknown input format"));
+    fs::create_dir(p.join("empty")).unwrap();
+    sw(p)
+        .args(["deps", "empty"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no dependency files found"));
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink(p.join("nowhere.txt"), p.join("requirements-link.txt")).unwrap();
+        sw(p)
+            .args(["deps", "requirements-link.txt"])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("broken symbolic link"));
+    }
+    let huge = fs::File::create(p.join("requirements-huge.txt")).unwrap();
+    huge.set_len(65 * 1024 * 1024).unwrap();
+    sw(p)
+        .args(["deps", "requirements-huge.txt"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("larger than"));
+    // Not a database.
+    fs::write(p.join("fake.db"), "not sqlite").unwrap();
+    sw(p)
+        .args(["deps", "--db", "fake.db", "requirements-dev.txt"])
+        .assert()
+        .code(2);
+    sw(p)
+        .args(["db", "status", "--db", "fake.db"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("fake.db"));
+}
+
+#[test]
+fn include_cycle_is_reported() {
+    let tmp = tempfile::tempdir().unwrap();
+    fs::write(
+        tmp.path().join("requirements.txt"),
+        "-r requirements-b.txt\n",
+    )
+    .unwrap();
+    fs::write(
+        tmp.path().join("requirements-b.txt"),
+        "six\n-r requirements.txt\n",
+    )
+    .unwrap();
+    sw(tmp.path())
+        .args(["deps", "requirements.txt"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "requirements-b.txt:2: include cycle",
+        ));
+}
+
+#[test]
+fn site_packages_and_python() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sp = tmp.path().join("site-packages");
+    fs::create_dir_all(sp.join("tornado-6.3.1.dist-info")).unwrap();
+    fs::write(
+        sp.join("tornado-6.3.1.dist-info/METADATA"),
+        "Metadata-Version: 2.1\nName: tornado\nVersion: 6.3.1\n",
+    )
+    .unwrap();
+    let out = sw(tmp.path())
+        .args(["deps", "--format", "json", "--site-packages"])
+        .arg(&sp)
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let v = json_of(&out);
+    assert!(v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["id"] == "PYSEC-2023-75"
+            && f["version"] == "6.3.1"
+            && f["source"]["line"] == 3));
+
+    sw(tmp.path())
+        .args(["deps", "--site-packages"])
+        .arg(tmp.path())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no installed distributions"));
+
+    // A real interpreter whose import path includes our site-packages.
+    let Ok(python) = which("python3") else { return };
+    let out = sw(tmp.path())
+        .env("PYTHONPATH", &sp)
+        .args(["deps", "--format", "json", "--fail-on", "none", "--python"])
+        .arg(&python)
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let v = json_of(&out);
+    assert!(v["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|i| i.as_str().unwrap().contains("tornado-6.3.1.dist-info")));
+    sw(tmp.path())
+        .args(["deps", "--python", "/nonexistent/python"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("cannot run interpreter"));
+}
+
+fn which(name: &str) -> Result<PathBuf, ()> {
+    std::env::var_os("PATH")
+        .and_then(|paths| {
+            std::env::split_paths(&paths)
+                .map(|d| d.join(name))
+                .find(|p| p.is_file())
+        })
+        .ok_or(())
+}
