@@ -9,7 +9,7 @@
 //! - URLs, VCS checkouts and local paths cannot be audited by version and are reported as
 //!   such, never silently dropped.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use pep440_rs::{Operator, Version, VersionSpecifiers};
@@ -17,7 +17,7 @@ use stormwatch_findings::{
     DependencyFinding, Finding, Location, Severity, UnauditableFinding, UnpinnedFinding, Upgrade,
 };
 use stormwatch_manifest::{Dependency, Spec};
-use stormwatch_osv::{AdvisorySet, CompiledAdvisory};
+use stormwatch_osv::{AdvisorySet, CompiledAdvisory, Probe};
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct AuditOptions {
@@ -58,23 +58,21 @@ pub fn audit(deps: &[Dependency], advisories: &AdvisorySet, opts: AuditOptions) 
         };
         match &dep.spec {
             Spec::Pinned { version, parsed } => {
+                let probe = Probe::new(parsed.as_ref(), version);
                 // Group every advisory of the package first, so that a fix one record
                 // claims but an alias record contradicts is not offered as a fix.
                 let all: Vec<&Arc<CompiledAdvisory>> = advisories
                     .for_package(&dep.name)
-                    .filter(|a| !a.advisory.is_withdrawn())
+                    .filter(|a| !a.withdrawn)
                     .collect();
-                if !all
-                    .iter()
-                    .any(|a| a.affects(&dep.name, parsed.as_ref(), version))
-                {
+                if !all.iter().any(|a| a.affects_probe(&dep.name, &probe)) {
                     continue;
                 }
                 let before = findings.len();
-                for group in merge_aliases(all.clone()).into_iter().filter(|g| {
-                    g.iter()
-                        .any(|a| a.affects(&dep.name, parsed.as_ref(), version))
-                }) {
+                for group in merge_aliases(all.clone())
+                    .into_iter()
+                    .filter(|g| g.iter().any(|a| a.affects_probe(&dep.name, &probe)))
+                {
                     findings.push(Finding::Dependency(pinned_finding(
                         dep,
                         version,
@@ -145,26 +143,39 @@ fn id_of(f: &Finding) -> &str {
     }
 }
 
-/// Groups advisories that share any id or alias (transitively).
+/// Groups advisories that share any id or alias (transitively). Union-find over ids, so
+/// packages with hundreds of advisories stay linear.
 pub fn merge_aliases(advisories: Vec<&Arc<CompiledAdvisory>>) -> Vec<Vec<Arc<CompiledAdvisory>>> {
-    let mut groups: Vec<(HashSet<String>, Vec<Arc<CompiledAdvisory>>)> = Vec::new();
-    for adv in advisories {
-        let ids: HashSet<String> = adv.advisory.all_ids().map(str::to_string).collect();
-        let mut merged_ids = ids;
-        let mut merged = vec![Arc::clone(adv)];
-        let mut i = 0;
-        while i < groups.len() {
-            if !groups[i].0.is_disjoint(&merged_ids) {
-                let (gids, gadv) = groups.swap_remove(i);
-                merged_ids.extend(gids);
-                merged.extend(gadv);
-            } else {
-                i += 1;
+    fn find(parent: &mut [usize], mut i: usize) -> usize {
+        while parent[i] != i {
+            parent[i] = parent[parent[i]];
+            i = parent[i];
+        }
+        i
+    }
+    let mut parent: Vec<usize> = (0..advisories.len()).collect();
+    let mut owner: HashMap<&str, usize> = HashMap::new();
+    for (i, adv) in advisories.iter().enumerate() {
+        for id in adv.all_ids() {
+            match owner.get(id) {
+                Some(&j) => {
+                    let (a, b) = (find(&mut parent, i), find(&mut parent, j));
+                    if a != b {
+                        parent[a.max(b)] = a.min(b);
+                    }
+                }
+                None => {
+                    owner.insert(id, i);
+                }
             }
         }
-        groups.push((merged_ids, merged));
     }
-    let mut out: Vec<Vec<Arc<CompiledAdvisory>>> = groups.into_iter().map(|(_, g)| g).collect();
+    let mut groups: BTreeMap<usize, Vec<Arc<CompiledAdvisory>>> = BTreeMap::new();
+    for (i, adv) in advisories.iter().enumerate() {
+        let root = find(&mut parent, i);
+        groups.entry(root).or_default().push(Arc::clone(adv));
+    }
+    let mut out: Vec<Vec<Arc<CompiledAdvisory>>> = groups.into_values().collect();
     for g in &mut out {
         g.sort_by(|a, b| {
             id_rank(a.id())
@@ -192,7 +203,7 @@ fn id_rank(id: &str) -> u8 {
 fn primary_and_aliases(group: &[Arc<CompiledAdvisory>]) -> (String, Vec<String>) {
     let mut all: BTreeSet<&str> = BTreeSet::new();
     for a in group {
-        all.extend(a.advisory.all_ids());
+        all.extend(a.all_ids());
     }
     let primary = all
         .iter()
@@ -231,7 +242,7 @@ fn pinned_finding(
     let (severity, cvss) = worst(group);
     let summary = group
         .iter()
-        .map(|a| a.advisory.headline())
+        .map(|a| a.headline.clone())
         .find(|h| !h.is_empty())
         .unwrap_or_default();
     DependencyFinding {
@@ -269,8 +280,8 @@ pub fn resolving_versions(
     candidates
         .into_iter()
         .filter(|c| {
-            let raw = c.to_string();
-            !group.iter().any(|a| a.affects(package, Some(c), &raw))
+            let probe = Probe::new(Some(c), "");
+            !group.iter().any(|a| a.affects_probe(package, &probe))
         })
         .collect()
 }
@@ -284,7 +295,7 @@ fn unpinned_finding(
 ) -> Option<UnpinnedFinding> {
     let all: Vec<&Arc<CompiledAdvisory>> = advisories
         .for_package(&dep.name)
-        .filter(|a| !a.advisory.is_withdrawn())
+        .filter(|a| !a.withdrawn)
         .collect();
     let mut allowed: Vec<(&Arc<CompiledAdvisory>, Version)> = Vec::new();
     for adv in &all {
@@ -328,8 +339,8 @@ pub fn minimal_upgrade(
     candidates.sort();
     candidates.dedup();
     candidates.into_iter().find(|c| {
-        let raw = c.to_string();
-        !advisories.iter().any(|a| a.affects(package, Some(c), &raw))
+        let probe = Probe::new(Some(c), "");
+        !advisories.iter().any(|a| a.affects_probe(package, &probe))
     })
 }
 

@@ -144,11 +144,13 @@ fn audit_results_match_version_lists_and_skip_withdrawn() {
             continue;
         };
         let name = stormwatch_manifest::normalize_name(&pkg.name);
-        let expected: std::collections::BTreeSet<String> = set
-            .for_package(&name)
-            .filter(|a| !a.advisory.is_withdrawn())
+        // Independent expectation: straight from the raw records' explicit lists.
+        let expected: std::collections::BTreeSet<String> = loaded
+            .advisories
+            .iter()
+            .filter(|a| !a.is_withdrawn())
             .filter(|a| {
-                a.advisory.affected.iter().any(|e| {
+                a.affected.iter().any(|e| {
                     e.package
                         .as_ref()
                         .map(|p| stormwatch_manifest::normalize_name(&p.name))
@@ -156,7 +158,7 @@ fn audit_results_match_version_lists_and_skip_withdrawn() {
                         && e.versions.contains(version)
                 })
             })
-            .map(|a| a.id().to_string())
+            .map(|a| a.id.clone())
             .collect();
         let out = audit(&[pin(&name, version)], &set, AuditOptions::default());
         let mut reported = std::collections::BTreeSet::new();

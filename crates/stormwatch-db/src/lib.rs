@@ -10,7 +10,9 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
-use stormwatch_osv::{Advisory, AdvisorySet, Loaded};
+use std::sync::Arc;
+
+use stormwatch_osv::{Advisory, AdvisorySet, CompiledAdvisory, Loaded};
 
 /// Bumped whenever the table layout changes; older files must be re-imported.
 pub const SCHEMA_VERSION: i64 = 1;
@@ -123,8 +125,11 @@ fn write_db(loaded: &Loaded, source: &str, path: &Path) -> Result<ImportSummary,
              id TEXT PRIMARY KEY,
              modified TEXT NOT NULL,
              withdrawn INTEGER NOT NULL,
-             record TEXT NOT NULL
+             compiled BLOB NOT NULL
          );
+         -- Full records live apart: audits read only the small compiled form, and SQLite
+         -- would otherwise walk each large record's overflow pages to reach it.
+         CREATE TABLE record (id TEXT PRIMARY KEY, json TEXT NOT NULL);
          CREATE TABLE affected (package TEXT NOT NULL, advisory_id TEXT NOT NULL);",
     )
     .map_err(&e)?;
@@ -150,16 +155,20 @@ fn write_db(loaded: &Loaded, source: &str, path: &Path) -> Result<ImportSummary,
     {
         let mut ins_adv = tx
             .prepare(
-                "INSERT INTO advisory (id, modified, withdrawn, record) VALUES (?1, ?2, ?3, ?4)",
+                "INSERT INTO advisory (id, modified, withdrawn, compiled) VALUES (?1, ?2, ?3, ?4)",
             )
+            .map_err(&e)?;
+        let mut ins_rec = tx
+            .prepare("INSERT INTO record (id, json) VALUES (?1, ?2)")
             .map_err(&e)?;
         let mut ins_aff = tx
             .prepare("INSERT INTO affected (package, advisory_id) VALUES (?1, ?2)")
             .map_err(&e)?;
         for id in ids {
             let adv = newest[id];
-            let compiled = stormwatch_osv::CompiledAdvisory::new(adv.clone());
+            let compiled = CompiledAdvisory::from_advisory(adv);
             let record = serde_json::to_string(adv).expect("advisories serialize");
+            let compiled_bytes = postcard::to_stdvec(&compiled).expect("advisories serialize");
             let modified = adv.modified.clone().unwrap_or_default();
             if modified > newest_modified {
                 newest_modified = modified.clone();
@@ -168,8 +177,14 @@ fn write_db(loaded: &Loaded, source: &str, path: &Path) -> Result<ImportSummary,
                 withdrawn += 1;
             }
             ins_adv
-                .execute(params![id, modified, adv.is_withdrawn() as i64, record])
+                .execute(params![
+                    id,
+                    modified,
+                    adv.is_withdrawn() as i64,
+                    compiled_bytes
+                ])
                 .map_err(&e)?;
+            ins_rec.execute(params![id, record]).map_err(&e)?;
             let mut names: Vec<&str> = compiled.packages().collect();
             names.sort_unstable();
             names.dedup();
@@ -232,6 +247,10 @@ impl Database {
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
         .map_err(&e)?;
+        // Reads go through a memory map and a cache large enough for a full PyPI database,
+        // instead of one pread per page.
+        conn.execute_batch("PRAGMA mmap_size = 268435456; PRAGMA cache_size = -65536;")
+            .map_err(&e)?;
         let version: Option<String> = conn
             .query_row(
                 "SELECT value FROM meta WHERE key = 'schema_version'",
@@ -299,7 +318,8 @@ impl Database {
         })
     }
 
-    /// The advisories of the given packages (PEP 503 names), ready for matching.
+    /// The advisories of the given packages (PEP 503 names), ready for matching. Reads
+    /// only the forms compiled at import time.
     pub fn load_for<'a>(
         &self,
         packages: impl IntoIterator<Item = &'a str>,
@@ -309,46 +329,72 @@ impl Database {
         let mut stmt = self
             .conn
             .prepare_cached(
-                "SELECT a.record FROM affected f JOIN advisory a ON a.id = f.advisory_id
+                "SELECT a.id, a.compiled FROM affected f JOIN advisory a ON a.id = f.advisory_id
                  WHERE f.package = ?1",
             )
             .map_err(&e)?;
         for name in packages {
-            let rows = stmt
-                .query_map([name], |r| r.get::<_, String>(0))
-                .map_err(&e)?;
-            for row in rows {
-                let json = row.map_err(&e)?;
-                let adv: Advisory =
-                    serde_json::from_str(&json).map_err(|err| DbError::Invalid {
-                        path: self.path.clone(),
-                        message: format!("corrupt advisory record: {err}"),
-                    })?;
-                if into.get(&adv.id).is_none() {
-                    into.insert(adv);
+            let mut rows = stmt.query([name]).map_err(&e)?;
+            while let Some(row) = rows.next().map_err(&e)? {
+                let id = row
+                    .get_ref(0)
+                    .map_err(&e)?
+                    .as_str()
+                    .map_err(|err| e(err.into()))?;
+                if into.get(id).is_some() {
+                    continue;
                 }
+                let bytes = row
+                    .get_ref(1)
+                    .map_err(&e)?
+                    .as_blob()
+                    .map_err(|err| e(err.into()))?;
+                into.insert_compiled(Arc::new(self.decode(bytes)?));
             }
         }
         Ok(())
     }
 
-    /// Every advisory in the database (for tools that need all of them).
+    fn decode(&self, bytes: &[u8]) -> Result<CompiledAdvisory, DbError> {
+        postcard::from_bytes(bytes).map_err(|err| DbError::Invalid {
+            path: self.path.clone(),
+            message: format!("corrupt advisory record: {err}; re-import the database"),
+        })
+    }
+
+    /// Every advisory in the database.
     pub fn load_all(&self, into: &mut AdvisorySet) -> Result<(), DbError> {
         let e = DbError::sqlite(&self.path);
         let mut stmt = self
             .conn
-            .prepare("SELECT record FROM advisory")
+            .prepare("SELECT compiled FROM advisory")
             .map_err(&e)?;
-        let rows = stmt.query_map([], |r| r.get::<_, String>(0)).map_err(&e)?;
-        for row in rows {
-            let adv: Advisory =
-                serde_json::from_str(&row.map_err(&e)?).map_err(|err| DbError::Invalid {
-                    path: self.path.clone(),
-                    message: format!("corrupt advisory record: {err}"),
-                })?;
-            into.insert(adv);
+        let mut rows = stmt.query([]).map_err(&e)?;
+        while let Some(row) = rows.next().map_err(&e)? {
+            let bytes = row
+                .get_ref(0)
+                .map_err(&e)?
+                .as_blob()
+                .map_err(|err| e(err.into()))?;
+            into.insert_compiled(Arc::new(self.decode(bytes)?));
         }
         Ok(())
+    }
+
+    /// The full OSV record of one advisory, as imported.
+    pub fn record(&self, id: &str) -> Result<Option<Advisory>, DbError> {
+        let json: Option<String> = self
+            .conn
+            .query_row("SELECT json FROM record WHERE id = ?1", [id], |r| r.get(0))
+            .optional()
+            .map_err(DbError::sqlite(&self.path))?;
+        json.map(|j| {
+            serde_json::from_str(&j).map_err(|err| DbError::Invalid {
+                path: self.path.clone(),
+                message: format!("corrupt advisory record: {err}"),
+            })
+        })
+        .transpose()
     }
 }
 
@@ -398,6 +444,9 @@ mod tests {
             set.get("PYSEC-1").unwrap().fixed_versions("tornado")[0].to_string(),
             "6.3.2"
         );
+        assert!(set.get("PYSEC-2").unwrap().withdrawn);
+        assert_eq!(db.record("PYSEC-1").unwrap().unwrap().id, "PYSEC-1");
+        assert!(db.record("NOPE").unwrap().is_none());
         drop(db);
 
         // A failing import (here: the destination is a directory) leaves the old file.

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use pep440_rs::Version;
+use serde::{Deserialize, Serialize};
 use stormwatch_findings::{CvssScore, Severity};
 
 pub mod bundled;
@@ -19,6 +20,7 @@ pub mod severity;
 pub use load::{load_path, LoadOptions, Loaded};
 pub use model::Advisory;
 use ranges::CompiledAffected;
+pub use ranges::Probe;
 
 /// An unreadable or invalid advisory source; names the file and, when known, the line.
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
@@ -52,10 +54,16 @@ impl OsvError {
     }
 }
 
-/// An advisory with its PyPI ranges compiled and its severity computed once.
-#[derive(Debug)]
+/// An advisory reduced to what matching and reporting need: ids, dates, a headline, the
+/// computed severity and its PyPI ranges compiled. Serializable, so a database stores it
+/// once at import and audits never re-read or re-score the full OSV record.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CompiledAdvisory {
-    pub advisory: Advisory,
+    pub id: String,
+    pub aliases: Vec<String>,
+    pub modified: Option<String>,
+    pub withdrawn: bool,
+    pub headline: String,
     pub severity: Severity,
     pub cvss: Option<CvssScore>,
     pub affected: Vec<CompiledAffected>,
@@ -63,31 +71,49 @@ pub struct CompiledAdvisory {
 
 impl CompiledAdvisory {
     pub fn new(advisory: Advisory) -> Self {
-        let (severity, cvss) = severity::rate(&advisory);
-        let affected = advisory
-            .affected
-            .iter()
-            .filter_map(CompiledAffected::compile)
-            .collect();
+        Self::from_advisory(&advisory)
+    }
+
+    pub fn from_advisory(advisory: &Advisory) -> Self {
+        let (severity, cvss) = severity::rate(advisory);
         Self {
-            advisory,
+            id: advisory.id.clone(),
+            aliases: advisory.aliases.clone(),
+            modified: advisory.modified.clone(),
+            withdrawn: advisory.is_withdrawn(),
+            headline: advisory.headline(),
             severity,
             cvss,
-            affected,
+            affected: advisory
+                .affected
+                .iter()
+                .filter_map(CompiledAffected::compile)
+                .collect(),
         }
     }
 
     pub fn id(&self) -> &str {
-        &self.advisory.id
+        &self.id
     }
 
-    /// Whether `package` (normalized) at this version is affected.
+    /// The id and every alias.
+    pub fn all_ids(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.id.as_str()).chain(self.aliases.iter().map(String::as_str))
+    }
+
+    /// Whether `package` (normalized) at this version is affected. Withdrawn advisories
+    /// affect nothing.
     pub fn affects(&self, package: &str, parsed: Option<&Version>, raw: &str) -> bool {
-        !self.advisory.is_withdrawn()
+        self.affects_probe(package, &Probe::new(parsed, raw))
+    }
+
+    /// [`affects`](Self::affects) for a version prepared once for many checks.
+    pub fn affects_probe(&self, package: &str, probe: &Probe) -> bool {
+        !self.withdrawn
             && self
                 .affected
                 .iter()
-                .any(|a| a.package == package && a.affects(parsed, raw))
+                .any(|a| a.package == package && a.affects_probe(probe))
     }
 
     /// Every `fixed` version this advisory names for `package`, sorted.
@@ -131,9 +157,7 @@ impl AdvisorySet {
     pub fn insert_compiled(&mut self, adv: Arc<CompiledAdvisory>) {
         if let Some(&i) = self.by_id.get(adv.id()) {
             let old = &self.items[i];
-            if adv.advisory.modified.as_deref().unwrap_or("")
-                > old.advisory.modified.as_deref().unwrap_or("")
-            {
+            if adv.modified.as_deref().unwrap_or("") > old.modified.as_deref().unwrap_or("") {
                 for pkgs in self.by_package.values_mut() {
                     pkgs.retain(|&j| j != i);
                 }

@@ -9,11 +9,12 @@
 use std::cmp::Ordering;
 
 use pep440_rs::Version;
+use serde::{Deserialize, Serialize};
 use stormwatch_manifest::normalize_name;
 
 use crate::model::{Affected, Range};
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 enum Upper {
     Unbounded,
     Exclusive(Version),
@@ -21,7 +22,7 @@ enum Upper {
 }
 
 /// `[lo, hi)` or `[lo, hi]`; `lo = None` means from the beginning of time.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Interval {
     lo: Option<Version>,
     hi: Upper,
@@ -179,16 +180,65 @@ fn walk(events: &[(Option<Version>, Kind)]) -> Vec<Interval> {
     intervals
 }
 
-/// One `affected` entry for a PyPI package, ready for fast matching.
+/// The key under which two spellings of one PEP 440 version compare equal as strings:
+/// the normalized form with trailing zero release segments removed (`1.0.0` -> `1`).
+pub fn canonical_key(v: &Version) -> String {
+    let release = v.release();
+    let keep = release.iter().rposition(|&n| n != 0).map_or(1, |i| i + 1);
+    if keep == release.len() {
+        v.to_string()
+    } else {
+        v.clone().with_release(release[..keep].to_vec()).to_string()
+    }
+}
+
+/// A version to check against many advisories, with its lookup key computed once.
+/// `parsed` is `None` for versions that are not PEP 440; those can only match explicit
+/// version lists, by exact string.
 #[derive(Debug, Clone)]
+pub struct Probe {
+    pub parsed: Option<Version>,
+    key: String,
+    raw: String,
+}
+
+impl Probe {
+    pub fn new(parsed: Option<&Version>, raw: &str) -> Self {
+        // A local build (`6.1+ubuntu1`) carries the upstream code of its public version.
+        let key = match parsed {
+            Some(v) if v.local().is_empty() => canonical_key(v),
+            Some(v) => canonical_key(&v.clone().without_local()),
+            None => String::new(),
+        };
+        Self {
+            parsed: parsed.cloned(),
+            key,
+            raw: raw.trim().to_string(),
+        }
+    }
+}
+
+/// One `affected` entry for a PyPI package, ready for fast matching. Serializable, so a
+/// database can store entries compiled once at import time (in a compact binary encoding
+/// where every field is always present, so no field may be skipped when serializing).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CompiledAffected {
     /// PEP 503 normalized package name.
     pub package: String,
     pub intervals: Vec<Interval>,
     limits: Vec<Version>,
-    /// Explicit versions that parse as PEP 440, sorted.
-    versions: Vec<Version>,
-    /// Explicit versions exactly as written (for pins that are not PEP 440).
+    /// Canonical keys ([`canonical_key`]) of the explicit versions, sorted and joined by
+    /// spaces (which no version contains and JSON need not escape): loading is one
+    /// allocation and matching a pin never parses a version (lists run to hundreds of
+    /// versions per advisory).
+    versions: String,
+    /// Start offsets of the entries of `versions`, built on first lookup so that entries never
+    /// consulted cost nothing and repeated lookups are binary searches.
+    #[serde(skip)]
+    version_index: std::sync::OnceLock<Vec<u32>>,
+    /// The highest explicit version.
+    max_listed: Option<Version>,
+    /// Explicit versions that are not PEP 440, exactly as written.
     raw_versions: Vec<String>,
     /// Ranges skipped because an event was not PEP 440.
     pub unusable_ranges: usize,
@@ -218,19 +268,31 @@ impl CompiledAffected {
                 None => unusable += 1,
             }
         }
-        let mut versions: Vec<Version> = affected
-            .versions
-            .iter()
-            .filter_map(|v| v.trim().parse().ok())
-            .collect();
+        let mut versions = Vec::new();
+        let mut raw_versions = Vec::new();
+        let mut max_listed: Option<Version> = None;
+        for raw in &affected.versions {
+            match raw.trim().parse::<Version>() {
+                Ok(v) => {
+                    versions.push(canonical_key(&v));
+                    if max_listed.as_ref().is_none_or(|m| &v > m) {
+                        max_listed = Some(v);
+                    }
+                }
+                Err(_) => raw_versions.push(raw.trim().to_string()),
+            }
+        }
         versions.sort();
         versions.dedup();
+        let versions = versions.join(" ");
         Some(Self {
             package: normalize_name(&pkg.name),
             intervals,
             limits,
             versions,
-            raw_versions: affected.versions.clone(),
+            version_index: std::sync::OnceLock::new(),
+            max_listed,
+            raw_versions,
             unusable_ranges: unusable,
         })
     }
@@ -239,24 +301,46 @@ impl CompiledAffected {
         self.limits.is_empty() || self.limits.iter().any(|l| v < l)
     }
 
-    /// Whether this version is affected. `parsed` is `None` for versions that are not PEP 440;
-    /// those can only match the explicit list, by exact string.
+    /// Whether this version is affected.
     pub fn affects(&self, parsed: Option<&Version>, raw: &str) -> bool {
-        match parsed {
+        self.affects_probe(&Probe::new(parsed, raw))
+    }
+
+    /// [`affects`](Self::affects) for a version prepared once for many checks.
+    pub fn affects_probe(&self, probe: &Probe) -> bool {
+        match &probe.parsed {
             Some(v) => {
                 if self.within_limits(v) && self.intervals.iter().any(|i| i.contains(v)) {
                     return true;
                 }
-                // A local build (`6.1+ubuntu1`) carries the upstream code of its public version.
-                let public = if v.local().is_empty() {
-                    std::borrow::Cow::Borrowed(v)
-                } else {
-                    std::borrow::Cow::Owned(v.clone().without_local())
-                };
-                self.versions.binary_search(&public).is_ok()
+                !self.versions.is_empty() && self.listed(&probe.key)
             }
-            None => self.raw_versions.iter().any(|r| r.trim() == raw.trim()),
+            None => self.raw_versions.contains(&probe.raw),
         }
+    }
+
+    fn listed(&self, key: &str) -> bool {
+        let text = &self.versions;
+        let starts = self.version_index.get_or_init(|| {
+            std::iter::once(0)
+                .chain(text.match_indices(' ').map(|(i, _)| i as u32 + 1))
+                .collect()
+        });
+        let line = |i: usize| {
+            let start = starts[i] as usize;
+            let end = starts.get(i + 1).map_or(text.len(), |&e| e as usize - 1);
+            &text[start..end]
+        };
+        let (mut lo, mut hi) = (0, starts.len());
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            match line(mid).cmp(key) {
+                Ordering::Equal => return true,
+                Ordering::Less => lo = mid + 1,
+                Ordering::Greater => hi = mid,
+            }
+        }
+        false
     }
 
     /// Every `fixed` version mentioned, sorted.
@@ -275,12 +359,16 @@ impl CompiledAffected {
             Upper::Exclusive(h) => h <= floor,
             Upper::Inclusive(h) => h < floor,
         });
-        intervals_below && self.versions.last().is_none_or(|v| v < floor)
+        intervals_below && self.max_listed.as_ref().is_none_or(|v| v < floor)
     }
 
-    /// Known affected versions from the explicit list, sorted.
-    pub fn listed_versions(&self) -> &[Version] {
-        &self.versions
+    /// Known affected versions from the explicit list (parsed on demand; used only for
+    /// range analysis, which is not on the pinned-version hot path).
+    pub fn listed_versions(&self) -> Vec<Version> {
+        self.versions
+            .split(' ')
+            .filter_map(|k| k.parse().ok())
+            .collect()
     }
 }
 
@@ -427,6 +515,30 @@ mod tests {
         assert!(!hit(&a, "1.1"));
         assert!(a.affects(None, "banana"));
         assert!(!a.affects(None, "apple"));
+    }
+
+    #[test]
+    fn canonical_keys() {
+        let k = |s: &str| canonical_key(&s.parse().unwrap());
+        assert_eq!(k("1.0.0"), "1");
+        assert_eq!(k("1.0"), k("1"));
+        assert_eq!(k("1.10"), "1.10");
+        assert_eq!(k("2.0.0rc1"), "2rc1");
+        assert_eq!(k("1!2.0.post1"), "1!2.post1");
+        assert_eq!(k("0.0"), "0");
+        assert_ne!(k("1.0.1"), k("1.1"));
+    }
+
+    #[test]
+    fn serde_round_trip_keeps_matching() {
+        let a = affected(vec![ev("i", "1.0"), ev("f", "2.0")], &["0.5", "0.5.1"]);
+        let back: CompiledAffected =
+            serde_json::from_str(&serde_json::to_string(&a).unwrap()).unwrap();
+        for v in ["0.5", "0.5.0", "0.5.1", "1.5", "2.0", "0.4"] {
+            assert_eq!(hit(&a, v), hit(&back, v), "{v}");
+        }
+        assert!(back.entirely_below(&"2.0".parse().unwrap()));
+        assert!(!back.entirely_below(&"1.9".parse().unwrap()));
     }
 
     #[test]
