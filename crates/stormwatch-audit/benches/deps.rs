@@ -1,9 +1,11 @@
 //! Hot paths of the dependency audit, against the full PyPA snapshot (skipped when absent):
 //! - `import`: load every advisory file and build the SQLite database;
 //! - `lockfile_parse_1000`: read a 1,000-package uv.lock;
-//! - `audit_1000_warm`: query the database for 1,000 packages and match them (in process,
-//!   database already open).
-//! Process start-up ("cold") timings are measured by `bench/deps.sh`.
+//! - `db_load_1000`: read the compiled advisories of 1,000 packages from the database;
+//! - `match_1000`: match 1,000 pins against advisories already in memory;
+//! - `audit_1000_warm`: both, in process, database already open.
+//!
+//! Whole-process ("cold") timings, start-up included, are measured by `bench/deps.sh`.
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -23,7 +25,7 @@ fn snapshot() -> Option<PathBuf> {
 
 /// A uv.lock with one entry per package of the snapshot (up to `n`), each pinned to the
 /// oldest version its first advisory lists, so most entries are vulnerable.
-pub fn generate_lock(loaded: &stormwatch_osv::Loaded, n: usize) -> String {
+fn generate_lock(loaded: &stormwatch_osv::Loaded, n: usize) -> String {
     let mut seen = std::collections::BTreeMap::new();
     for adv in &loaded.advisories {
         for a in &adv.affected {
@@ -35,14 +37,13 @@ pub fn generate_lock(loaded: &stormwatch_osv::Loaded, n: usize) -> String {
         }
     }
     let mut out = String::from("version = 1\nrevision = 3\nrequires-python = \">=3.9\"\n");
-    for (i, (name, version)) in seen.iter().take(n).enumerate() {
-        // Pad with clean packages when the snapshot has fewer than n.
+    for (name, version) in seen.iter().take(n) {
         let _ = write!(
             out,
             "\n[[package]]\nname = \"{name}\"\nversion = \"{version}\"\nsource = {{ registry = \"https://pypi.org/simple\" }}\n"
         );
-        let _ = i;
     }
+    // Pad with clean packages when the snapshot has fewer than n.
     for i in seen.len()..n {
         let _ = write!(
             out,
