@@ -11,6 +11,9 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use criterion::{criterion_group, criterion_main, Criterion};
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use stormwatch_audit::{audit, AuditOptions};
 use stormwatch_osv::{load_path, AdvisorySet, LoadOptions};
 

@@ -69,7 +69,7 @@ pub fn audit(deps: &[Dependency], advisories: &AdvisorySet, opts: AuditOptions) 
                     continue;
                 }
                 let before = findings.len();
-                for group in merge_aliases(all.clone())
+                for group in merge_aliases(&all)
                     .into_iter()
                     .filter(|g| g.iter().any(|a| a.affects_probe(&dep.name, &probe)))
                 {
@@ -145,7 +145,7 @@ fn id_of(f: &Finding) -> &str {
 
 /// Groups advisories that share any id or alias (transitively). Union-find over ids, so
 /// packages with hundreds of advisories stay linear.
-pub fn merge_aliases(advisories: Vec<&Arc<CompiledAdvisory>>) -> Vec<Vec<Arc<CompiledAdvisory>>> {
+pub fn merge_aliases(advisories: &[&Arc<CompiledAdvisory>]) -> Vec<Vec<Arc<CompiledAdvisory>>> {
     fn find(parent: &mut [usize], mut i: usize) -> usize {
         while parent[i] != i {
             parent[i] = parent[parent[i]];
@@ -307,7 +307,8 @@ fn unpinned_finding(
         return None;
     }
     let example = allowed.iter().map(|(_, v)| v).min().cloned()?;
-    let groups = merge_aliases(allowed.iter().map(|(a, _)| *a).collect());
+    let allowed_advs: Vec<&Arc<CompiledAdvisory>> = allowed.iter().map(|(a, _)| *a).collect();
+    let groups = merge_aliases(&allowed_advs);
     let flat: Vec<Arc<CompiledAdvisory>> = groups.iter().flatten().cloned().collect();
     let (severity, _) = worst(&flat);
     let ids = groups.iter().map(|g| primary_and_aliases(g).0).collect();

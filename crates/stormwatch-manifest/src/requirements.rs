@@ -322,17 +322,46 @@ fn requirement_line(
         });
     }
 
-    let req = Requirement::<pep508_rs::VerbatimUrl>::parse(&req_part, base).map_err(|e| {
-        ManifestError::new(
-            &source.path,
-            source.line,
-            format!(
-                "invalid requirement `{req_part}`: {}",
-                first_line(&e.to_string())
-            ),
-        )
-    })?;
-    Ok(from_pep508(req, source.clone(), Origin::Manifest, None))
+    match Requirement::<pep508_rs::VerbatimUrl>::parse(&req_part, base) {
+        Ok(req) => Ok(from_pep508(req, source.clone(), Origin::Manifest, None)),
+        Err(e) => arbitrary_equality(&req_part, source).ok_or_else(|| {
+            ManifestError::new(
+                &source.path,
+                source.line,
+                format!(
+                    "invalid requirement `{req_part}`: {}",
+                    first_line(&e.to_string())
+                ),
+            )
+        }),
+    }
+}
+
+/// `name===anything`: pip's arbitrary equality pins a version string that need not be
+/// PEP 440, which PEP 508 parsers reject; it is kept verbatim and matched by exact string.
+fn arbitrary_equality(req: &str, source: &Source) -> Option<Dependency> {
+    let (head, marker) = match req.split_once(';') {
+        Some((h, m)) => (h, Some(m.trim().to_string()).filter(|m| !m.is_empty())),
+        None => (req, None),
+    };
+    let (name, version) = head.split_once("===")?;
+    let name = name.split('[').next()?.trim();
+    let version = version.trim();
+    let valid_name = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if !valid_name || version.is_empty() || version.contains(char::is_whitespace) {
+        return None;
+    }
+    Some(Dependency {
+        name: normalize_name(name),
+        spec: Spec::pinned(version),
+        source: source.clone(),
+        origin: Origin::Manifest,
+        marker,
+        group: None,
+    })
 }
 
 /// Converts a parsed PEP 508 requirement into a dependency.
