@@ -263,27 +263,34 @@ fn pinned_finding(
     }
 }
 
-/// The fixed versions above `current` that no advisory of the group affects: the smallest
-/// upgrades that resolve the finding (one per maintained release line).
-pub fn resolving_versions(
-    package: &str,
+/// The fixed versions above `current` that none of `advisories` affects, smallest first.
+/// Lazy, so a caller wanting only the smallest checks no further candidates.
+fn unaffected_fixes<'a>(
+    package: &'a str,
     current: Option<&Version>,
-    group: &[Arc<CompiledAdvisory>],
-) -> Vec<Version> {
-    let mut candidates: Vec<Version> = group
+    advisories: &'a [&'a CompiledAdvisory],
+) -> impl Iterator<Item = Version> + 'a {
+    let mut candidates: Vec<Version> = advisories
         .iter()
         .flat_map(|a| a.fixed_versions(package))
         .filter(|v| current.is_none_or(|c| v > c))
         .collect();
     candidates.sort();
     candidates.dedup();
-    candidates
-        .into_iter()
-        .filter(|c| {
-            let probe = Probe::new(Some(c), "");
-            !group.iter().any(|a| a.affects_probe(package, &probe))
-        })
-        .collect()
+    candidates.into_iter().filter(move |c| {
+        let probe = Probe::new(Some(c), "");
+        !advisories.iter().any(|a| a.affects_probe(package, &probe))
+    })
+}
+
+/// The smallest upgrades that resolve one finding (one per maintained release line).
+pub fn resolving_versions(
+    package: &str,
+    current: Option<&Version>,
+    group: &[Arc<CompiledAdvisory>],
+) -> Vec<Version> {
+    let advisories: Vec<&CompiledAdvisory> = group.iter().map(|a| a.as_ref()).collect();
+    unaffected_fixes(package, current, &advisories).collect()
 }
 
 fn unpinned_finding(
@@ -332,17 +339,9 @@ pub fn minimal_upgrade(
     current: Option<&Version>,
     advisories: &[&Arc<CompiledAdvisory>],
 ) -> Option<Version> {
-    let mut candidates: Vec<Version> = advisories
-        .iter()
-        .flat_map(|a| a.fixed_versions(package))
-        .filter(|v| current.is_none_or(|c| v > c))
-        .collect();
-    candidates.sort();
-    candidates.dedup();
-    candidates.into_iter().find(|c| {
-        let probe = Probe::new(Some(c), "");
-        !advisories.iter().any(|a| a.affects_probe(package, &probe))
-    })
+    let advisories: Vec<&CompiledAdvisory> = advisories.iter().map(|a| a.as_ref()).collect();
+    let first = unaffected_fixes(package, current, &advisories).next();
+    first
 }
 
 /// The lowest version `F` such that `>= F` admits no version any advisory affects.

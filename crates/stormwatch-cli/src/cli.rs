@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use stormwatch_findings::Threshold;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -88,10 +89,10 @@ pub struct OutputArgs {
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
 
-    /// Lowest severity that makes the exit code 1. Advisories without any severity data count
-    /// as failing at every threshold below critical.
-    #[arg(long, value_enum, default_value_t = FailOn::Low)]
-    pub fail_on: FailOn,
+    /// Lowest severity that makes the exit code 1: info, low, medium, high, critical or none.
+    /// Advisories without any severity data count as failing at every threshold below critical.
+    #[arg(long, value_name = "SEVERITY", default_value = "low")]
+    pub fail_on: Threshold,
 
     /// Print findings only (no header, notes or summary).
     #[arg(long, short)]
@@ -106,16 +107,6 @@ pub struct OutputArgs {
 pub enum FormatArg {
     Table,
     Json,
-}
-
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FailOn {
-    Info,
-    Low,
-    Medium,
-    High,
-    Critical,
-    None,
 }
 
 #[derive(Subcommand, Debug)]

@@ -3,21 +3,10 @@
 use std::io::{IsTerminal, Write};
 
 use anyhow::{Context, Result};
-use stormwatch_findings::{Report, Threshold};
+use stormwatch_findings::Report;
 use stormwatch_report::{render, Format, Options};
 
-use crate::cli::{FailOn, FormatArg, OutputArgs};
-
-pub fn threshold(f: FailOn) -> Threshold {
-    match f {
-        FailOn::Info => Threshold::Info,
-        FailOn::Low => Threshold::Low,
-        FailOn::Medium => Threshold::Medium,
-        FailOn::High => Threshold::High,
-        FailOn::Critical => Threshold::Critical,
-        FailOn::None => Threshold::None,
-    }
-}
+use crate::cli::{FormatArg, OutputArgs};
 
 /// Renders and writes the report; returns whether it fails the run.
 pub fn emit(report: &Report, args: &OutputArgs) -> Result<bool> {
@@ -45,5 +34,5 @@ pub fn emit(report: &Report, args: &OutputArgs) -> Result<bool> {
             let _ = out.flush();
         }
     }
-    Ok(report.fails(threshold(args.fail_on)))
+    Ok(report.fails(args.fail_on))
 }

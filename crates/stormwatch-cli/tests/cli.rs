@@ -328,7 +328,9 @@ fn bad_inputs_exit_2_with_file_and_line() {
         .args(["deps", "missing.txt"])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("missing.txt: no such file"));
+        .stderr(predicate::str::contains(
+            "missing.txt: no such file or directory",
+        ));
     fs::write(p.join("deps.xyz"), "x").unwrap();
     sw(p)
         .args(["deps", "deps.xyz"])

@@ -209,17 +209,7 @@ impl ManifestError {
     }
 
     pub fn io(path: &Path, err: &std::io::Error) -> Self {
-        let message = match err.kind() {
-            std::io::ErrorKind::NotFound => {
-                if std::fs::symlink_metadata(path).is_ok() {
-                    "broken symbolic link (its target does not exist)".to_string()
-                } else {
-                    "no such file".to_string()
-                }
-            }
-            _ => format!("cannot read: {err}"),
-        };
-        Self::new(path, 0, message)
+        Self::new(path, 0, text::describe_io_error(path, err))
     }
 }
 

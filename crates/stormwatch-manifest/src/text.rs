@@ -7,6 +7,21 @@ use crate::ManifestError;
 /// Manifests and lockfiles larger than this are refused rather than read into memory.
 pub const MAX_INPUT_BYTES: u64 = 64 * 1024 * 1024;
 
+/// How an I/O failure on `path` is worded to the user; tells a broken symbolic link apart
+/// from a missing file.
+pub fn describe_io_error(path: &Path, err: &std::io::Error) -> String {
+    match err.kind() {
+        std::io::ErrorKind::NotFound => {
+            if std::fs::symlink_metadata(path).is_ok() {
+                "broken symbolic link (its target does not exist)".to_string()
+            } else {
+                "no such file or directory".to_string()
+            }
+        }
+        _ => format!("cannot read: {err}"),
+    }
+}
+
 /// Reads a manifest as UTF-8 text, refusing binary files, oversized files and invalid UTF-8
 /// with an error that names the path and, where it can, the line.
 pub fn read_text(path: &Path) -> Result<String, ManifestError> {

@@ -41,16 +41,11 @@ impl OsvError {
     }
 
     pub fn io(path: &Path, err: &std::io::Error) -> Self {
-        let message = if err.kind() == std::io::ErrorKind::NotFound {
-            if std::fs::symlink_metadata(path).is_ok() {
-                "broken symbolic link".to_string()
-            } else {
-                "no such file or directory".to_string()
-            }
-        } else {
-            format!("cannot read: {err}")
-        };
-        Self::new(path, 0, message)
+        Self::new(
+            path,
+            0,
+            stormwatch_manifest::text::describe_io_error(path, err),
+        )
     }
 }
 
