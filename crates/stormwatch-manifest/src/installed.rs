@@ -37,6 +37,9 @@ fn read_dir_into(
             } else {
                 path.clone()
             }
+        } else if file_name.ends_with(".egg") && path.is_dir() {
+            // Eggs installed by easy_install: `name-1.0-py3.8.egg/EGG-INFO/PKG-INFO`.
+            path.join("EGG-INFO").join("PKG-INFO")
         } else {
             continue;
         };
@@ -158,6 +161,12 @@ mod tests {
         )
         .unwrap();
         fs::write(sp.join("single.egg-info"), "Name: single\nVersion: 2.0\n").unwrap();
+        fs::create_dir_all(sp.join("Old_Egg-0.9-py3.8.egg/EGG-INFO")).unwrap();
+        fs::write(
+            sp.join("Old_Egg-0.9-py3.8.egg/EGG-INFO/PKG-INFO"),
+            "Metadata-Version: 1.1\nName: Old-Egg\nVersion: 0.9\n",
+        )
+        .unwrap();
         fs::create_dir(sp.join("broken-1.0.dist-info")).unwrap();
         fs::create_dir(sp.join("tornado")).unwrap();
         let inputs = read_site_packages(sp).unwrap();
@@ -166,8 +175,8 @@ mod tests {
             .iter()
             .map(|d| d.name.as_str())
             .collect();
-        assert_eq!(names, ["old-pkg", "single", "tornado"]);
-        let t = &inputs.dependencies[2];
+        assert_eq!(names, ["old-egg", "old-pkg", "single", "tornado"]);
+        let t = &inputs.dependencies[3];
         assert!(matches!(&t.spec, Spec::Pinned { version, .. } if version == "6.1"));
         assert_eq!(t.source.line, 3);
         assert_eq!(inputs.notes.len(), 1);
