@@ -24,9 +24,52 @@ pub enum Command {
     /// Audit dependencies (manifests, lockfiles, installed environments) for known vulnerabilities.
     #[command(after_help = DEPS_EXAMPLES)]
     Deps(DepsArgs),
+    /// Audit Tornado settings for debug mode and its relatives (parses the app's Python).
+    #[command(after_help = CONFIG_EXAMPLES)]
+    Config(ConfigArgs),
+    /// List the configuration rules.
+    Rules,
+    /// Show a rule's documentation: what it catches, why, an example and the fix.
+    Explain {
+        /// Rule id, e.g. TW001.
+        id: String,
+    },
     /// Manage the local advisory database.
     #[command(subcommand)]
     Db(DbCommand),
+}
+
+const CONFIG_EXAMPLES: &str = "\
+Follows settings to tornado.web.Application through keyword arguments, **settings dicts
+(literals, dict(...), d[key] = v, d.update(...)), module constants, imports from other
+modules of the repository, os.environ.get/os.getenv defaults, conditionals, and
+tornado.options (define(default=...), parse_config_file). Each finding shows the chain of
+file:line steps the value took.
+
+Suppress a finding on its line with a reason: `# stormwatch: ignore[TW001] local dev tool`.
+
+Examples:
+  stormwatch config                       audit the current directory
+  stormwatch config src/ --format json
+  stormwatch config --select TW001,TW003  only these rules
+  stormwatch config --ignore TW004,TW005
+  stormwatch explain TW001";
+
+#[derive(Args, Debug)]
+pub struct ConfigArgs {
+    /// Directory or Python file to audit (default: the current directory).
+    pub path: Option<PathBuf>,
+
+    /// Only these rule ids (comma-separated).
+    #[arg(long, value_delimiter = ',', value_name = "IDS")]
+    pub select: Vec<String>,
+
+    /// Skip these rule ids (comma-separated).
+    #[arg(long, value_delimiter = ',', value_name = "IDS")]
+    pub ignore: Vec<String>,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 const DEPS_EXAMPLES: &str = "\

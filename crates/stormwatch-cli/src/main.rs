@@ -11,6 +11,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod advisories;
 mod cli;
+mod config;
 mod db;
 mod deps;
 mod output;
@@ -20,6 +21,9 @@ fn main() -> ExitCode {
     let result = match cli.command {
         cli::Command::Deps(args) => deps::run(args),
         cli::Command::Db(cmd) => db::run(cmd),
+        cli::Command::Config(args) => config::run(args),
+        cli::Command::Rules => config::list_rules(),
+        cli::Command::Explain { id } => config::explain(&id),
     };
     match result {
         Ok(false) => ExitCode::SUCCESS,

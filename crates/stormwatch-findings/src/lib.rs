@@ -189,6 +189,13 @@ pub struct UnauditableFinding {
     pub source: Location,
 }
 
+/// One step of the way a configuration value travelled.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TraceStep {
+    pub location: Location,
+    pub note: String,
+}
+
 /// A configuration finding (Tornado settings, deployment files).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ConfigFinding {
@@ -198,6 +205,13 @@ pub struct ConfigFinding {
     pub line: usize,
     pub column: usize,
     pub message: String,
+    /// Where the value came from, first step first, ending where it reaches the application.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub trace: Vec<TraceStep>,
+    /// The reason given by a `# stormwatch: ignore[RULE] reason` comment; suppressed findings
+    /// never fail a run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suppressed: Option<String>,
 }
 
 /// One finding of any kind; `kind` tags it in JSON.
@@ -320,9 +334,12 @@ impl Report {
         }
     }
 
-    /// Whether any finding is at or above `threshold`.
+    /// Whether any finding that is not suppressed is at or above `threshold`.
     pub fn fails(&self, threshold: Threshold) -> bool {
-        self.findings.iter().any(|f| threshold.fails(f.severity()))
+        self.findings
+            .iter()
+            .filter(|f| !matches!(f, Finding::Config(c) if c.suppressed.is_some()))
+            .any(|f| threshold.fails(f.severity()))
     }
 }
 

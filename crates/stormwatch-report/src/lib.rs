@@ -110,17 +110,18 @@ pub fn table(report: &Report, opts: Options) -> String {
                 ))
             );
         }
-        let _ = writeln!(
-            out,
-            "{}",
-            p.dim(&format!(
+        let scope = if report.summary.packages > 0 || report.advisory_data.is_some() {
+            format!(
                 "Audited {} package{} from {} input{}.",
                 report.summary.packages,
                 plural(report.summary.packages),
                 report.inputs.len(),
                 plural(report.inputs.len())
-            ))
-        );
+            )
+        } else {
+            format!("Audited {}.", report.inputs.join(", "))
+        };
+        let _ = writeln!(out, "{}", p.dim(&scope));
         out.push('\n');
     }
     for sev in ORDER {
@@ -287,12 +288,34 @@ fn finding(out: &mut String, f: &Finding, p: &Painter) {
             );
         }
         Finding::Config(c) => {
-            let _ = writeln!(out, "  {}  {}", p.bold(&c.rule), c.message);
+            let suppressed = c
+                .suppressed
+                .as_ref()
+                .map(|r| format!("  (suppressed: {r})"))
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "  {}  {}{}",
+                p.bold(&c.rule),
+                c.message,
+                p.dim(&suppressed)
+            );
             let _ = writeln!(
                 out,
                 "    {}",
                 p.dim(&format!("{}:{}:{}", c.path, c.line, c.column))
             );
+            // The way the value travelled, when it passed through more than one place.
+            if c.trace.len() > 1 {
+                for step in &c.trace {
+                    let _ = writeln!(
+                        out,
+                        "      {} {}",
+                        p.dim(&format!("{}:{}", step.location.file, step.location.line)),
+                        step.note
+                    );
+                }
+            }
         }
     }
 }
@@ -304,10 +327,12 @@ fn summary_line(report: &Report, p: &Painter) -> String {
         .filter(|f| matches!(f, Finding::Dependency(_)))
         .count();
     if report.findings.is_empty() {
-        return p.paint(
-            Style::new().fg_color(Some(AnsiColor::Green.into())),
-            "No known vulnerabilities found.",
-        );
+        let clean = if report.advisory_data.is_some() {
+            "No known vulnerabilities found."
+        } else {
+            "No findings."
+        };
+        return p.paint(Style::new().fg_color(Some(AnsiColor::Green.into())), clean);
     }
     let s = &report.summary;
     let mut parts = Vec::new();
@@ -323,14 +348,29 @@ fn summary_line(report: &Report, p: &Painter) -> String {
             parts.push(format!("{n} {label}"));
         }
     }
-    format!(
-        "{} finding{} ({}); {} known vulnerabilit{}.",
+    let suppressed = report
+        .findings
+        .iter()
+        .filter(|f| matches!(f, Finding::Config(c) if c.suppressed.is_some()))
+        .count();
+    let mut line = format!(
+        "{} finding{} ({})",
         report.findings.len(),
         plural(report.findings.len()),
-        parts.join(", "),
-        vulns,
-        if vulns == 1 { "y" } else { "ies" }
-    )
+        parts.join(", ")
+    );
+    if report.advisory_data.is_some() {
+        line.push_str(&format!(
+            "; {} known vulnerabilit{}",
+            vulns,
+            if vulns == 1 { "y" } else { "ies" }
+        ));
+    }
+    if suppressed > 0 {
+        line.push_str(&format!("; {suppressed} suppressed"));
+    }
+    line.push('.');
+    line
 }
 
 #[cfg(test)]

@@ -1,0 +1,134 @@
+//! The Tornado configuration audit: parses a repository's Python with a real parser,
+//! follows how settings reach `tornado.web.Application`, and applies the [`rules`].
+
+use std::path::Path;
+
+use stormwatch_findings::{ConfigFinding, Location, Severity, TraceStep};
+
+mod engine;
+pub mod rules;
+mod source;
+mod value;
+
+pub use source::SkippedFile;
+
+/// What a configuration audit found.
+#[derive(Debug, Default)]
+pub struct ConfigAudit {
+    pub findings: Vec<ConfigFinding>,
+    /// Files that could not be read or parsed (reported, not fatal).
+    pub skipped: Vec<SkippedFile>,
+    pub files: usize,
+    pub lines: usize,
+}
+
+/// Rule selection: `select` (empty = all) minus `ignore`, by id.
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    pub select: Vec<String>,
+    pub ignore: Vec<String>,
+}
+
+impl Selection {
+    fn enabled(&self, id: &str) -> bool {
+        let listed = |v: &[String]| v.iter().any(|s| s.eq_ignore_ascii_case(id));
+        (self.select.is_empty() || listed(&self.select)) && !listed(&self.ignore)
+    }
+}
+
+fn display(p: &Path) -> String {
+    let s = p.display().to_string();
+    s.strip_prefix("./").map(str::to_string).unwrap_or(s)
+}
+
+/// Audits every Python file under `root` (or the single file `root`).
+pub fn audit(root: &Path, selection: &Selection) -> ConfigAudit {
+    let paths = source::python_files(root);
+    // Paths are reported relative to the scanned directory, as the user named it.
+    let base = if root.is_dir() { root } else { Path::new("") };
+    let (files, skipped) = source::parse_all(root, &paths);
+    let lines = files.iter().map(|f| f.text.lines().count()).sum();
+    let project = engine::Project::new(&files);
+    let (apps, calls) = project.sites();
+    let mut findings: Vec<ConfigFinding> = Vec::new();
+    for hit in rules::check(&project, &apps, &calls) {
+        if !selection.enabled(hit.rule.id) {
+            continue;
+        }
+        let file = files.iter().find(|f| f.path == hit.step.file);
+        let display = |p: &Path| display(p.strip_prefix(base).unwrap_or(p));
+        let suppressed = file.and_then(|f| suppression(&f.text, hit.step.line, hit.rule.id));
+        let finding = ConfigFinding {
+            rule: hit.rule.id.to_string(),
+            severity: hit.severity,
+            path: display(&hit.step.file),
+            line: hit.step.line,
+            column: hit.step.column.max(1),
+            message: hit.message,
+            trace: hit
+                .trace
+                .iter()
+                .filter(|s| s.line > 0)
+                .map(|s| TraceStep {
+                    location: Location {
+                        file: display(&s.file),
+                        line: s.line,
+                    },
+                    note: s.note.clone(),
+                })
+                .collect(),
+            suppressed,
+        };
+        // One value feeding several applications is one place to fix: keep the first chain.
+        let duplicate = findings.iter().any(|f| {
+            (
+                f.rule.as_str(),
+                f.path.as_str(),
+                f.line,
+                f.column,
+                f.message.as_str(),
+            ) == (
+                finding.rule.as_str(),
+                finding.path.as_str(),
+                finding.line,
+                finding.column,
+                finding.message.as_str(),
+            )
+        });
+        if !duplicate {
+            findings.push(finding);
+        }
+    }
+    findings.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then_with(|| a.path.cmp(&b.path))
+            .then(a.line.cmp(&b.line))
+            .then_with(|| a.rule.cmp(&b.rule))
+    });
+    ConfigAudit {
+        findings,
+        skipped,
+        files: files.len(),
+        lines,
+    }
+}
+
+/// `# stormwatch: ignore[TW001] reason` on the finding's line. A suppression without a
+/// reason is not honoured.
+fn suppression(text: &str, line: usize, rule: &str) -> Option<String> {
+    let src = text.lines().nth(line.checked_sub(1)?)?;
+    let comment = &src[src.find('#')?..];
+    let rest = comment.split_once("stormwatch: ignore[")?.1;
+    let (ids, reason) = rest.split_once(']')?;
+    let matches = ids
+        .split(',')
+        .any(|id| id.trim().eq_ignore_ascii_case(rule));
+    let reason = reason.trim();
+    (matches && !reason.is_empty()).then(|| reason.to_string())
+}
+
+/// Severity of a rule by id, for listing.
+pub fn rule_severity(id: &str) -> Option<Severity> {
+    rules::find(id).map(|r| r.severity)
+}
