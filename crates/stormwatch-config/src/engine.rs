@@ -28,18 +28,32 @@ pub struct AppSite {
     pub settings: Vec<(String, Tracked)>,
 }
 
-/// A call of interest that is not an `Application` (e.g. `tornado.autoreload.start()`).
-pub struct CallSite {
+/// Any other call, for the rules that look at calls (`tornado.autoreload.start()`,
+/// `self.set_cookie(...)`, `logging.basicConfig(...)`).
+pub struct CallSite<'a> {
     pub file: usize,
     pub line: usize,
     pub column: usize,
+    /// The dotted name of the callee (`tornado.autoreload.start`, `self.set_cookie`).
     pub qualified: String,
     /// Whether the call sits under `if __name__ == "__main__":`.
     pub main_guarded: bool,
+    pub call: &'a ast::ExprCall,
+    /// The body of the enclosing function, for evaluating arguments.
+    pub function: Option<&'a [Stmt]>,
+}
+
+/// A class of the repository with its resolved base classes.
+pub struct ClassInfo<'a> {
+    pub file: usize,
+    pub qualified: String,
+    pub bases: Vec<String>,
+    pub def: &'a ast::StmtClassDef,
 }
 
 pub struct Project<'a> {
     pub files: &'a [PyFile],
+    classes: Vec<ClassInfo<'a>>,
     index: HashMap<String, usize>,
     imports: Vec<HashMap<String, String>>,
     app_classes: Vec<String>,
@@ -61,7 +75,7 @@ fn short(s: &str) -> String {
     }
 }
 
-fn str_lit(e: &Expr) -> Option<String> {
+pub(crate) fn str_lit(e: &Expr) -> Option<String> {
     match e {
         Expr::StringLiteral(s) => Some(s.value.to_str().to_string()),
         _ => None,
@@ -113,6 +127,7 @@ impl<'a> Project<'a> {
         let imports = files.iter().map(collect_imports).collect();
         let mut p = Project {
             files,
+            classes: Vec::new(),
             index,
             imports,
             app_classes: Vec::new(),
@@ -121,7 +136,58 @@ impl<'a> Project<'a> {
         };
         p.find_app_classes();
         p.collect_options();
+        p.collect_classes();
         p
+    }
+
+    fn collect_classes(&mut self) {
+        let mut classes = Vec::new();
+        for (i, f) in self.files.iter().enumerate() {
+            visit_classes(&f.ast.body, &mut |c| {
+                let bases = c
+                    .arguments
+                    .as_ref()
+                    .map(|a| a.args.iter().filter_map(|b| self.qualify(i, b)).collect())
+                    .unwrap_or_default();
+                classes.push(ClassInfo {
+                    file: i,
+                    qualified: format!("{}.{}", f.module, c.name.as_str()),
+                    bases,
+                    def: c,
+                });
+            });
+        }
+        self.classes = classes;
+    }
+
+    /// Classes that derive, directly or through classes of the repository, from `base`.
+    pub fn subclasses_of(&self, base: &str) -> Vec<&ClassInfo<'a>> {
+        let mut known: Vec<String> = vec![base.to_string()];
+        loop {
+            let before = known.len();
+            for c in &self.classes {
+                if !known.contains(&c.qualified) && c.bases.iter().any(|b| known.contains(b)) {
+                    known.push(c.qualified.clone());
+                }
+            }
+            if known.len() == before {
+                break;
+            }
+        }
+        self.classes
+            .iter()
+            .filter(|c| known[1..].contains(&c.qualified))
+            .collect()
+    }
+
+    /// The source text of a node.
+    pub fn text(&self, file: usize, node: &impl Ranged) -> &str {
+        text_of(&self.files[file], node)
+    }
+
+    /// 1-based line and column of a node.
+    pub fn position(&self, file: usize, node: &impl Ranged) -> (usize, usize) {
+        self.files[file].position(node.range().start().to_usize())
     }
 
     fn step(&self, file: usize, node: &impl Ranged, note: impl Into<String>) -> Step {
@@ -160,6 +226,8 @@ impl<'a> Project<'a> {
                 self.qualify(file, &a.value)?,
                 a.attr.as_str()
             )),
+            // `logging.getLogger("x").setLevel` -> `logging.getLogger().setLevel`.
+            Expr::Call(c) => Some(format!("{}()", self.qualify(file, &c.func)?)),
             _ => None,
         }
     }
@@ -263,8 +331,8 @@ impl<'a> Project<'a> {
         })
     }
 
-    /// Every settings site and every call of interest in the project.
-    pub fn sites(&self) -> (Vec<AppSite>, Vec<CallSite>) {
+    /// Every settings site and every other call in the project.
+    pub fn sites(&self) -> (Vec<AppSite>, Vec<CallSite<'a>>) {
         let mut apps = Vec::new();
         let mut calls = Vec::new();
         for (i, f) in self.files.iter().enumerate() {
@@ -277,12 +345,12 @@ impl<'a> Project<'a> {
     fn walk_scope(
         &self,
         file: usize,
-        stmts: &[Stmt],
-        function: Option<&[Stmt]>,
+        stmts: &'a [Stmt],
+        function: Option<&'a [Stmt]>,
         class: Option<&str>,
         main_guarded: bool,
         apps: &mut Vec<AppSite>,
-        calls: &mut Vec<CallSite>,
+        calls: &mut Vec<CallSite<'a>>,
     ) {
         for stmt in stmts {
             match stmt {
@@ -363,12 +431,12 @@ impl<'a> Project<'a> {
     fn calls_in_expr(
         &self,
         file: usize,
-        expr: &Expr,
-        function: Option<&[Stmt]>,
+        expr: &'a Expr,
+        function: Option<&'a [Stmt]>,
         class: Option<&str>,
         main_guarded: bool,
         apps: &mut Vec<AppSite>,
-        calls: &mut Vec<CallSite>,
+        calls: &mut Vec<CallSite<'a>>,
     ) {
         visit_expr_calls(expr, &mut |call| {
             let qual = self.qualify(file, &call.func).unwrap_or_default();
@@ -403,13 +471,15 @@ impl<'a> Project<'a> {
                     column,
                     settings,
                 });
-            } else if qual.starts_with("tornado.") {
+            } else if !qual.is_empty() {
                 calls.push(CallSite {
                     file,
                     line,
                     column,
                     qualified: qual,
                     main_guarded,
+                    call,
+                    function,
                 });
             }
         });
@@ -1026,8 +1096,29 @@ fn collect_imports(f: &PyFile) -> HashMap<String, String> {
     map
 }
 
+/// Class definitions anywhere in a list of statements.
+fn visit_classes<'a>(stmts: &'a [Stmt], f: &mut dyn FnMut(&'a ast::StmtClassDef)) {
+    for stmt in stmts {
+        match stmt {
+            Stmt::ClassDef(c) => {
+                f(c);
+                visit_classes(&c.body, f);
+            }
+            Stmt::FunctionDef(d) => visit_classes(&d.body, f),
+            Stmt::If(s) => {
+                visit_classes(&s.body, f);
+                for c in &s.elif_else_clauses {
+                    visit_classes(&c.body, f);
+                }
+            }
+            Stmt::Try(s) => visit_classes(&s.body, f),
+            _ => {}
+        }
+    }
+}
+
 /// Calls anywhere in a list of statements (nested functions and classes included).
-fn visit_calls<'a>(stmts: &'a [Stmt], f: &mut dyn FnMut(&'a ast::ExprCall, ())) {
+pub(crate) fn visit_calls<'a>(stmts: &'a [Stmt], f: &mut dyn FnMut(&'a ast::ExprCall, ())) {
     for stmt in stmts {
         match stmt {
             Stmt::FunctionDef(d) => visit_calls(&d.body, f),
@@ -1077,7 +1168,7 @@ fn visit_stmt_exprs<'a>(stmt: &'a Stmt, f: &mut dyn FnMut(&'a Expr)) {
 }
 
 /// Every call inside an expression, outermost first.
-fn visit_expr_calls<'a>(e: &'a Expr, f: &mut dyn FnMut(&'a ast::ExprCall)) {
+pub(crate) fn visit_expr_calls<'a>(e: &'a Expr, f: &mut dyn FnMut(&'a ast::ExprCall)) {
     match e {
         Expr::Call(c) => {
             f(c);

@@ -27,6 +27,8 @@ const MAX_PY_BYTES: u64 = 4 * 1024 * 1024;
 /// One parsed Python file.
 pub struct PyFile {
     pub path: PathBuf,
+    /// The path relative to the scanned root (what "test code" and module names are judged by).
+    pub rel: PathBuf,
     /// Dotted module name relative to the scan root (`app.settings`).
     pub module: String,
     pub text: String,
@@ -127,6 +129,7 @@ pub fn parse_all(root: &Path, files: &[PathBuf]) -> (Vec<PyFile>, Vec<SkippedFil
             })?;
             Ok(PyFile {
                 module: module_name(base, path),
+                rel: path.strip_prefix(base).unwrap_or(path).to_path_buf(),
                 path: path.clone(),
                 ast: parsed.into_syntax(),
                 lines,

@@ -97,3 +97,67 @@ fn tw006_autoreload_call() {
     assert_eq!(found.len(), 2, "{found:#?}");
     insta::assert_snapshot!(found.join("\n"));
 }
+
+#[test]
+fn tw007_write_error() {
+    let found = check("TW007");
+    let positives = found.iter().take_while(|l| !l.starts_with("--")).count();
+    assert_eq!(positives, 3, "{found:#?}");
+    insta::assert_snapshot!(found.join("\n"));
+}
+
+#[test]
+fn tw008_xsrf() {
+    let found = check("TW008");
+    let positives = found.iter().take_while(|l| !l.starts_with("--")).count();
+    assert_eq!(positives, 2, "{found:#?}");
+    insta::assert_snapshot!(found.join("\n"));
+}
+
+#[test]
+fn tw009_cookie_secret() {
+    let found = check("TW009");
+    let positives = found.iter().take_while(|l| !l.starts_with("--")).count();
+    assert_eq!(positives, 2, "{found:#?}");
+    insta::assert_snapshot!(found.join("\n"));
+}
+
+#[test]
+fn tw010_check_origin() {
+    let found = check("TW010");
+    let positives = found.iter().take_while(|l| !l.starts_with("--")).count();
+    assert_eq!(positives, 2, "{found:#?}");
+    insta::assert_snapshot!(found.join("\n"));
+}
+
+#[test]
+fn tw011_autoescape() {
+    let found = check("TW011");
+    let positives = found.iter().take_while(|l| !l.starts_with("--")).count();
+    assert_eq!(positives, 1, "{found:#?}");
+    insta::assert_snapshot!(found.join("\n"));
+}
+
+#[test]
+fn tw012_cookie_flags() {
+    let found = check("TW012");
+    let positives = found.iter().take_while(|l| !l.starts_with("--")).count();
+    assert_eq!(positives, 2, "{found:#?}");
+    insta::assert_snapshot!(found.join("\n"));
+}
+
+#[test]
+fn tw013_debug_logging() {
+    let found = check("TW013");
+    let positives = found.iter().take_while(|l| !l.starts_with("--")).count();
+    assert_eq!(positives, 2, "{found:#?}");
+    insta::assert_snapshot!(found.join("\n"));
+}
+
+#[test]
+fn tw014_xheaders() {
+    let found = check("TW014");
+    let positives = found.iter().take_while(|l| !l.starts_with("--")).count();
+    assert_eq!(positives, 2, "{found:#?}");
+    insta::assert_snapshot!(found.join("\n"));
+}

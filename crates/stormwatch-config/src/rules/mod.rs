@@ -3,15 +3,86 @@
 
 use stormwatch_findings::Severity;
 
-use crate::engine::{AppSite, CallSite, Project};
+use ruff_python_ast::{self as ast, Stmt};
+
+use crate::engine::{AppSite, CallSite, ClassInfo, Project};
 use crate::value::{Step, Truth};
 
+/// A method defined directly in a class body.
+pub(crate) fn method<'a>(class: &ClassInfo<'a>, name: &str) -> Option<&'a ast::StmtFunctionDef> {
+    class.def.body.iter().find_map(|s| match s {
+        Stmt::FunctionDef(f) if f.name.as_str() == name => Some(f),
+        _ => None,
+    })
+}
+
+/// A step at a node of a file.
+pub(crate) fn step_at(
+    project: &Project,
+    file: usize,
+    node: &impl ruff_text_size::Ranged,
+    note: &str,
+) -> Step {
+    let (line, column) = project.position(file, node);
+    Step {
+        file: project.files[file].path.clone(),
+        line,
+        column,
+        note: note.to_string(),
+    }
+}
+
+/// A hit with a single-step trace.
+pub(crate) fn hit_at(
+    rule: &'static RuleInfo,
+    severity: stormwatch_findings::Severity,
+    step: Step,
+    message: String,
+) -> Hit {
+    Hit {
+        rule,
+        severity,
+        trace: vec![step.clone()],
+        step,
+        message,
+    }
+}
+
+/// The step where settings reach an `Application`.
+pub(crate) fn app_step(project: &Project, app: &AppSite) -> Step {
+    Step {
+        file: project.files[app.file].path.clone(),
+        line: app.line,
+        column: app.column,
+        note: "Application(...)".into(),
+    }
+}
+
+/// Test code is not production: `tests/` directories and `test_*.py` / `*_test.py` files.
+pub(crate) fn is_test_file(path: &std::path::Path) -> bool {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    name.starts_with("test_")
+        || name.ends_with("_test.py")
+        || name == "conftest.py"
+        || path
+            .components()
+            .any(|c| matches!(c.as_os_str().to_str(), Some("tests" | "test")))
+}
+
+pub mod autoescape;
 pub mod autoreload;
 pub mod autoreload_call;
+pub mod check_origin;
 pub mod compiled_template_cache;
+pub mod cookie_flags;
+pub mod cookie_secret;
 pub mod debug;
+pub mod debug_logging;
 pub mod serve_traceback;
 pub mod static_hash_cache;
+pub mod write_error;
+pub mod xheaders;
+pub mod xsrf;
 
 /// A rule's identity and documentation.
 pub struct RuleInfo {
@@ -31,6 +102,14 @@ pub const ALL: &[&RuleInfo] = &[
     &compiled_template_cache::RULE,
     &static_hash_cache::RULE,
     &autoreload_call::RULE,
+    &write_error::RULE,
+    &xsrf::RULE,
+    &cookie_secret::RULE,
+    &check_origin::RULE,
+    &autoescape::RULE,
+    &cookie_flags::RULE,
+    &debug_logging::RULE,
+    &xheaders::RULE,
 ];
 
 pub fn find(id: &str) -> Option<&'static RuleInfo> {
@@ -54,10 +133,18 @@ pub fn check(project: &Project, apps: &[AppSite], calls: &[CallSite]) -> Vec<Hit
         serve_traceback::check(app, &mut hits);
         compiled_template_cache::check(app, &mut hits);
         static_hash_cache::check(app, &mut hits);
+        xsrf::check(project, app, &mut hits);
+        cookie_secret::check(app, &mut hits);
+        autoescape::check(app, &mut hits);
     }
     for call in calls {
         autoreload_call::check(project, call, &mut hits);
+        cookie_flags::check(project, call, &mut hits);
+        debug_logging::check(project, call, &mut hits);
+        xheaders::check(project, call, &mut hits);
     }
+    write_error::check(project, &mut hits);
+    check_origin::check(project, &mut hits);
     hits
 }
 

@@ -1,0 +1,140 @@
+//! `stormwatch config`, `rules` and `explain` from the built binary.
+
+use std::fs;
+use std::path::Path;
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use serde_json::Value;
+
+fn sw(dir: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("stormwatch").unwrap();
+    cmd.env("NO_COLOR", "1").current_dir(dir);
+    cmd
+}
+
+fn app_fixture() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../stormwatch-config/tests/fixtures/multi-module-app")
+}
+
+#[test]
+fn json_contract_and_exit_codes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = sw(tmp.path())
+        .args(["config", "--format", "json"])
+        .arg(app_fixture())
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let v: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v["version"], 1);
+    let findings = v["findings"].as_array().unwrap();
+    let f = findings.iter().find(|f| f["rule"] == "TW002").unwrap();
+    assert_eq!(f["kind"], "config");
+    assert_eq!(f["severity"], "high");
+    assert_eq!(f["path"], "config/production.py");
+    assert_eq!(f["line"], 3);
+    assert_eq!(f["column"], 14);
+    assert!(f["message"].as_str().unwrap().contains("autoreload"));
+    assert!(f["trace"].as_array().unwrap().len() >= 3);
+    assert!(findings.iter().any(|f| f["suppressed"].is_string()));
+
+    // Only the suppressed finding selected: nothing fails.
+    sw(tmp.path())
+        .args(["config", "--select", "TW001", "--ignore", "TW001"])
+        .arg(app_fixture())
+        .assert()
+        .code(0);
+    sw(tmp.path())
+        .args(["config", "--fail-on", "critical"])
+        .arg(app_fixture())
+        .assert()
+        .code(0);
+    sw(tmp.path())
+        .args(["config", "--select", "TW999"])
+        .arg(app_fixture())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("unknown rule id `TW999`"));
+}
+
+#[test]
+fn table_shows_chain() {
+    let tmp = tempfile::tempdir().unwrap();
+    sw(&app_fixture())
+        .arg("config")
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("config/production.py:3:14"))
+        .stdout(predicate::str::contains(
+            "read by parse_config_file for options.autoreload",
+        ))
+        .stdout(predicate::str::contains("1 suppressed"));
+    drop(tmp);
+}
+
+#[test]
+fn broken_files_are_reported_and_the_scan_continues() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path();
+    fs::write(
+        p.join("app.py"),
+        "import tornado.web\napp = tornado.web.Application([], debug=True)\n",
+    )
+    .unwrap();
+    fs::write(p.join("broken.py"), "def f(:\n    pass\n").unwrap();
+    fs::write(p.join("latin1.py"), b"x = '\xe9'\n").unwrap();
+    fs::write(p.join("blob.py"), b"\x00\x01\x02").unwrap();
+    let out = sw(p)
+        .args(["config", "--format", "json"])
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let v: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v["findings"].as_array().unwrap().len(), 1);
+    let notices = v["notices"].to_string();
+    assert!(
+        notices.contains("broken.py") && notices.contains("syntax error"),
+        "{notices}"
+    );
+    assert!(
+        notices.contains("latin1.py") && notices.contains("UTF-8"),
+        "{notices}"
+    );
+    assert!(
+        notices.contains("blob.py") && notices.contains("binary"),
+        "{notices}"
+    );
+
+    let empty = p.join("empty");
+    fs::create_dir(&empty).unwrap();
+    sw(p)
+        .args(["config", "empty"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no Python files"));
+    sw(p).args(["config", "nowhere"]).assert().code(2);
+}
+
+#[test]
+fn rules_and_explain() {
+    let tmp = tempfile::tempdir().unwrap();
+    sw(tmp.path())
+        .arg("rules")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("TW001  debug-mode"))
+        .stdout(predicate::str::contains("TW006"));
+    sw(tmp.path())
+        .args(["explain", "tw003"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("# TW003 serve-traceback"))
+        .stdout(predicate::str::contains("## Fix"));
+    sw(tmp.path()).args(["explain", "XX1"]).assert().code(2);
+}

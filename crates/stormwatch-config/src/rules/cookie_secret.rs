@@ -1,0 +1,73 @@
+//! TW009: `cookie_secret` is written in the code.
+
+use stormwatch_findings::Severity;
+
+use super::{Hit, RuleInfo};
+use crate::engine::AppSite;
+use crate::value::Val;
+
+pub const RULE: RuleInfo = RuleInfo {
+    id: "TW009",
+    name: "hardcoded-cookie-secret",
+    severity: Severity::High,
+    summary: "cookie_secret hard-coded in source",
+    docs: r#"## What it catches
+
+A `cookie_secret` setting whose value is a string literal in the code, or an environment
+read that falls back to a literal (`os.environ.get("COOKIE_SECRET", "dev-secret")`).
+
+## Why
+
+The cookie secret signs secure cookies and XSRF tokens. Anyone who can read the repository
+(or a leaked copy, or a container image) can forge sessions. Short secrets can also be
+brute-forced.
+
+## Example
+
+```python
+app = Application(handlers, cookie_secret="change-me")
+```
+
+## Fix
+
+Read it from the environment or a secret store, without a fallback:
+
+```python
+app = Application(handlers, cookie_secret=os.environ["COOKIE_SECRET"])
+```
+"#,
+};
+
+pub fn check(app: &AppSite, hits: &mut Vec<Hit>) {
+    for (name, value) in &app.settings {
+        if name != "cookie_secret" {
+            continue;
+        }
+        let (secret, how) = match &value.val {
+            Val::Str(s) => (s.clone(), "is a string literal in the code".to_string()),
+            Val::Env { var, unset, .. } => match &unset.val {
+                Val::Str(s) if !s.is_empty() => (
+                    s.clone(),
+                    format!("falls back to a string literal when ${var} is unset"),
+                ),
+                _ => continue,
+            },
+            _ => continue,
+        };
+        let short = if secret.len() < 32 {
+            format!(" (and only {} characters long)", secret.len())
+        } else {
+            String::new()
+        };
+        let Some(origin) = value.chain.first().cloned() else {
+            continue;
+        };
+        hits.push(Hit {
+            rule: &RULE,
+            severity: RULE.severity,
+            step: origin,
+            message: format!("`cookie_secret` {how}{short}"),
+            trace: value.chain.clone(),
+        });
+    }
+}
