@@ -40,6 +40,9 @@ pub enum Command {
 }
 
 const CONFIG_EXAMPLES: &str = "\
+Reads the app's Python and its deployment files (Dockerfile, docker-compose, Kubernetes
+manifests and Helm values, systemd units, Procfile, .env, supervisord).
+
 Follows settings to tornado.web.Application through keyword arguments, **settings dicts
 (literals, dict(...), d[key] = v, d.update(...)), module constants, imports from other
 modules of the repository, os.environ.get/os.getenv defaults, conditionals, and
@@ -68,8 +71,19 @@ pub struct ConfigArgs {
     #[arg(long, value_delimiter = ',', value_name = "IDS")]
     pub ignore: Vec<String>,
 
+    /// Which deployment files count: files named for the other environment
+    /// (`docker-compose.dev.yml`, `.env.development`, ...) are reported as info only.
+    #[arg(long, value_enum, default_value_t = EnvArg::Production)]
+    pub env: EnvArg,
+
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EnvArg {
+    Production,
+    Development,
 }
 
 const DEPS_EXAMPLES: &str = "\

@@ -6,7 +6,7 @@ use anyhow::{bail, Result};
 use stormwatch_config::{audit, rules, Selection};
 use stormwatch_findings::{Finding, Location, Notice, Report};
 
-use crate::cli::ConfigArgs;
+use crate::cli::{ConfigArgs, EnvArg};
 use crate::output::emit;
 
 pub fn run(args: ConfigArgs) -> Result<bool> {
@@ -24,6 +24,10 @@ pub fn run(args: ConfigArgs) -> Result<bool> {
         &Selection {
             select: args.select.clone(),
             ignore: args.ignore.clone(),
+            target: match args.env {
+                EnvArg::Production => rules::Target::Production,
+                EnvArg::Development => rules::Target::Development,
+            },
         },
     );
     if result.files == 0 && result.skipped.is_empty() {
@@ -32,9 +36,21 @@ pub fn run(args: ConfigArgs) -> Result<bool> {
     let findings: Vec<Finding> = result.findings.into_iter().map(Finding::Config).collect();
     let mut report = Report::new(findings, 0);
     report.inputs = vec![format!(
-        "{} Python files, {} lines",
-        result.files, result.lines
+        "{} Python files ({} lines) and {} deployment files",
+        result.files,
+        result.lines,
+        result.deployment_files.len()
     )];
+    let other = match args.env {
+        EnvArg::Production => "development",
+        EnvArg::Development => "production",
+    };
+    let off_target: Vec<&str> = result
+        .deployment_files
+        .iter()
+        .filter(|(_, _, dev)| *dev == matches!(args.env, EnvArg::Production))
+        .map(|(p, _, _)| p.as_str())
+        .collect();
     report.notices = result
         .skipped
         .iter()
@@ -46,6 +62,15 @@ pub fn run(args: ConfigArgs) -> Result<bool> {
             message: s.message.clone(),
         })
         .collect();
+    if !off_target.is_empty() {
+        report.notices.push(Notice {
+            location: None,
+            message: format!(
+                "treated as {other} files (findings there are info only): {}",
+                off_target.join(", ")
+            ),
+        });
+    }
     emit(&report, &args.output)
 }
 

@@ -122,6 +122,44 @@ fn broken_files_are_reported_and_the_scan_continues() {
 }
 
 #[test]
+fn env_development_swaps_which_files_count() {
+    let out = sw(&app_fixture())
+        .args([
+            "config",
+            "--format",
+            "json",
+            "--env",
+            "development",
+            "--select",
+            "TW101,TW102",
+        ])
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let v: Value = serde_json::from_slice(&out).unwrap();
+    let sev = |path: &str, rule: &str| {
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["path"] == path && f["rule"] == rule)
+            .map(|f| f["severity"].as_str().unwrap().to_string())
+    };
+    assert_eq!(
+        sev("docker-compose.dev.yml", "TW102").as_deref(),
+        Some("high")
+    );
+    assert_eq!(sev(".env.development", "TW102").as_deref(), Some("high"));
+    assert_eq!(
+        sev("Dockerfile", "TW101").as_deref(),
+        Some("high"),
+        "unmarked files always count"
+    );
+}
+
+#[test]
 fn rules_and_explain() {
     let tmp = tempfile::tempdir().unwrap();
     sw(tmp.path())

@@ -14,7 +14,7 @@ use ruff_python_ast::{self as ast, CmpOp, Expr, Stmt};
 use ruff_text_size::Ranged;
 
 use crate::source::PyFile;
-use crate::value::{Step, Tracked, Truth, Val};
+use crate::value::{literal_eq, EnvTest, Step, Tracked, Truth, Val};
 
 const APPLICATION: &str = "tornado.web.Application";
 const MAX_DEPTH: usize = 24;
@@ -178,6 +178,11 @@ impl<'a> Project<'a> {
             .iter()
             .filter(|c| known[1..].contains(&c.qualified))
             .collect()
+    }
+
+    /// Whether `name` is a `tornado.options` option defined somewhere in the repository.
+    pub fn defines_option(&self, name: &str) -> bool {
+        self.options.contains_key(name)
     }
 
     /// The source text of a node.
@@ -567,6 +572,10 @@ impl<'a> Project<'a> {
                 let body = self.eval(file, &i.body, function, at, depth + 1);
                 let orelse = self.eval(file, &i.orelse, function, at, depth + 1);
                 let step = here(&short(text_of(f, e)));
+                let env_test = match &test.val {
+                    Val::Env { test: t, .. } => Some(t.clone()),
+                    _ => None,
+                };
                 match test.truth() {
                     Truth::True => body.via(step),
                     Truth::False => orelse.via(step),
@@ -577,6 +586,11 @@ impl<'a> Project<'a> {
                     } => Tracked::new(
                         Val::Env {
                             var,
+                            test: EnvTest::Select {
+                                inner: Box::new(env_test.unwrap_or(EnvTest::Raw)),
+                                then: Box::new(body.val.clone()),
+                                orelse: Box::new(orelse.val.clone()),
+                            },
                             unset: Box::new(if when_unset { body } else { orelse }),
                             condition,
                         },
@@ -646,6 +660,7 @@ impl<'a> Project<'a> {
                         var,
                         unset: Box::new(unset),
                         condition: short(text_of(f, e)),
+                        test: EnvTest::Raw,
                     },
                     here,
                 );
@@ -752,19 +767,29 @@ impl<'a> Project<'a> {
                 _ => None,
             }
         };
+        let negated = matches!(op, CmpOp::NotEq | CmpOp::NotIn);
         match &left.val {
-            Val::Env { var, unset, .. } => match decide(&unset.val) {
-                Some(b) => Tracked {
-                    val: Val::Env {
-                        var: var.clone(),
-                        unset: Box::new(Tracked::new(Val::Bool(b), here.clone())),
-                        condition: short(text_of(f, e)),
-                    },
-                    chain: left.chain.clone(),
+            Val::Env {
+                var, unset, test, ..
+            } if matches!(op, CmpOp::Eq | CmpOp::NotEq | CmpOp::In | CmpOp::NotIn) => {
+                match decide(&unset.val) {
+                    Some(b) => Tracked {
+                        val: Val::Env {
+                            var: var.clone(),
+                            unset: Box::new(Tracked::new(Val::Bool(b), here.clone())),
+                            condition: short(text_of(f, e)),
+                            test: EnvTest::Cmp {
+                                negate: negated,
+                                values: rights.clone(),
+                                inner: Box::new(test.clone()),
+                            },
+                        },
+                        chain: left.chain.clone(),
+                    }
+                    .via(here),
+                    None => Tracked::unknown(),
                 }
-                .via(here),
-                None => Tracked::unknown(),
-            },
+            }
             v => match decide(v) {
                 Some(b) => {
                     let mut t = Tracked::new(Val::Bool(b), here);
@@ -982,19 +1007,11 @@ fn merge(items: &mut Vec<(String, Tracked)>, new: Vec<(String, Tracked)>) {
     }
 }
 
-fn literal_eq(a: &Val, b: &Val) -> Option<bool> {
-    match (a, b) {
-        (Val::Str(x), Val::Str(y)) => Some(x == y),
-        (Val::Bool(x), Val::Bool(y)) => Some(x == y),
-        (Val::Int(x), Val::Int(y)) => Some(x == y),
-        (Val::None, Val::None) => Some(true),
-        (Val::None, Val::Str(_) | Val::Bool(_) | Val::Int(_)) => Some(false),
-        (Val::Str(_), Val::Bool(_) | Val::Int(_) | Val::None) => Some(false),
-        _ => None,
-    }
-}
-
 fn negate(inner: Tracked, step: Step) -> Tracked {
+    let env_test = match &inner.val {
+        Val::Env { test, .. } => Some(test.clone()),
+        _ => None,
+    };
     match inner.truth() {
         Truth::True => Tracked::new(Val::Bool(false), step),
         Truth::False => Tracked::new(Val::Bool(true), step),
@@ -1007,6 +1024,7 @@ fn negate(inner: Tracked, step: Step) -> Tracked {
                 var,
                 unset: Box::new(Tracked::new(Val::Bool(!when_unset), step.clone())),
                 condition: format!("not ({condition})"),
+                test: EnvTest::Not(Box::new(env_test.unwrap_or(EnvTest::Raw))),
             },
             step,
         ),
@@ -1029,6 +1047,7 @@ fn map_str(t: Tracked, method: &str) -> Tracked {
             var,
             unset,
             condition,
+            test,
         } => {
             let unset = map_str(*unset, method);
             Tracked {
@@ -1036,6 +1055,7 @@ fn map_str(t: Tracked, method: &str) -> Tracked {
                     var,
                     unset: Box::new(unset),
                     condition,
+                    test: EnvTest::Map(method.to_string(), Box::new(test)),
                 },
                 chain: t.chain,
             }

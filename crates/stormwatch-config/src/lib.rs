@@ -5,6 +5,7 @@ use std::path::Path;
 
 use stormwatch_findings::{ConfigFinding, Location, Severity, TraceStep};
 
+mod deploy;
 mod engine;
 pub mod rules;
 mod source;
@@ -16,17 +17,21 @@ pub use source::SkippedFile;
 #[derive(Debug, Default)]
 pub struct ConfigAudit {
     pub findings: Vec<ConfigFinding>,
+    /// Deployment files read, with their kind and whether they are for development.
+    pub deployment_files: Vec<(String, &'static str, bool)>,
     /// Files that could not be read or parsed (reported, not fatal).
     pub skipped: Vec<SkippedFile>,
     pub files: usize,
     pub lines: usize,
 }
 
-/// Rule selection: `select` (empty = all) minus `ignore`, by id.
+/// Rule selection: `select` (empty = all) minus `ignore`, by id; and which deployment files
+/// count as the target environment.
 #[derive(Debug, Clone, Default)]
 pub struct Selection {
     pub select: Vec<String>,
     pub ignore: Vec<String>,
+    pub target: rules::Target,
 }
 
 impl Selection {
@@ -50,14 +55,36 @@ pub fn audit(root: &Path, selection: &Selection) -> ConfigAudit {
     let lines = files.iter().map(|f| f.text.lines().count()).sum();
     let project = engine::Project::new(&files);
     let (apps, calls) = project.sites();
+    let deployment = deploy::scan(root);
+    let mut hits = rules::check(&project, &apps, &calls);
+    hits.extend(rules::check_deployment(
+        &project,
+        &apps,
+        &deployment,
+        selection.target,
+    ));
+    let mut skipped = skipped;
+    skipped.extend(deployment.skipped.iter().cloned());
+    let deployment_files = deployment
+        .files
+        .iter()
+        .map(|(p, k, s)| {
+            let rel = p.strip_prefix(base).unwrap_or(p);
+            (display(rel), k.label(), *s == deploy::Stage::Development)
+        })
+        .collect();
     let mut findings: Vec<ConfigFinding> = Vec::new();
-    for hit in rules::check(&project, &apps, &calls) {
+    for hit in hits {
         if !selection.enabled(hit.rule.id) {
             continue;
         }
-        let file = files.iter().find(|f| f.path == hit.step.file);
         let display = |p: &Path| display(p.strip_prefix(base).unwrap_or(p));
-        let suppressed = file.and_then(|f| suppression(&f.text, hit.step.line, hit.rule.id));
+        let suppressed = match files.iter().find(|f| f.path == hit.step.file) {
+            Some(f) => suppression(&f.text, hit.step.line, hit.rule.id),
+            None => std::fs::read_to_string(&hit.step.file)
+                .ok()
+                .and_then(|t| suppression(&t, hit.step.line, hit.rule.id)),
+        };
         let finding = ConfigFinding {
             rule: hit.rule.id.to_string(),
             severity: hit.severity,
@@ -108,6 +135,7 @@ pub fn audit(root: &Path, selection: &Selection) -> ConfigAudit {
     });
     ConfigAudit {
         findings,
+        deployment_files,
         skipped,
         files: files.len(),
         lines,

@@ -26,6 +26,9 @@ pub enum Val {
         var: String,
         unset: Box<Tracked>,
         condition: String,
+        /// How the code turns the variable's text into this value, so that a value set by a
+        /// deployment file can be judged exactly.
+        test: EnvTest,
     },
     /// Decided by a condition the analysis cannot evaluate.
     Cond {
@@ -34,6 +37,93 @@ pub enum Val {
         orelse: Box<Tracked>,
     },
     Unknown,
+}
+
+/// How application code derives a value from an environment variable's text.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EnvTest {
+    /// The text itself (`os.environ.get("X", default)`).
+    Raw,
+    /// A string method applied to it (`.lower()`, `.upper()`, `.strip()`).
+    Map(String, Box<EnvTest>),
+    /// `==`/`in` against literals (`negate` for `!=`/`not in`).
+    Cmp {
+        negate: bool,
+        values: Vec<Val>,
+        inner: Box<EnvTest>,
+    },
+    /// `not ...`
+    Not(Box<EnvTest>),
+    /// `a if <test> else b`
+    Select {
+        inner: Box<EnvTest>,
+        then: Box<Val>,
+        orelse: Box<Val>,
+    },
+}
+
+impl EnvTest {
+    /// The value the code computes when the variable is set to `text`.
+    pub fn apply(&self, text: &str) -> Val {
+        match self {
+            EnvTest::Raw => Val::Str(text.to_string()),
+            EnvTest::Map(method, inner) => match inner.apply(text) {
+                Val::Str(s) => Val::Str(match method.as_str() {
+                    "lower" | "casefold" => s.to_lowercase(),
+                    "upper" => s.to_uppercase(),
+                    _ => s.trim().to_string(),
+                }),
+                _ => Val::Unknown,
+            },
+            EnvTest::Cmp {
+                negate,
+                values,
+                inner,
+            } => {
+                let v = inner.apply(text);
+                let hit = values.iter().any(|x| literal_eq(&v, x) == Some(true));
+                Val::Bool(hit != *negate)
+            }
+            EnvTest::Not(inner) => match plain_truth(&inner.apply(text)) {
+                Some(b) => Val::Bool(!b),
+                None => Val::Unknown,
+            },
+            EnvTest::Select {
+                inner,
+                then,
+                orelse,
+            } => match plain_truth(&inner.apply(text)) {
+                Some(true) => (**then).clone(),
+                Some(false) => (**orelse).clone(),
+                None => Val::Unknown,
+            },
+        }
+    }
+}
+
+/// Truthiness of a plain value (`None` for values that are not plain).
+pub fn plain_truth(v: &Val) -> Option<bool> {
+    match v {
+        Val::Bool(b) => Some(*b),
+        Val::Str(s) => Some(!s.is_empty()),
+        Val::Int(i) => Some(*i != 0),
+        Val::None => Some(false),
+        Val::Dict(d) => Some(!d.is_empty()),
+        _ => None,
+    }
+}
+
+/// Python `==` between plain values, when it can be decided.
+pub fn literal_eq(a: &Val, b: &Val) -> Option<bool> {
+    match (a, b) {
+        (Val::Str(x), Val::Str(y)) => Some(x == y),
+        (Val::Bool(x), Val::Bool(y)) => Some(x == y),
+        (Val::Int(x), Val::Int(y)) => Some(x == y),
+        (Val::None, Val::None) => Some(true),
+        (Val::None, Val::Str(_) | Val::Bool(_) | Val::Int(_)) => Some(false),
+        (Val::Str(_), Val::Bool(_) | Val::Int(_) | Val::None) => Some(false),
+        _ => None,
+    }
 }
 
 /// A value and its provenance, oldest step first.
@@ -78,6 +168,7 @@ impl Tracked {
                 var,
                 unset,
                 condition,
+                ..
             } => match unset.truth() {
                 Truth::True => Truth::Env {
                     var: var.clone(),

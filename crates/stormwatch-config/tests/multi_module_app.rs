@@ -34,8 +34,32 @@ fn full_findings_and_chains() {
         .collect();
     insta::assert_snapshot!(rendered.join("\n"));
 
+    assert_eq!(result.deployment_files.len(), 8);
     let ids: Vec<&str> = result.findings.iter().map(|f| f.rule.as_str()).collect();
     assert_eq!(ids.iter().filter(|i| **i == "TW001").count(), 2);
+    // Deployment: the Dockerfile's --autoreload, compose's APP_ENV=staging, k8s --logging=debug;
+    // development files only as info; production-safe values (APP_ENV=production,
+    // --autoreload=false/0, --verbose_errors=f) never.
+    let at = |path: &str| -> Vec<(&str, stormwatch_findings::Severity)> {
+        result
+            .findings
+            .iter()
+            .filter(|f| f.path == path)
+            .map(|f| (f.rule.as_str(), f.severity))
+            .collect()
+    };
+    use stormwatch_findings::Severity::*;
+    assert_eq!(at("Dockerfile"), [("TW101", High)]);
+    assert_eq!(at("docker-compose.yml"), [("TW102", High)]);
+    assert_eq!(at("k8s/deployment.yaml"), [("TW103", Medium)]);
+    assert_eq!(
+        at("docker-compose.dev.yml"),
+        [("TW101", Info), ("TW102", Info)]
+    );
+    assert_eq!(at(".env.development"), [("TW102", Info)]);
+    assert!(
+        at(".env").is_empty() && at("Procfile").is_empty() && at("deploy/web.service").is_empty()
+    );
     assert!(ids.contains(&"TW002") && ids.contains(&"TW003") && ids.contains(&"TW006"));
     let autoreload = result.findings.iter().find(|f| f.rule == "TW002").unwrap();
     assert_eq!(

@@ -14,7 +14,7 @@ fn run(file: &Path, rule: &str) -> Vec<String> {
         file,
         &Selection {
             select: vec![rule.to_string()],
-            ignore: vec![],
+            ..Selection::default()
         },
     );
     assert!(result.skipped.is_empty(), "{:?}", result.skipped);
@@ -34,10 +34,19 @@ fn run(file: &Path, rule: &str) -> Vec<String> {
 /// off by default are reported as info, never above).
 fn check(rule: &str) -> Vec<String> {
     let dir = fixtures().join("rules").join(rule);
-    let negatives = run(&dir.join("negative.py"), rule);
+    // A rule's fixture is a file, or a small project directory (deployment rules).
+    let pick = |name: &str| {
+        let file = dir.join(format!("{name}.py"));
+        if file.exists() {
+            file
+        } else {
+            dir.join(name)
+        }
+    };
+    let negatives = run(&pick("negative"), rule);
     let wrong: Vec<&String> = negatives.iter().filter(|l| !l.contains(" info ")).collect();
     assert!(wrong.is_empty(), "{rule} false positives: {wrong:#?}");
-    let positives = run(&dir.join("positive.py"), rule);
+    let positives = run(&pick("positive"), rule);
     assert!(!positives.is_empty(), "{rule} found nothing in positive.py");
     let mut out = positives;
     if !negatives.is_empty() {
@@ -159,5 +168,26 @@ fn tw014_xheaders() {
     let found = check("TW014");
     let positives = found.iter().take_while(|l| !l.starts_with("--")).count();
     assert_eq!(positives, 2, "{found:#?}");
+    insta::assert_snapshot!(found.join("\n"));
+}
+
+#[test]
+fn tw101_deploy_debug_flag() {
+    let found = check("TW101");
+    assert_eq!(found.len(), 2, "{found:#?}");
+    insta::assert_snapshot!(found.join("\n"));
+}
+
+#[test]
+fn tw102_deploy_debug_env() {
+    let found = check("TW102");
+    assert_eq!(found.len(), 2, "{found:#?}");
+    insta::assert_snapshot!(found.join("\n"));
+}
+
+#[test]
+fn tw103_deploy_logging_flag() {
+    let found = check("TW103");
+    assert_eq!(found.len(), 1, "{found:#?}");
     insta::assert_snapshot!(found.join("\n"));
 }

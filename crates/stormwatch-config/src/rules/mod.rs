@@ -78,6 +78,9 @@ pub mod cookie_flags;
 pub mod cookie_secret;
 pub mod debug;
 pub mod debug_logging;
+pub mod deploy_debug_env;
+pub mod deploy_debug_flag;
+pub mod deploy_logging_flag;
 pub mod serve_traceback;
 pub mod static_hash_cache;
 pub mod write_error;
@@ -110,6 +113,9 @@ pub const ALL: &[&RuleInfo] = &[
     &cookie_flags::RULE,
     &debug_logging::RULE,
     &xheaders::RULE,
+    &deploy_debug_flag::RULE,
+    &deploy_debug_env::RULE,
+    &deploy_logging_flag::RULE,
 ];
 
 pub fn find(id: &str) -> Option<&'static RuleInfo> {
@@ -145,6 +151,56 @@ pub fn check(project: &Project, apps: &[AppSite], calls: &[CallSite]) -> Vec<Hit
     }
     write_error::check(project, &mut hits);
     check_origin::check(project, &mut hits);
+    hits
+}
+
+/// Which deployment files count as production for a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Target {
+    #[default]
+    Production,
+    Development,
+}
+
+/// The settings whose true (or, for the caches, false) value is debug mode or part of it,
+/// with the value that is bad.
+pub(crate) const DEBUG_FAMILY: &[(&str, bool)] = &[
+    ("debug", true),
+    ("autoreload", true),
+    ("serve_traceback", true),
+    ("compiled_template_cache", false),
+    ("static_hash_cache", false),
+];
+
+/// The deployment rules, run over what the deployment files start the app with.
+pub fn check_deployment(
+    project: &Project,
+    apps: &[AppSite],
+    deployment: &crate::deploy::Deployment,
+    target: Target,
+) -> Vec<Hit> {
+    let mut hits = Vec::new();
+    deploy_debug_flag::check(project, apps, deployment, &mut hits);
+    deploy_debug_env::check(apps, deployment, &mut hits);
+    deploy_logging_flag::check(project, deployment, &mut hits);
+    for hit in &mut hits {
+        let stage = deployment
+            .files
+            .iter()
+            .find(|(p, _, _)| *p == hit.step.file)
+            .map(|(_, _, s)| *s);
+        let counts = matches!(
+            (target, stage),
+            (_, Some(crate::deploy::Stage::Unmarked))
+                | (Target::Production, Some(crate::deploy::Stage::Production))
+                | (Target::Development, Some(crate::deploy::Stage::Development))
+        );
+        if !counts {
+            hit.severity = Severity::Info;
+            hit.message
+                .push_str(" (not a file for the target environment; reported for information)");
+        }
+    }
     hits
 }
 
