@@ -56,7 +56,7 @@ pub struct Project<'a> {
     classes: Vec<ClassInfo<'a>>,
     index: HashMap<String, usize>,
     imports: Vec<HashMap<String, String>>,
-    app_classes: Vec<String>,
+    app_classes: std::collections::HashSet<String>,
     options: HashMap<String, Tracked>,
     pub command_line_options: bool,
 }
@@ -130,13 +130,13 @@ impl<'a> Project<'a> {
             classes: Vec::new(),
             index,
             imports,
-            app_classes: Vec::new(),
+            app_classes: Default::default(),
             options: HashMap::new(),
             command_line_options: false,
         };
+        p.collect_classes();
         p.find_app_classes();
         p.collect_options();
-        p.collect_classes();
         p
     }
 
@@ -161,23 +161,29 @@ impl<'a> Project<'a> {
     }
 
     /// Classes that derive, directly or through classes of the repository, from `base`.
+    /// One breadth-first walk over a parent -> children index: linear in the number of
+    /// classes, whatever the depth of the hierarchy.
     pub fn subclasses_of(&self, base: &str) -> Vec<&ClassInfo<'a>> {
-        let mut known: Vec<String> = vec![base.to_string()];
-        loop {
-            let before = known.len();
-            for c in &self.classes {
-                if !known.contains(&c.qualified) && c.bases.iter().any(|b| known.contains(b)) {
-                    known.push(c.qualified.clone());
-                }
-            }
-            if known.len() == before {
-                break;
+        let mut children: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (i, c) in self.classes.iter().enumerate() {
+            for b in &c.bases {
+                children.entry(b.as_str()).or_default().push(i);
             }
         }
-        self.classes
-            .iter()
-            .filter(|c| known[1..].contains(&c.qualified))
-            .collect()
+        let mut seen = vec![false; self.classes.len()];
+        let mut queue: Vec<&str> = vec![base];
+        let mut out = Vec::new();
+        while let Some(name) = queue.pop() {
+            for &i in children.get(name).map(Vec::as_slice).unwrap_or(&[]) {
+                if !seen[i] {
+                    seen[i] = true;
+                    out.push(i);
+                    queue.push(self.classes[i].qualified.as_str());
+                }
+            }
+        }
+        out.sort_unstable();
+        out.into_iter().map(|i| &self.classes[i]).collect()
     }
 
     /// Whether `name` is a `tornado.options` option defined somewhere in the repository.
@@ -238,32 +244,11 @@ impl<'a> Project<'a> {
     }
 
     fn find_app_classes(&mut self) {
-        // Iterate to a fixed point: subclasses of subclasses count too.
-        loop {
-            let mut added = false;
-            for (i, f) in self.files.iter().enumerate() {
-                for stmt in &f.ast.body {
-                    let Stmt::ClassDef(c) = stmt else { continue };
-                    let qual = format!("{}.{}", f.module, c.name.as_str());
-                    if self.app_classes.contains(&qual) {
-                        continue;
-                    }
-                    let is_app = c.arguments.as_ref().is_some_and(|args| {
-                        args.args.iter().any(|b| {
-                            self.qualify(i, b)
-                                .is_some_and(|q| q == APPLICATION || self.app_classes.contains(&q))
-                        })
-                    });
-                    if is_app {
-                        self.app_classes.push(qual);
-                        added = true;
-                    }
-                }
-            }
-            if !added {
-                break;
-            }
-        }
+        self.app_classes = self
+            .subclasses_of(APPLICATION)
+            .into_iter()
+            .map(|c| c.qualified.clone())
+            .collect();
     }
 
     fn is_options_call(&self, file: usize, func: &Expr, name: &str) -> bool {
@@ -1114,6 +1099,24 @@ fn collect_imports(f: &PyFile) -> HashMap<String, String> {
     map.entry("getenv".into())
         .or_insert_with(|| "getenv".into());
     map
+}
+
+/// Every string literal in a list of statements.
+pub(crate) fn visit_string_literals(stmts: &[Stmt], f: &mut dyn FnMut(&str)) {
+    use ruff_python_ast::visitor::source_order::{walk_expr, SourceOrderVisitor};
+    struct V<'f>(&'f mut dyn FnMut(&str));
+    impl<'a> SourceOrderVisitor<'a> for V<'_> {
+        fn visit_expr(&mut self, expr: &'a Expr) {
+            if let Expr::StringLiteral(s) = expr {
+                (self.0)(s.value.to_str());
+            }
+            walk_expr(self, expr);
+        }
+    }
+    let mut v = V(f);
+    for s in stmts {
+        v.visit_stmt(s);
+    }
 }
 
 /// Class definitions anywhere in a list of statements.

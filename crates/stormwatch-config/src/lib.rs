@@ -74,12 +74,15 @@ pub fn audit(root: &Path, selection: &Selection) -> ConfigAudit {
         })
         .collect();
     let mut findings: Vec<ConfigFinding> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    let by_path: std::collections::HashMap<&Path, &source::PyFile> =
+        files.iter().map(|f| (f.path.as_path(), f)).collect();
     for hit in hits {
         if !selection.enabled(hit.rule.id) {
             continue;
         }
         let display = |p: &Path| display(p.strip_prefix(base).unwrap_or(p));
-        let suppressed = match files.iter().find(|f| f.path == hit.step.file) {
+        let suppressed = match by_path.get(hit.step.file.as_path()) {
             Some(f) => suppression(&f.text, hit.step.line, hit.rule.id),
             None => std::fs::read_to_string(&hit.step.file)
                 .ok()
@@ -107,21 +110,14 @@ pub fn audit(root: &Path, selection: &Selection) -> ConfigAudit {
             suppressed,
         };
         // One value feeding several applications is one place to fix: keep the first chain.
-        let duplicate = findings.iter().any(|f| {
-            (
-                f.rule.as_str(),
-                f.path.as_str(),
-                f.line,
-                f.column,
-                f.message.as_str(),
-            ) == (
-                finding.rule.as_str(),
-                finding.path.as_str(),
-                finding.line,
-                finding.column,
-                finding.message.as_str(),
-            )
-        });
+        let key = (
+            finding.rule.clone(),
+            finding.path.clone(),
+            finding.line,
+            finding.column,
+            finding.message.clone(),
+        );
+        let duplicate = !seen.insert(key);
         if !duplicate {
             findings.push(finding);
         }

@@ -191,3 +191,27 @@ fn tw103_deploy_logging_flag() {
     assert_eq!(found.len(), 1, "{found:#?}");
     insta::assert_snapshot!(found.join("\n"));
 }
+
+#[test]
+fn tw009_secret_shared_with_tests() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path();
+    std::fs::create_dir(p.join("tests")).unwrap();
+    std::fs::write(
+        p.join("app.py"),
+        "import tornado.web\napp = tornado.web.Application([], cookie_secret='s3cr3t-value-that-is-long-enough-1234')\n",
+    )
+    .unwrap();
+    std::fs::write(
+        p.join("tests/test_app.py"),
+        "SECRET = 's3cr3t-value-that-is-long-enough-1234'\n",
+    )
+    .unwrap();
+    let result = audit(p, &Selection::default());
+    let f = result.findings.iter().find(|f| f.rule == "TW009").unwrap();
+    assert!(
+        f.message.contains("appears in tests/test_app.py"),
+        "{}",
+        f.message
+    );
+}

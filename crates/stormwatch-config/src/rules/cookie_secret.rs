@@ -2,8 +2,8 @@
 
 use stormwatch_findings::Severity;
 
-use super::{Hit, RuleInfo};
-use crate::engine::AppSite;
+use super::{is_test_file, Hit, RuleInfo};
+use crate::engine::{AppSite, Project};
 use crate::value::Val;
 
 pub const RULE: RuleInfo = RuleInfo {
@@ -14,7 +14,9 @@ pub const RULE: RuleInfo = RuleInfo {
     docs: r#"## What it catches
 
 A `cookie_secret` setting whose value is a string literal in the code, or an environment
-read that falls back to a literal (`os.environ.get("COOKIE_SECRET", "dev-secret")`).
+read that falls back to a literal (`os.environ.get("COOKIE_SECRET", "dev-secret")`). The
+message says when the secret is short, and when the same literal also appears in test code
+(a production secret shared with tests is known to everyone who runs them).
 
 ## Why
 
@@ -38,7 +40,21 @@ app = Application(handlers, cookie_secret=os.environ["COOKIE_SECRET"])
 "#,
 };
 
-pub fn check(app: &AppSite, hits: &mut Vec<Hit>) {
+/// Test files that contain `secret` as a string literal.
+fn shared_with_tests(project: &Project, secret: &str) -> Option<String> {
+    project
+        .files
+        .iter()
+        .filter(|f| is_test_file(&f.rel))
+        .find(|f| {
+            let mut found = false;
+            crate::engine::visit_string_literals(&f.ast.body, &mut |s| found |= s == secret);
+            found
+        })
+        .map(|f| f.rel.display().to_string())
+}
+
+pub fn check(project: &Project, app: &AppSite, hits: &mut Vec<Hit>) {
     for (name, value) in &app.settings {
         if name != "cookie_secret" {
             continue;
@@ -54,11 +70,14 @@ pub fn check(app: &AppSite, hits: &mut Vec<Hit>) {
             },
             _ => continue,
         };
-        let short = if secret.len() < 32 {
+        let mut short = if secret.len() < 32 {
             format!(" (and only {} characters long)", secret.len())
         } else {
             String::new()
         };
+        if let Some(test) = shared_with_tests(project, &secret) {
+            short.push_str(&format!("; the same value appears in {test}"));
+        }
         let Some(origin) = value.chain.first().cloned() else {
             continue;
         };

@@ -133,14 +133,15 @@ pub struct Hit {
 
 pub fn check(project: &Project, apps: &[AppSite], calls: &[CallSite]) -> Vec<Hit> {
     let mut hits = Vec::new();
+    let mutating = xsrf::mutating_handler(project);
     for app in apps {
         debug::check(app, &mut hits);
         autoreload::check(app, &mut hits);
         serve_traceback::check(app, &mut hits);
         compiled_template_cache::check(app, &mut hits);
         static_hash_cache::check(app, &mut hits);
-        xsrf::check(project, app, &mut hits);
-        cookie_secret::check(app, &mut hits);
+        xsrf::check(project, app, mutating.as_deref(), &mut hits);
+        cookie_secret::check(project, app, &mut hits);
         autoescape::check(app, &mut hits);
     }
     for call in calls {

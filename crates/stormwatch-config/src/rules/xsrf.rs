@@ -42,16 +42,10 @@ and include `{% module xsrf_form_html() %}` in forms (or send the `X-XSRFToken` 
 "#,
 };
 
-pub fn check(project: &Project, app: &AppSite, hits: &mut Vec<Hit>) {
-    let setting = app.settings.iter().find(|(k, _)| k == "xsrf_cookies");
-    let off = match setting {
-        None => true,
-        Some((_, v)) => v.truth() == Truth::False,
-    };
-    if !off {
-        return;
-    }
-    let mutating = project
+/// The first handler method that accepts a state-changing request, if any (computed once
+/// per project, not per application).
+pub fn mutating_handler(project: &Project) -> Option<String> {
+    project
         .subclasses_of("tornado.web.RequestHandler")
         .into_iter()
         .find_map(|c| {
@@ -63,7 +57,18 @@ pub fn check(project: &Project, app: &AppSite, hits: &mut Vec<Hit>) {
                 }
                 _ => None,
             })
-        });
+        })
+}
+
+pub fn check(project: &Project, app: &AppSite, mutating: Option<&str>, hits: &mut Vec<Hit>) {
+    let setting = app.settings.iter().find(|(k, _)| k == "xsrf_cookies");
+    let off = match setting {
+        None => true,
+        Some((_, v)) => v.truth() == Truth::False,
+    };
+    if !off {
+        return;
+    }
     let Some(handler) = mutating else { return };
     let state = if setting.is_some() {
         "false"
