@@ -21,6 +21,11 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Dependencies and configuration together: one report, one exit code.
+    #[command(
+        after_help = "Runs `stormwatch deps` and `stormwatch config` over the same directory.\n\nExamples:\n  stormwatch check\n  stormwatch check path/to/repo --format json --output report.json\n  stormwatch check --fail-on high"
+    )]
+    Check(CheckArgs),
     /// Audit dependencies (manifests, lockfiles, installed environments) for known vulnerabilities.
     #[command(after_help = DEPS_EXAMPLES)]
     Deps(DepsArgs),
@@ -125,6 +130,26 @@ pub struct DepsArgs {
 }
 
 #[derive(Args, Debug)]
+pub struct CheckArgs {
+    /// Repository to audit (default: the current directory).
+    pub path: Option<PathBuf>,
+
+    /// Do not report version ranges that still allow vulnerable versions.
+    #[arg(long)]
+    pub ignore_unpinned: bool,
+
+    /// Which deployment files count (see `stormwatch config --help`).
+    #[arg(long, value_enum, default_value_t = EnvArg::Production)]
+    pub env: EnvArg,
+
+    #[command(flatten)]
+    pub advisories: AdvisoryArgs,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Args, Debug)]
 pub struct AdvisoryArgs {
     /// Advisory source: a stormwatch database, or an OSV directory / zip / file to read directly
     /// [default: $STORMWATCH_DB, else the user data directory; the bundled Tornado set when none exists]
@@ -136,7 +161,7 @@ pub struct AdvisoryArgs {
     pub no_bundled: bool,
 }
 
-#[derive(Args, Debug)]
+#[derive(Args, Debug, Clone)]
 pub struct OutputArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = FormatArg::Table)]

@@ -6,10 +6,87 @@ use anyhow::{bail, Result};
 use stormwatch_config::{audit, rules, Selection};
 use stormwatch_findings::{Finding, Location, Notice, Report};
 
-use crate::cli::{ConfigArgs, EnvArg};
+use crate::cli::{AdvisoryArgs, CheckArgs, ConfigArgs, DepsArgs, EnvArg};
 use crate::output::emit;
 
 pub fn run(args: ConfigArgs) -> Result<bool> {
+    let report = report(&args)?;
+    emit(&report, &args.output)
+}
+
+/// `stormwatch check`: both audits over one directory, in one report. A repository without
+/// dependency files or without Python code gets a notice for the missing half, not an error.
+pub fn check(args: CheckArgs) -> Result<bool> {
+    let root = args.path.clone().unwrap_or_else(|| PathBuf::from("."));
+    if !root.is_dir() {
+        bail!("{}: not a directory", root.display());
+    }
+    let mut notices = Vec::new();
+    let deps = if stormwatch_manifest::discover(&root).is_empty() {
+        notices.push(Notice {
+            location: None,
+            message: format!(
+                "{}: no dependency files found; dependency audit skipped",
+                root.display()
+            ),
+        });
+        None
+    } else {
+        Some(crate::deps::report(&DepsArgs {
+            paths: vec![root.clone()],
+            python: None,
+            site_packages: None,
+            ignore_unpinned: args.ignore_unpinned,
+            advisories: AdvisoryArgs {
+                db: args.advisories.db.clone(),
+                no_bundled: args.advisories.no_bundled,
+            },
+            output: args.output.clone(),
+        })?)
+    };
+    let config = if stormwatch_config::python_files(&root).is_empty() {
+        notices.push(Notice {
+            location: None,
+            message: format!(
+                "{}: no Python files found; configuration audit skipped",
+                root.display()
+            ),
+        });
+        None
+    } else {
+        Some(report(&ConfigArgs {
+            path: Some(root.clone()),
+            select: Vec::new(),
+            ignore: Vec::new(),
+            env: args.env,
+            output: args.output.clone(),
+        })?)
+    };
+    let mut findings = Vec::new();
+    let mut packages = 0;
+    let mut inputs = Vec::new();
+    let mut advisory_data = None;
+    let mut upgrades = Vec::new();
+    for part in [deps, config].into_iter().flatten() {
+        findings.extend(part.findings);
+        packages += part.summary.packages;
+        inputs.extend(part.inputs);
+        advisory_data = advisory_data.or(part.advisory_data);
+        upgrades.extend(part.upgrades);
+        notices.extend(part.notices);
+    }
+    // Most severe first across both audits; each audit's own order is kept within a severity.
+    findings.sort_by_key(|f| std::cmp::Reverse(f.severity()));
+    let mut merged = Report::new(findings, packages);
+    merged.inputs = inputs;
+    merged.advisory_data = advisory_data;
+    merged.upgrades = upgrades;
+    merged.notices = notices;
+    emit(&merged, &args.output)
+}
+
+/// The configuration audit's report, not yet rendered.
+pub fn report(args: &ConfigArgs) -> Result<Report> {
     let root = args.path.clone().unwrap_or_else(|| PathBuf::from("."));
     if !root.exists() {
         bail!("{}: no such file or directory", root.display());
@@ -35,11 +112,12 @@ pub fn run(args: ConfigArgs) -> Result<bool> {
     }
     let findings: Vec<Finding> = result.findings.into_iter().map(Finding::Config).collect();
     let mut report = Report::new(findings, 0);
+    let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
     report.inputs = vec![format!(
-        "{} Python files ({} lines) and {} deployment files",
-        result.files,
-        result.lines,
-        result.deployment_files.len()
+        "{} ({}) and {}",
+        plural(result.files, "Python file"),
+        plural(result.lines, "line"),
+        plural(result.deployment_files.len(), "deployment file")
     )];
     let other = match args.env {
         EnvArg::Production => "development",
@@ -71,7 +149,7 @@ pub fn run(args: ConfigArgs) -> Result<bool> {
             ),
         });
     }
-    emit(&report, &args.output)
+    Ok(report)
 }
 
 pub fn list_rules() -> Result<bool> {

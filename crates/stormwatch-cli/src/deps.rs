@@ -58,7 +58,13 @@ pub fn collect_inputs(args: &DepsArgs) -> Result<Inputs> {
 }
 
 pub fn run(args: DepsArgs) -> Result<bool> {
-    let inputs = collect_inputs(&args)?;
+    let report = report(&args)?;
+    emit(&report, &args.output)
+}
+
+/// The dependency audit's report, not yet rendered.
+pub fn report(args: &DepsArgs) -> Result<Report> {
+    let inputs = collect_inputs(args)?;
     let names: BTreeSet<&str> = inputs
         .dependencies
         .iter()
@@ -92,5 +98,5 @@ pub fn run(args: DepsArgs) -> Result<bool> {
         }),
         message: n.message.clone(),
     }));
-    emit(&report, &args.output)
+    Ok(report)
 }

@@ -20,6 +20,7 @@ fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     let result = match cli.command {
         cli::Command::Deps(args) => deps::run(args),
+        cli::Command::Check(args) => config::check(args),
         cli::Command::Db(cmd) => db::run(cmd),
         cli::Command::Config(args) => config::run(args),
         cli::Command::Rules => config::list_rules(),

@@ -176,3 +176,45 @@ fn rules_and_explain() {
         .stdout(predicate::str::contains("## Fix"));
     sw(tmp.path()).args(["explain", "XX1"]).assert().code(2);
 }
+
+#[test]
+fn check_combines_both_audits() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let out = sw(&root)
+        .args(["check", "examples/tornado-app", "--format", "json"])
+        .env("STORMWATCH_DB", root.join("target/no-such.db"))
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let v: Value = serde_json::from_slice(&out).unwrap();
+    let kinds: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["kind"].as_str().unwrap())
+        .collect();
+    assert!(
+        kinds.contains(&"dependency") && kinds.contains(&"config") && kinds.contains(&"unpinned")
+    );
+    let config = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["kind"] == "config")
+        .unwrap();
+    assert_eq!(config["rule"], "TW101");
+    assert_eq!(config["path"], "Dockerfile");
+    // 8 dependency highs, the unpinned `tornado>=5.1`, and TW101.
+    assert_eq!(v["summary"]["high"].as_u64().unwrap(), 10);
+
+    // A directory with Python code only: the dependency half is skipped with a notice.
+    let tmp = tempfile::tempdir().unwrap();
+    fs::write(tmp.path().join("app.py"), "import tornado.web\n").unwrap();
+    sw(tmp.path())
+        .arg("check")
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("dependency audit skipped"));
+}

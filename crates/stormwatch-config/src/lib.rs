@@ -11,7 +11,7 @@ pub mod rules;
 mod source;
 mod value;
 
-pub use source::SkippedFile;
+pub use source::{python_files, SkippedFile};
 
 /// What a configuration audit found.
 #[derive(Debug, Default)]
