@@ -132,6 +132,7 @@ pub fn report(args: &ConfigArgs) -> Result<Report> {
     report.notices = result
         .skipped
         .iter()
+        .chain(&result.warnings)
         .map(|s| Notice {
             location: Some(Location {
                 file: s.path.display().to_string(),

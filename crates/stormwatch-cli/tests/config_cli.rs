@@ -218,3 +218,22 @@ fn check_combines_both_audits() {
         .code(0)
         .stdout(predicate::str::contains("dependency audit skipped"));
 }
+
+#[test]
+fn suppression_needs_a_reason() {
+    let tmp = tempfile::tempdir().unwrap();
+    fs::write(
+        tmp.path().join("app.py"),
+        "import tornado.web\na = tornado.web.Application([], debug=True)  # stormwatch: ignore[TW001]\n\
+         b = tornado.web.Application([], serve_traceback=True)  # stormwatch: ignore[TW001,TW003] demo only\n",
+    )
+    .unwrap();
+    sw(tmp.path())
+        .arg("config")
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "suppression of TW001 without a reason is not honoured",
+        ))
+        .stdout(predicate::str::contains("(suppressed: demo only)"));
+}

@@ -648,6 +648,76 @@ mod tests {
     }
 
     #[test]
+    fn readers_extract_env_and_commands_with_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path();
+        std::fs::create_dir_all(p.join("chart")).unwrap();
+        std::fs::write(
+            p.join("chart/values.yaml"),
+            "replicaCount: 2\nenv:\n  - name: APP_DEBUG\n    value: \"1\"\nargs: [\"--debug\"]\n",
+        )
+        .unwrap();
+        std::fs::write(
+            p.join("supervisord.conf"),
+            "[supervisord]\nnodaemon=true\n\n[program:web]\ncommand=python app.py --autoreload\nenvironment=APP_DEBUG=\"yes\",OTHER=\"a,b\"\n",
+        )
+        .unwrap();
+        std::fs::write(p.join("app.env"), "APP_DEBUG=on\n").unwrap();
+        std::fs::write(
+            p.join("web.service"),
+            "[Service]\nEnvironmentFile=-app.env\nExecStart=/usr/bin/python app.py\n",
+        )
+        .unwrap();
+        std::fs::write(
+            p.join("compose.yaml"),
+            "services:\n  web:\n    image: x\n    env_file: shared.env\n    command: [\"python\", \"app.py\"]\n",
+        )
+        .unwrap();
+        std::fs::write(p.join("shared.env"), "# comment\nexport SHARED=1\n").unwrap();
+        let d = scan(p);
+        let env = |var: &str| -> Vec<(String, String, usize)> {
+            d.env
+                .iter()
+                .filter(|e| e.var == var)
+                .map(|e| {
+                    let name = e.file.file_name().unwrap().to_string_lossy().into_owned();
+                    (name, e.value.clone(), e.line)
+                })
+                .collect()
+        };
+        let mut debug = env("APP_DEBUG");
+        debug.sort();
+        assert_eq!(
+            debug,
+            [
+                ("app.env".into(), "on".into(), 1),
+                ("app.env".into(), "on".into(), 1),
+                ("supervisord.conf".into(), "yes".into(), 6),
+                ("values.yaml".into(), "1".into(), 3),
+            ],
+            "app.env is read as a .env file and through EnvironmentFile"
+        );
+        assert_eq!(env("OTHER")[0].1, "a,b");
+        assert_eq!(env("SHARED")[0].0, "shared.env");
+        let cmd = |needle: &str| {
+            d.commands
+                .iter()
+                .find(|c| c.args.iter().any(|a| a == needle))
+                .map(|c| (c.kind, c.line))
+        };
+        assert_eq!(cmd("--debug"), Some((Kind::Kubernetes, 5)));
+        assert_eq!(cmd("--autoreload"), Some((Kind::Supervisord, 5)));
+        assert!(d
+            .commands
+            .iter()
+            .any(|c| c.kind == Kind::Systemd && c.line == 3));
+        assert!(d
+            .commands
+            .iter()
+            .any(|c| c.kind == Kind::Compose && c.line == 5));
+    }
+
+    #[test]
     fn shell_splitting() {
         assert_eq!(
             shell_words("python app.py --debug"),

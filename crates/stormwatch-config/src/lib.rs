@@ -21,6 +21,9 @@ pub struct ConfigAudit {
     pub deployment_files: Vec<(String, &'static str, bool)>,
     /// Files that could not be read or parsed (reported, not fatal).
     pub skipped: Vec<SkippedFile>,
+    /// Other things the user should know, with their place (e.g. a suppression comment
+    /// without a reason, which is not honoured).
+    pub warnings: Vec<SkippedFile>,
     pub files: usize,
     pub lines: usize,
 }
@@ -74,6 +77,7 @@ pub fn audit(root: &Path, selection: &Selection) -> ConfigAudit {
         })
         .collect();
     let mut findings: Vec<ConfigFinding> = Vec::new();
+    let mut warnings = Vec::new();
     let mut seen = std::collections::HashSet::new();
     let by_path: std::collections::HashMap<&Path, &source::PyFile> =
         files.iter().map(|f| (f.path.as_path(), f)).collect();
@@ -82,11 +86,26 @@ pub fn audit(root: &Path, selection: &Selection) -> ConfigAudit {
             continue;
         }
         let display = |p: &Path| display(p.strip_prefix(base).unwrap_or(p));
-        let suppressed = match by_path.get(hit.step.file.as_path()) {
+        let suppression = match by_path.get(hit.step.file.as_path()) {
             Some(f) => suppression(&f.text, hit.step.line, hit.rule.id),
             None => std::fs::read_to_string(&hit.step.file)
                 .ok()
                 .and_then(|t| suppression(&t, hit.step.line, hit.rule.id)),
+        };
+        let suppressed = match suppression {
+            Some(Ok(reason)) => Some(reason),
+            Some(Err(())) => {
+                warnings.push(SkippedFile {
+                    path: hit.step.file.clone(),
+                    line: hit.step.line,
+                    message: format!(
+                        "suppression of {} without a reason is not honoured; write `# stormwatch: ignore[{}] why`",
+                        hit.rule.id, hit.rule.id
+                    ),
+                });
+                None
+            }
+            None => None,
         };
         let finding = ConfigFinding {
             rule: hit.rule.id.to_string(),
@@ -131,6 +150,7 @@ pub fn audit(root: &Path, selection: &Selection) -> ConfigAudit {
     });
     ConfigAudit {
         findings,
+        warnings,
         deployment_files,
         skipped,
         files: files.len(),
@@ -138,18 +158,25 @@ pub fn audit(root: &Path, selection: &Selection) -> ConfigAudit {
     }
 }
 
-/// `# stormwatch: ignore[TW001] reason` on the finding's line. A suppression without a
-/// reason is not honoured.
-fn suppression(text: &str, line: usize, rule: &str) -> Option<String> {
+/// `# stormwatch: ignore[TW001] reason` on the finding's line: `Ok(reason)`, or `Err` when
+/// the comment names the rule but gives no reason (not honoured).
+fn suppression(text: &str, line: usize, rule: &str) -> Option<Result<String, ()>> {
     let src = text.lines().nth(line.checked_sub(1)?)?;
     let comment = &src[src.find('#')?..];
     let rest = comment.split_once("stormwatch: ignore[")?.1;
     let (ids, reason) = rest.split_once(']')?;
-    let matches = ids
+    if !ids
         .split(',')
-        .any(|id| id.trim().eq_ignore_ascii_case(rule));
+        .any(|id| id.trim().eq_ignore_ascii_case(rule))
+    {
+        return None;
+    }
     let reason = reason.trim();
-    (matches && !reason.is_empty()).then(|| reason.to_string())
+    Some(if reason.is_empty() {
+        Err(())
+    } else {
+        Ok(reason.to_string())
+    })
 }
 
 /// Severity of a rule by id, for listing.
