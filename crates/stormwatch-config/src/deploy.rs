@@ -3,7 +3,6 @@
 
 use std::path::{Path, PathBuf};
 
-use ignore::WalkBuilder;
 use serde_yaml::Value as Yaml;
 use stormwatch_manifest::text::{read_text, LineIndex};
 
@@ -148,31 +147,7 @@ pub fn scan(root: &Path) -> Deployment {
         return out;
     }
     // Hidden files (`.env`) count; hidden directories (`.git`, `.venv`) do not.
-    let walker = WalkBuilder::new(root)
-        .hidden(false)
-        .git_ignore(true)
-        .require_git(false)
-        .follow_links(false)
-        .filter_entry(|e| {
-            let is_dir = e.file_type().is_some_and(|t| t.is_dir());
-            if !is_dir || e.depth() == 0 {
-                return true;
-            }
-            let name = e.file_name().to_string_lossy();
-            !name.starts_with('.')
-                && !matches!(
-                    name.as_ref(),
-                    "node_modules" | "site-packages" | "venv" | "__pycache__"
-                )
-                && !e.path().join("pyvenv.cfg").exists()
-        })
-        .build();
-    let mut paths: Vec<PathBuf> = walker
-        .filter_map(Result::ok)
-        .filter(|e| e.file_type().is_some_and(|t| t.is_file()))
-        .map(|e| e.into_path())
-        .collect();
-    paths.sort();
+    let paths = stormwatch_manifest::project_files(root);
     for path in paths {
         let name = path
             .file_name()

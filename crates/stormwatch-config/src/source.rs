@@ -3,23 +3,9 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use ignore::WalkBuilder;
 use rayon::prelude::*;
 use ruff_python_ast::ModModule;
 use stormwatch_manifest::text::{read_text, LineIndex};
-
-/// Directories never scanned: other people's code and build output.
-const SKIP_DIRS: &[&str] = &[
-    "node_modules",
-    "site-packages",
-    "dist-packages",
-    "__pycache__",
-    "__pypackages__",
-    "venv",
-    "virtualenv",
-    "vendor",
-    "third_party",
-];
 
 /// Python files larger than this are generated or vendored, not application settings.
 const MAX_PY_BYTES: u64 = 4 * 1024 * 1024;
@@ -53,34 +39,15 @@ pub struct SkippedFile {
     pub message: String,
 }
 
-/// Every `.py` file under `root`, honouring `.gitignore`, skipping hidden directories,
-/// virtual environments and vendored code.
+/// Every `.py` file of the project under `root` (see `stormwatch_manifest::project_files`).
 pub fn python_files(root: &Path) -> Vec<PathBuf> {
     if root.is_file() {
         return vec![root.to_path_buf()];
     }
-    let walker = WalkBuilder::new(root)
-        .hidden(true)
-        .git_ignore(true)
-        .require_git(false)
-        .follow_links(false)
-        .filter_entry(|e| {
-            let is_dir = e.file_type().is_some_and(|t| t.is_dir());
-            if !is_dir || e.depth() == 0 {
-                return true;
-            }
-            let name = e.file_name().to_string_lossy();
-            !SKIP_DIRS.contains(&name.as_ref()) && !e.path().join("pyvenv.cfg").exists()
-        })
-        .build();
-    let mut files: Vec<PathBuf> = walker
-        .filter_map(Result::ok)
-        .filter(|e| e.file_type().is_some_and(|t| t.is_file()))
-        .map(|e| e.into_path())
+    stormwatch_manifest::project_files(root)
+        .into_iter()
         .filter(|p| p.extension().is_some_and(|x| x == "py"))
-        .collect();
-    files.sort();
-    files
+        .collect()
 }
 
 fn module_name(root: &Path, path: &Path) -> String {

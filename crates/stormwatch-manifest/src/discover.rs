@@ -34,7 +34,7 @@ impl Format {
     }
 }
 
-/// Directories that hold other projects' files or build output, never this project's pins.
+/// Directories that hold other projects' code or build output, never this project's.
 const SKIP_DIRS: &[&str] = &[
     "node_modules",
     "site-packages",
@@ -43,7 +43,40 @@ const SKIP_DIRS: &[&str] = &[
     "__pypackages__",
     "venv",
     "virtualenv",
+    "vendor",
+    "third_party",
 ];
+
+/// The files of the project under `root`, sorted: `.gitignore` honoured; hidden directories,
+/// virtual environments (any directory with a `pyvenv.cfg`), `node_modules`, `site-packages`
+/// and vendored code skipped. Hidden files (`.env`) are included, and so are symbolic links,
+/// so that a broken one is reported by whoever reads it.
+pub fn project_files(root: &Path) -> Vec<PathBuf> {
+    let walker = WalkBuilder::new(root)
+        .hidden(false)
+        .git_ignore(true)
+        .git_global(false)
+        .require_git(false)
+        .follow_links(false)
+        .filter_entry(|e| {
+            let is_dir = e.file_type().is_some_and(|t| t.is_dir());
+            if !is_dir || e.depth() == 0 {
+                return true;
+            }
+            let name = e.file_name().to_string_lossy();
+            !name.starts_with('.')
+                && !SKIP_DIRS.contains(&name.as_ref())
+                && !e.path().join("pyvenv.cfg").exists()
+        })
+        .build();
+    let mut files: Vec<PathBuf> = walker
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_some_and(|t| t.is_file() || t.is_symlink()))
+        .map(|e| e.into_path())
+        .collect();
+    files.sort();
+    files
+}
 
 /// The format a file name implies, or `None` for names stormwatch does not recognise.
 /// Requirements files are recognised by name: `requirements*.txt|in`, `*-requirements.txt`,
@@ -84,28 +117,10 @@ pub fn detect_format(path: &Path) -> Option<Format> {
 /// Every dependency input under `root`, sorted, honouring `.gitignore` and skipping hidden
 /// directories, virtual environments and vendored packages.
 pub fn discover(root: &Path) -> Vec<(PathBuf, Format)> {
-    let walker = WalkBuilder::new(root)
-        .hidden(true)
-        .git_ignore(true)
-        .git_global(false)
-        .require_git(false)
-        .follow_links(false)
-        .filter_entry(|e| {
-            let is_dir = e.file_type().is_some_and(|t| t.is_dir());
-            if !is_dir || e.depth() == 0 {
-                return true;
-            }
-            let name = e.file_name().to_string_lossy();
-            !SKIP_DIRS.contains(&name.as_ref()) && !e.path().join("pyvenv.cfg").exists()
-        })
-        .build();
-    let mut found: Vec<(PathBuf, Format)> = walker
-        .filter_map(Result::ok)
-        .filter(|e| e.file_type().is_some_and(|t| t.is_file() || t.is_symlink()))
-        .filter_map(|e| detect_format(e.path()).map(|f| (e.into_path(), f)))
-        .collect();
-    found.sort();
-    found
+    project_files(root)
+        .into_iter()
+        .filter_map(|p| detect_format(&p).map(|f| (p, f)))
+        .collect()
 }
 
 #[cfg(test)]

@@ -20,7 +20,7 @@ mod requirements;
 pub mod text;
 mod tomlfile;
 
-pub use discover::{detect_format, discover, Format};
+pub use discover::{detect_format, discover, project_files, Format};
 pub use installed::{python_site_packages, read_site_packages};
 pub use poetry::parse_poetry_constraint;
 pub use requirements::{parse_requirements, parse_requirements_str};
