@@ -1095,9 +1095,6 @@ fn collect_imports(f: &PyFile) -> HashMap<String, String> {
         }
         _ => {}
     });
-    // The stdlib `environ`/`getenv` imported by name.
-    map.entry("getenv".into())
-        .or_insert_with(|| "getenv".into());
     map
 }
 

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use stormwatch_findings::{ConfigFinding, Location, Severity, TraceStep};
+use stormwatch_findings::{ConfigFinding, Location, TraceStep};
 
 mod deploy;
 mod engine;
@@ -177,9 +177,4 @@ fn suppression(text: &str, line: usize, rule: &str) -> Option<Result<String, ()>
     } else {
         Ok(reason.to_string())
     })
-}
-
-/// Severity of a rule by id, for listing.
-pub fn rule_severity(id: &str) -> Option<Severity> {
-    rules::find(id).map(|r| r.severity)
 }
