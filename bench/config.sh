@@ -12,18 +12,8 @@ BIN=$PWD/target/release/stormwatch
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 
-timeit() {
-  local runs=$1; shift
-  local times=()
-  for _ in $(seq "$runs"); do
-    local t0 t1
-    t0=$(date +%s%N)
-    "$@" > /dev/null 2>&1 || true
-    t1=$(date +%s%N)
-    times+=($(( (t1 - t0) / 1000 )))
-  done
-  printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {printf "%.1f %.1f\n", a[1]/1000, a[int((NR+1)/2)]/1000}'
-}
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 
 if [ "${BANDIT:-1}" = 1 ]; then
   python3 -m venv "$WORK/venv" && "$WORK/venv/bin/pip" install -q bandit > /dev/null 2>&1 || true

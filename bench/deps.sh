@@ -17,23 +17,18 @@ BIN=target/release/stormwatch
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 
-# Prints min and median wall time in ms of RUNS executions of the given command.
-timeit() {
-  local runs=$1; shift
-  local times=()
-  for _ in $(seq "$runs"); do
-    local t0 t1
-    t0=$(date +%s%N)
-    "$@" > /dev/null 2>&1 || true
-    t1=$(date +%s%N)
-    times+=($(( (t1 - t0) / 1000 )))
-  done
-  printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {printf "min %.1f ms, median %.1f ms (%d runs)\n", a[1]/1000, a[int((NR+1)/2)]/1000, NR}'
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
+
+report() {
+  local runs=$1
+  read -r min med < <(timeit "$@")
+  echo "min $min ms, median $med ms ($runs runs)"
 }
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 echo "db import ($(find "$VULNS" -name '*.yaml' -o -name '*.json' | wc -l) files):"
-timeit 3 "$BIN" db import "$VULNS" --db "$WORK/advisories.db"
+report 3 "$BIN" db import "$VULNS" --db "$WORK/advisories.db"
 "$BIN" db import "$VULNS" --db "$WORK/advisories.db" | head -1
 for n in 100 1000 10000; do
   python3 bench/gen_lock.py "$VULNS" "$n" "$WORK/uv-$n.lock"
@@ -41,5 +36,5 @@ for n in 100 1000 10000; do
   findings=$("$BIN" deps "$WORK/p$n/uv.lock" --db "$WORK/advisories.db" --format json --fail-on none \
     | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["findings"]))')
   echo "deps, $n packages ($findings findings):"
-  timeit "$RUNS" "$BIN" deps "$WORK/p$n/uv.lock" --db "$WORK/advisories.db" --format json
+  report "$RUNS" "$BIN" deps "$WORK/p$n/uv.lock" --db "$WORK/advisories.db" --format json
 done

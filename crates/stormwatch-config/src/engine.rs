@@ -56,6 +56,9 @@ pub struct Project<'a> {
     classes: Vec<ClassInfo<'a>>,
     index: HashMap<String, usize>,
     imports: Vec<HashMap<String, String>>,
+    /// Names of each file's top-level classes and functions, so that resolving a name is a
+    /// lookup rather than a scan of the module for every call expression.
+    top_level: Vec<std::collections::HashSet<String>>,
     app_classes: std::collections::HashSet<String>,
     options: HashMap<String, Tracked>,
     pub command_line_options: bool,
@@ -125,11 +128,26 @@ impl<'a> Project<'a> {
     pub fn new(files: &'a [PyFile]) -> Self {
         let index = crate::source::module_index(files);
         let imports = files.iter().map(collect_imports).collect();
+        let top_level = files
+            .iter()
+            .map(|f| {
+                f.ast
+                    .body
+                    .iter()
+                    .filter_map(|s| match s {
+                        Stmt::ClassDef(c) => Some(c.name.to_string()),
+                        Stmt::FunctionDef(d) => Some(d.name.to_string()),
+                        _ => None,
+                    })
+                    .collect()
+            })
+            .collect();
         let mut p = Project {
             files,
             classes: Vec::new(),
             index,
             imports,
+            top_level,
             app_classes: Default::default(),
             options: HashMap::new(),
             command_line_options: false,
@@ -221,12 +239,7 @@ impl<'a> Project<'a> {
                     return Some(q.clone());
                 }
                 let module = &self.files[file].module;
-                let local = self.files[file].ast.body.iter().any(|s| match s {
-                    Stmt::ClassDef(c) => c.name.as_str() == id,
-                    Stmt::FunctionDef(f) => f.name.as_str() == id,
-                    _ => false,
-                });
-                if local {
+                if self.top_level[file].contains(id) {
                     Some(format!("{module}.{id}"))
                 } else {
                     Some(id.to_string())
