@@ -5,7 +5,17 @@ each pinned to a version its first advisory lists as affected, so most are vulne
 usage: gen_lock.py ADVISORY_DIR N OUT
 """
 import os
+import re
 import sys
+
+# PEP 440 appendix B: versions every tool can parse. A few advisories list versions that are
+# not PEP 440 (e.g. "0.3X"); pins to those are skipped so that every tool reads every pin.
+PEP440 = re.compile(
+    r"^\s*v?(?:(?:[0-9]+!)?[0-9]+(?:\.[0-9]+)*(?:[-_\.]?(?:alpha|a|beta|b|preview|pre|c|rc)"
+    r"[-_\.]?[0-9]*)?(?:-[0-9]+|[-_\.]?(?:post|rev|r)[-_\.]?[0-9]*)?(?:[-_\.]?dev[-_\.]?[0-9]*)?)"
+    r"(?:\+[a-z0-9]+(?:[-_\.][a-z0-9]+)*)?\s*$",
+    re.IGNORECASE,
+)
 
 
 def first_listed_version(path):
@@ -32,7 +42,7 @@ def main():
             continue
         for f in sorted(os.listdir(d)):
             v = first_listed_version(os.path.join(d, f))
-            if v:
+            if v and PEP440.match(v):
                 packages.append((name, v))
                 break
         if len(packages) == n:

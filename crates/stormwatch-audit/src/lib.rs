@@ -13,6 +13,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use pep440_rs::{Operator, Version, VersionSpecifiers};
+use rayon::prelude::*;
 use stormwatch_findings::{
     DependencyFinding, Finding, Location, Severity, UnauditableFinding, UnpinnedFinding, Upgrade,
 };
@@ -37,82 +38,93 @@ pub struct Audit {
 
 /// Audits `deps` against `advisories`.
 pub fn audit(deps: &[Dependency], advisories: &AdvisorySet, opts: AuditOptions) -> Audit {
+    // The same line reached twice (a file included by two others) is one dependency.
     let mut seen = HashSet::new();
+    let unique: Vec<&Dependency> = deps
+        .iter()
+        .filter(|dep| seen.insert((&dep.source, dep.name.as_str(), format!("{:?}", dep.spec))))
+        .collect();
+    let packages: HashSet<&str> = unique.iter().map(|d| d.name.as_str()).collect();
+    // Each dependency is matched on its own, so large inputs are spread over the cores.
+    let per_dep: Vec<(Vec<Finding>, Option<Upgrade>)> = unique
+        .par_iter()
+        .map(|dep| audit_one(dep, advisories, &opts))
+        .collect();
     let mut findings = Vec::new();
     let mut upgrades = Vec::new();
-    let mut packages = HashSet::new();
-    for dep in deps {
-        // The same line reached twice (a file included by two others) is one dependency.
-        let key = (
-            dep.source.clone(),
-            dep.name.clone(),
-            format!("{:?}", dep.spec),
-        );
-        if !seen.insert(key) {
-            continue;
-        }
-        packages.insert(dep.name.as_str());
-        let location = Location {
-            file: dep.source.path.display().to_string(),
-            line: dep.source.line,
-        };
-        match &dep.spec {
-            Spec::Pinned { version, parsed } => {
-                let probe = Probe::new(parsed.as_ref(), version);
-                // Group every advisory of the package first, so that a fix one record
-                // claims but an alias record contradicts is not offered as a fix.
-                let all: Vec<&Arc<CompiledAdvisory>> = advisories
-                    .for_package(&dep.name)
-                    .filter(|a| !a.withdrawn)
-                    .collect();
-                if !all.iter().any(|a| a.affects_probe(&dep.name, &probe)) {
-                    continue;
-                }
-                let before = findings.len();
-                for group in merge_aliases(&all)
-                    .into_iter()
-                    .filter(|g| g.iter().any(|a| a.affects_probe(&dep.name, &probe)))
-                {
-                    findings.push(Finding::Dependency(pinned_finding(
-                        dep,
-                        version,
-                        parsed.as_ref(),
-                        &group,
-                        &location,
-                    )));
-                }
-                upgrades.push(Upgrade {
-                    package: dep.name.clone(),
-                    from: version.clone(),
-                    to: minimal_upgrade(&dep.name, parsed.as_ref(), &all).map(|v| v.to_string()),
-                    resolves: findings.len() - before,
-                    source: location.clone(),
-                });
-            }
-            Spec::Range { alternatives, text } => {
-                if opts.ignore_unpinned {
-                    continue;
-                }
-                if let Some(f) = unpinned_finding(dep, alternatives, text, advisories, &location) {
-                    findings.push(Finding::Unpinned(f));
-                }
-            }
-            Spec::Unauditable { reason, reference } => {
-                findings.push(Finding::Unauditable(UnauditableFinding {
-                    package: dep.name.clone(),
-                    reason: reason.clone(),
-                    reference: reference.clone(),
-                    severity: Severity::Info,
-                    source: location,
-                }));
-            }
-        }
+    for (f, u) in per_dep {
+        findings.extend(f);
+        upgrades.extend(u);
     }
     sort_findings(&mut findings);
     Audit {
         findings,
         packages: packages.len(),
         upgrades,
+    }
+}
+
+fn audit_one(
+    dep: &Dependency,
+    advisories: &AdvisorySet,
+    opts: &AuditOptions,
+) -> (Vec<Finding>, Option<Upgrade>) {
+    let mut findings = Vec::new();
+    let location = Location {
+        file: dep.source.path.display().to_string(),
+        line: dep.source.line,
+    };
+    match &dep.spec {
+        Spec::Pinned { version, parsed } => {
+            let probe = Probe::new(parsed.as_ref(), version);
+            // Group every advisory of the package first, so that a fix one record
+            // claims but an alias record contradicts is not offered as a fix.
+            let all: Vec<&Arc<CompiledAdvisory>> = advisories
+                .for_package(&dep.name)
+                .filter(|a| !a.withdrawn)
+                .collect();
+            if !all.iter().any(|a| a.affects_probe(&dep.name, &probe)) {
+                return (findings, None);
+            }
+            for group in merge_aliases(&all)
+                .into_iter()
+                .filter(|g| g.iter().any(|a| a.affects_probe(&dep.name, &probe)))
+            {
+                findings.push(Finding::Dependency(pinned_finding(
+                    dep,
+                    version,
+                    parsed.as_ref(),
+                    &group,
+                    &location,
+                )));
+            }
+            let upgrade = Upgrade {
+                package: dep.name.clone(),
+                from: version.clone(),
+                to: minimal_upgrade(&dep.name, parsed.as_ref(), &all).map(|v| v.to_string()),
+                resolves: findings.len(),
+                source: location,
+            };
+            (findings, Some(upgrade))
+        }
+        Spec::Range { alternatives, text } => {
+            if !opts.ignore_unpinned {
+                if let Some(f) = unpinned_finding(dep, alternatives, text, advisories, &location) {
+                    findings.push(Finding::Unpinned(f));
+                }
+            }
+            (findings, None)
+        }
+        Spec::Unauditable { reason, reference } => {
+            findings.push(Finding::Unauditable(UnauditableFinding {
+                package: dep.name.clone(),
+                reason: reason.clone(),
+                reference: reference.clone(),
+                severity: Severity::Info,
+                source: location,
+            }));
+            (findings, None)
+        }
     }
 }
 

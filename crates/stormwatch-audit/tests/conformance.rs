@@ -57,6 +57,18 @@ fn ranges_reproduce_the_explicit_version_lists() {
             if compiled.unusable_ranges > 0 || compiled.intervals.is_empty() {
                 continue;
             }
+            // Ranges with malformed event versions (`fixed: 7.2.0-12.1`, a Debian version)
+            // are read by their PEP 440 prefix; the list OSV enumerated for them can only
+            // be a guess, so they are not a test of range semantics.
+            let strict = affected.ranges.iter().flat_map(|r| &r.events).all(|e| {
+                [&e.introduced, &e.fixed, &e.last_affected]
+                    .into_iter()
+                    .flatten()
+                    .all(|v| v == "0" || v.trim().parse::<Version>().is_ok())
+            });
+            if !strict {
+                continue;
+            }
             for v in &affected.versions {
                 let Ok(parsed) = v.parse::<Version>() else {
                     continue;
@@ -95,9 +107,15 @@ fn ranges_reproduce_the_explicit_version_lists() {
         mismatches.len()
     );
     assert!(checked_versions > 100_000, "{checked_versions}");
+    let mut advisories: Vec<&str> = mismatches
+        .iter()
+        .map(|m| m.split([' ', ':']).next().unwrap_or(""))
+        .collect();
+    advisories.dedup();
     assert!(
         mismatches.is_empty(),
-        "{:#?}",
+        "{} advisories: {advisories:?}\n{:#?}",
+        advisories.len(),
         &mismatches[..mismatches.len().min(20)]
     );
 }

@@ -4,7 +4,7 @@ use std::io::{IsTerminal, Write};
 
 use anyhow::{Context, Result};
 use stormwatch_findings::Report;
-use stormwatch_report::{render, Format, Options};
+use stormwatch_report::{write, Format, Options};
 
 use crate::cli::{FormatArg, OutputArgs};
 
@@ -16,21 +16,21 @@ pub fn emit(report: &Report, args: &OutputArgs) -> Result<bool> {
     };
     let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
     let color = to_terminal && !args.no_color && std::env::var_os("NO_COLOR").is_none();
-    let text = render(
-        report,
-        format,
-        Options {
-            color,
-            quiet: args.quiet,
-        },
-    );
+    let opts = Options {
+        color,
+        quiet: args.quiet,
+    };
     match &args.output {
-        Some(path) => std::fs::write(path, text)
-            .with_context(|| format!("cannot write report to {}", path.display()))?,
+        Some(path) => {
+            let mut file = std::fs::File::create(path)
+                .with_context(|| format!("cannot write report to {}", path.display()))?;
+            write(report, format, opts, &mut file)
+                .with_context(|| format!("cannot write report to {}", path.display()))?;
+        }
         None => {
             let mut out = std::io::stdout().lock();
             // A closed pipe (`| head`) is not an error worth a message.
-            let _ = out.write_all(text.as_bytes());
+            let _ = write(report, format, opts, &mut out);
             let _ = out.flush();
         }
     }

@@ -10,6 +10,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
+use rayon::prelude::*;
 use ruff_python_ast::{self as ast, CmpOp, Expr, Stmt};
 use ruff_text_size::Ranged;
 
@@ -49,6 +50,13 @@ pub struct ClassInfo<'a> {
     pub qualified: String,
     pub bases: Vec<String>,
     pub def: &'a ast::StmtClassDef,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum OptionsCall {
+    Define,
+    ParseCommandLine,
+    ParseConfigFile,
 }
 
 pub struct Project<'a> {
@@ -127,9 +135,10 @@ fn for_each_stmt<'a>(
 impl<'a> Project<'a> {
     pub fn new(files: &'a [PyFile]) -> Self {
         let index = crate::source::module_index(files);
-        let imports = files.iter().map(collect_imports).collect();
+        // Per-file passes run on every core; cross-file passes below read their results.
+        let imports = files.par_iter().map(collect_imports).collect();
         let top_level = files
-            .iter()
+            .par_iter()
             .map(|f| {
                 f.ast
                     .body
@@ -159,23 +168,29 @@ impl<'a> Project<'a> {
     }
 
     fn collect_classes(&mut self) {
-        let mut classes = Vec::new();
-        for (i, f) in self.files.iter().enumerate() {
-            visit_classes(&f.ast.body, &mut |c| {
-                let bases = c
-                    .arguments
-                    .as_ref()
-                    .map(|a| a.args.iter().filter_map(|b| self.qualify(i, b)).collect())
-                    .unwrap_or_default();
-                classes.push(ClassInfo {
-                    file: i,
-                    qualified: format!("{}.{}", f.module, c.name.as_str()),
-                    bases,
-                    def: c,
+        let per_file: Vec<Vec<ClassInfo<'a>>> = self
+            .files
+            .par_iter()
+            .enumerate()
+            .map(|(i, f)| {
+                let mut classes = Vec::new();
+                visit_classes(&f.ast.body, &mut |c| {
+                    let bases = c
+                        .arguments
+                        .as_ref()
+                        .map(|a| a.args.iter().filter_map(|b| self.qualify(i, b)).collect())
+                        .unwrap_or_default();
+                    classes.push(ClassInfo {
+                        file: i,
+                        qualified: format!("{}.{}", f.module, c.name.as_str()),
+                        bases,
+                        def: c,
+                    });
                 });
-            });
-        }
-        self.classes = classes;
+                classes
+            })
+            .collect();
+        self.classes = per_file.into_iter().flatten().collect();
     }
 
     /// Classes that derive, directly or through classes of the repository, from `base`.
@@ -273,34 +288,53 @@ impl<'a> Project<'a> {
     /// `define(name, default=...)` across the repository, then the module-level assignments
     /// of every Python config file read with `parse_config_file("...")`.
     fn collect_options(&mut self) {
-        let mut config_files = Vec::new();
-        for (i, f) in self.files.iter().enumerate() {
-            visit_calls(&f.ast.body, &mut |call, _| {
-                if self.is_options_call(i, &call.func, "define") {
-                    let Some(name) = call.arguments.args.first().and_then(str_lit) else {
+        // Finding the calls visits every expression of the project, in parallel; evaluating
+        // them stays sequential, in file order, as later definitions replace earlier ones.
+        let per_file: Vec<Vec<(usize, &'a ast::ExprCall, OptionsCall)>> = self
+            .files
+            .par_iter()
+            .enumerate()
+            .map(|(i, f)| {
+                let mut found = Vec::new();
+                visit_calls(&f.ast.body, &mut |call, _| {
+                    let kind = if self.is_options_call(i, &call.func, "define") {
+                        OptionsCall::Define
+                    } else if self.is_options_call(i, &call.func, "parse_command_line") {
+                        OptionsCall::ParseCommandLine
+                    } else if self.is_options_call(i, &call.func, "parse_config_file") {
+                        OptionsCall::ParseConfigFile
+                    } else {
                         return;
                     };
-                    let default = call
-                        .arguments
-                        .keywords
-                        .iter()
-                        .find(|k| k.arg.as_ref().is_some_and(|a| a.as_str() == "default"))
-                        .map(|k| &k.value)
-                        .or_else(|| call.arguments.args.get(1));
-                    let step = self.step(i, call, format!("define(\"{name}\", ...)"));
-                    let value = match default {
-                        Some(d) => self.eval(i, d, None, usize::MAX, 0).via(step),
-                        None => Tracked::new(Val::None, step),
-                    };
-                    self.options.insert(name, value);
-                } else if self.is_options_call(i, &call.func, "parse_command_line") {
-                    self.command_line_options = true;
-                } else if self.is_options_call(i, &call.func, "parse_config_file") {
-                    if let Some(path) = call.arguments.args.first().and_then(str_lit) {
-                        config_files.push((i, path, self.step(i, call, "parse_config_file")));
-                    }
-                }
-            });
+                    found.push((i, call, kind));
+                });
+                found
+            })
+            .collect();
+        let mut config_files = Vec::new();
+        for (i, call, kind) in per_file.into_iter().flatten() {
+            if kind == OptionsCall::Define {
+                let Some(name) = call.arguments.args.first().and_then(str_lit) else {
+                    continue;
+                };
+                let default = call
+                    .arguments
+                    .keywords
+                    .iter()
+                    .find(|k| k.arg.as_ref().is_some_and(|a| a.as_str() == "default"))
+                    .map(|k| &k.value)
+                    .or_else(|| call.arguments.args.get(1));
+                let step = self.step(i, call, format!("define(\"{name}\", ...)"));
+                let value = match default {
+                    Some(d) => self.eval(i, d, None, usize::MAX, 0).via(step),
+                    None => Tracked::new(Val::None, step),
+                };
+                self.options.insert(name, value);
+            } else if kind == OptionsCall::ParseCommandLine {
+                self.command_line_options = true;
+            } else if let Some(path) = call.arguments.args.first().and_then(str_lit) {
+                config_files.push((i, path, self.step(i, call, "parse_config_file")));
+            }
         }
         for (from, path, step) in config_files {
             let Some(target) = self.resolve_config_path(from, &path) else {
@@ -336,10 +370,21 @@ impl<'a> Project<'a> {
 
     /// Every settings site and every other call in the project.
     pub fn sites(&self) -> (Vec<AppSite>, Vec<CallSite<'a>>) {
+        let per_file: Vec<(Vec<AppSite>, Vec<CallSite<'a>>)> = self
+            .files
+            .par_iter()
+            .enumerate()
+            .map(|(i, f)| {
+                let (mut apps, mut calls) = (Vec::new(), Vec::new());
+                self.walk_scope(i, &f.ast.body, None, None, false, &mut apps, &mut calls);
+                (apps, calls)
+            })
+            .collect();
         let mut apps = Vec::new();
         let mut calls = Vec::new();
-        for (i, f) in self.files.iter().enumerate() {
-            self.walk_scope(i, &f.ast.body, None, None, false, &mut apps, &mut calls);
+        for (a, c) in per_file {
+            apps.extend(a);
+            calls.extend(c);
         }
         (apps, calls)
     }

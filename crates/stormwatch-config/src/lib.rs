@@ -52,11 +52,24 @@ fn display(p: &Path) -> String {
 /// Audits every Python file under `root` (or the single file `root`).
 pub fn audit(root: &Path, selection: &Selection) -> ConfigAudit {
     let paths = source::python_files(root);
+    let (files, skipped) = source::parse_all(root, &paths);
+    let result = analyze(root, selection, &files, skipped);
+    // Freeing the syntax trees of a large code base takes a noticeable share of the run;
+    // nothing waits for it.
+    std::thread::spawn(move || drop(files));
+    result
+}
+
+fn analyze(
+    root: &Path,
+    selection: &Selection,
+    files: &[source::PyFile],
+    skipped: Vec<SkippedFile>,
+) -> ConfigAudit {
     // Paths are reported relative to the scanned directory, as the user named it.
     let base = if root.is_dir() { root } else { Path::new("") };
-    let (files, skipped) = source::parse_all(root, &paths);
     let lines = files.iter().map(|f| f.text.lines().count()).sum();
-    let project = engine::Project::new(&files);
+    let project = engine::Project::new(files);
     let (apps, calls) = project.sites();
     let deployment = deploy::scan(root);
     let mut hits = rules::check(&project, &apps, &calls);

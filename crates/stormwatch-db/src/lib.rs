@@ -9,6 +9,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use rayon::prelude::*;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use std::sync::Arc;
 
@@ -206,6 +207,10 @@ fn write_db(loaded: &Loaded, source: &str, path: &Path) -> Result<ImportSummary,
             ("newest_modified", newest_modified.clone()),
             ("other_ecosystems", loaded.other_ecosystems.to_string()),
             ("files", loaded.files.to_string()),
+            // Counted here so that every audit does not scan the tables to report them.
+            ("advisory_count", newest.len().to_string()),
+            ("package_count", packages.len().to_string()),
+            ("withdrawn_count", withdrawn.to_string()),
         ] {
             meta.execute(params![k, v]).map_err(&e)?;
         }
@@ -225,6 +230,75 @@ fn write_db(loaded: &Loaded, source: &str, path: &Path) -> Result<ImportSummary,
     })
 }
 
+/// A read-only connection. Reads go through a memory map and a cache large enough for a full
+/// PyPI database, instead of one pread per page.
+fn connect(path: &Path) -> Result<Connection, DbError> {
+    let e = DbError::sqlite(path);
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(&e)?;
+    conn.execute_batch("PRAGMA mmap_size = 268435456; PRAGMA cache_size = -65536;")
+        .map_err(&e)?;
+    Ok(conn)
+}
+
+fn decode(path: &Path, bytes: &[u8]) -> Result<CompiledAdvisory, DbError> {
+    postcard::from_bytes(bytes).map_err(|err| DbError::Invalid {
+        path: path.to_path_buf(),
+        message: format!("corrupt advisory record: {err}; re-import the database"),
+    })
+}
+
+/// Decodes the compiled advisories of `packages` into `sink`, each once.
+fn load_chunk(
+    path: &Path,
+    conn: &Connection,
+    packages: &[&str],
+    sink: &mut dyn FnMut(CompiledAdvisory),
+) -> Result<(), DbError> {
+    let e = DbError::sqlite(path);
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT a.id, a.compiled FROM affected f JOIN advisory a ON a.id = f.advisory_id
+             WHERE f.package = ?1",
+        )
+        .map_err(&e)?;
+    // One read transaction for all lookups: otherwise each query takes and releases the
+    // file lock and checks for a hot journal (several system calls per package).
+    conn.execute_batch("BEGIN").map_err(&e)?;
+    let mut seen = std::collections::HashSet::new();
+    for name in packages {
+        let mut rows = stmt.query([name]).map_err(&e)?;
+        while let Some(row) = rows.next().map_err(&e)? {
+            let id = row
+                .get_ref(0)
+                .map_err(&e)?
+                .as_str()
+                .map_err(|err| e(err.into()))?;
+            if !seen.insert(id.to_string()) {
+                continue;
+            }
+            let bytes = row
+                .get_ref(1)
+                .map_err(&e)?
+                .as_blob()
+                .map_err(|err| e(err.into()))?;
+            sink(decode(path, bytes)?);
+        }
+    }
+    drop(stmt);
+    conn.execute_batch("COMMIT").map_err(&e)?;
+    Ok(())
+}
+
+/// Above this many packages, the names the database knows are read first.
+const KNOWN_PACKAGES_FIRST: usize = 2000;
+
+/// Below this many packages one connection loads faster than several.
+const PARALLEL_LOAD_MIN: usize = 200;
+
 /// A read-only handle on an imported database.
 pub struct Database {
     path: PathBuf,
@@ -241,16 +315,7 @@ impl Database {
                 message: "no advisory database here; run `stormwatch db import PATH` first".into(),
             });
         }
-        let e = DbError::sqlite(path);
-        let conn = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .map_err(&e)?;
-        // Reads go through a memory map and a cache large enough for a full PyPI database,
-        // instead of one pread per page.
-        conn.execute_batch("PRAGMA mmap_size = 268435456; PRAGMA cache_size = -65536;")
-            .map_err(&e)?;
+        let conn = connect(path)?;
         let version: Option<String> = conn
             .query_row(
                 "SELECT value FROM meta WHERE key = 'schema_version'",
@@ -299,7 +364,11 @@ impl Database {
 
     pub fn status(&self) -> Result<Status, DbError> {
         let e = DbError::sqlite(&self.path);
-        let count = |sql: &str| -> Result<usize, DbError> {
+        // Counts recorded at import; databases written before they were are counted.
+        let count = |key: &str, sql: &str| -> Result<usize, DbError> {
+            if let Ok(n) = self.meta(key)?.parse() {
+                return Ok(n);
+            }
             self.conn
                 .query_row(sql, [], |r| r.get::<_, i64>(0))
                 .map(|n| n as usize)
@@ -310,56 +379,80 @@ impl Database {
             source: self.meta("source")?,
             imported_at: self.meta("imported_at")?,
             newest_modified: self.meta("newest_modified")?,
-            advisories: count("SELECT COUNT(*) FROM advisory")?,
-            packages: count("SELECT COUNT(DISTINCT package) FROM affected")?,
-            withdrawn: count("SELECT COUNT(*) FROM advisory WHERE withdrawn = 1")?,
+            advisories: count("advisory_count", "SELECT COUNT(*) FROM advisory")?,
+            packages: count(
+                "package_count",
+                "SELECT COUNT(DISTINCT package) FROM affected",
+            )?,
+            withdrawn: count(
+                "withdrawn_count",
+                "SELECT COUNT(*) FROM advisory WHERE withdrawn = 1",
+            )?,
             other_ecosystems: self.meta("other_ecosystems")?.parse().unwrap_or(0),
             bytes: std::fs::metadata(&self.path).map(|m| m.len()).unwrap_or(0),
         })
     }
 
     /// The advisories of the given packages (PEP 503 names), ready for matching. Reads
-    /// only the forms compiled at import time.
+    /// only the forms compiled at import time. Large package lists are split across one
+    /// connection per core: decoding the compiled forms is most of the cost.
     pub fn load_for<'a>(
         &self,
         packages: impl IntoIterator<Item = &'a str>,
         into: &mut AdvisorySet,
     ) -> Result<(), DbError> {
-        let e = DbError::sqlite(&self.path);
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT a.id, a.compiled FROM affected f JOIN advisory a ON a.id = f.advisory_id
-                 WHERE f.package = ?1",
-            )
-            .map_err(&e)?;
-        for name in packages {
-            let mut rows = stmt.query([name]).map_err(&e)?;
-            while let Some(row) = rows.next().map_err(&e)? {
-                let id = row
-                    .get_ref(0)
-                    .map_err(&e)?
-                    .as_str()
-                    .map_err(|err| e(err.into()))?;
-                if into.get(id).is_some() {
-                    continue;
-                }
-                let bytes = row
-                    .get_ref(1)
-                    .map_err(&e)?
-                    .as_blob()
-                    .map_err(|err| e(err.into()))?;
-                into.insert_compiled(Arc::new(self.decode(bytes)?));
+        let mut packages: Vec<&str> = packages.into_iter().collect();
+        if packages.len() > KNOWN_PACKAGES_FIRST {
+            // Most packages of a large lockfile have no advisory: one scan of the index
+            // costs less than a lookup for each of them.
+            let known = self.packages()?;
+            packages.retain(|p| known.contains(*p));
+        }
+        let threads = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+            .min(packages.len() / PARALLEL_LOAD_MIN)
+            .max(1);
+        let mut add = |a: CompiledAdvisory| {
+            if into.get(&a.id).is_none() {
+                into.insert_compiled(Arc::new(a));
             }
+        };
+        if threads == 1 {
+            return load_chunk(&self.path, &self.conn, &packages, &mut add);
+        }
+        let path = self.path.as_path();
+        let chunk = packages.len().div_ceil(threads);
+        // On the shared thread pool (the audit that follows uses it too); a connection is
+        // not Sync, so each reader opens its own.
+        let loaded: Vec<Result<Vec<CompiledAdvisory>, DbError>> = packages
+            .par_chunks(chunk)
+            .map(|names| {
+                let conn = connect(path)?;
+                let mut out = Vec::new();
+                load_chunk(path, &conn, names, &mut |a| out.push(a))?;
+                Ok(out)
+            })
+            .collect();
+        for part in loaded {
+            part?.into_iter().for_each(&mut add);
         }
         Ok(())
     }
 
-    fn decode(&self, bytes: &[u8]) -> Result<CompiledAdvisory, DbError> {
-        postcard::from_bytes(bytes).map_err(|err| DbError::Invalid {
-            path: self.path.clone(),
-            message: format!("corrupt advisory record: {err}; re-import the database"),
-        })
+    /// Every package (PEP 503 name) that has an advisory.
+    pub fn packages(&self) -> Result<std::collections::HashSet<String>, DbError> {
+        let e = DbError::sqlite(&self.path);
+        let mut stmt = self
+            .conn
+            .prepare("SELECT DISTINCT package FROM affected")
+            .map_err(&e)?;
+        let names = stmt
+            .query_map([], |r| r.get::<_, String>(0))
+            .map_err(&e)?
+            .collect::<Result<_, _>>()
+            .map_err(&e)?;
+        Ok(names)
     }
 
     /// Every advisory in the database.
@@ -376,7 +469,7 @@ impl Database {
                 .map_err(&e)?
                 .as_blob()
                 .map_err(|err| e(err.into()))?;
-            into.insert_compiled(Arc::new(self.decode(bytes)?));
+            into.insert_compiled(Arc::new(decode(&self.path, bytes)?));
         }
         Ok(())
     }

@@ -22,6 +22,46 @@ fn packages<'a>(file: &'a TomlFile, key: &str) -> Result<&'a ArrayOfTables, Mani
     }
 }
 
+/// Every `[[key]]` entry of a lockfile, read by `entry` (`None` skips an entry).
+fn read_entries(
+    path: &Path,
+    key: &str,
+    entry: impl Fn(&TomlFile, &Table) -> Result<Option<Dependency>, ManifestError> + Sync,
+) -> Result<Inputs, ManifestError> {
+    let parts = TomlFile::map_parts(path, key, |file| {
+        let mut deps = Vec::new();
+        let mut entries = 0;
+        match file.root().get(key) {
+            Some(Item::ArrayOfTables(a)) => {
+                for pkg in a.iter() {
+                    entries += 1;
+                    deps.extend(entry(file, pkg)?);
+                }
+            }
+            Some(other) => {
+                return Err(file.error(
+                    file.line(other.span()),
+                    format!("`{key}` must be an array of tables ([[{key}]])"),
+                ))
+            }
+            None => {}
+        }
+        Ok((entries, deps))
+    })?;
+    if parts.iter().all(|(entries, _)| *entries == 0) {
+        return Err(ManifestError::new(
+            path,
+            0,
+            format!("no [[{key}]] entries; is this really a lockfile?"),
+        ));
+    }
+    let mut out = Inputs::default();
+    for (_, deps) in parts {
+        out.dependencies.extend(deps);
+    }
+    Ok(out)
+}
+
 fn entry_name(file: &TomlFile, pkg: &Table) -> Result<String, ManifestError> {
     str_field(pkg, "name")
         .map(normalize_name)
@@ -58,10 +98,8 @@ fn version_spec(file: &TomlFile, pkg: &Table, name: &str) -> Result<Spec, Manife
 
 /// poetry.lock (lock-version 1.x and 2.x).
 pub(crate) fn parse_poetry_lock(path: &Path) -> Result<Inputs, ManifestError> {
-    let file = TomlFile::open(path)?;
-    let mut out = Inputs::default();
-    for pkg in packages(&file, "package")?.iter() {
-        let name = entry_name(&file, pkg)?;
+    read_entries(path, "package", |file, pkg| {
+        let name = entry_name(file, pkg)?;
         let source_type = pkg
             .get("source")
             .and_then(Item::as_table_like)
@@ -81,7 +119,7 @@ pub(crate) fn parse_poetry_lock(path: &Path) -> Result<Inputs, ManifestError> {
                 };
                 Spec::unauditable(reason, reference)
             }
-            _ => version_spec(&file, pkg, &name)?,
+            _ => version_spec(file, pkg, &name)?,
         };
         let group = pkg
             .get("groups")
@@ -90,30 +128,24 @@ pub(crate) fn parse_poetry_lock(path: &Path) -> Result<Inputs, ManifestError> {
             .and_then(|v| v.as_str())
             .or_else(|| str_field(pkg, "category"))
             .map(str::to_string);
-        let dep = locked(&file, pkg, name, spec, None, group);
-        out.dependencies.push(dep);
-    }
-    Ok(out)
+        Ok(Some(locked(file, pkg, name, spec, None, group)))
+    })
 }
 
 /// uv.lock. Workspace members (`editable`/`virtual` sources) are the project itself and
 /// are not audited; other non-registry sources are reported as not auditable.
 pub(crate) fn parse_uv_lock(path: &Path) -> Result<Inputs, ManifestError> {
-    let file = TomlFile::open(path)?;
-    let mut out = Inputs::default();
-    for pkg in packages(&file, "package")?.iter() {
-        let name = entry_name(&file, pkg)?;
+    read_entries(path, "package", |file, pkg| {
+        let name = entry_name(file, pkg)?;
         let source = pkg.get("source").and_then(Item::as_table_like);
         let spec = match source {
-            Some(s) if s.contains_key("editable") || s.contains_key("virtual") => continue,
-            Some(s) if s.contains_key("registry") => version_spec(&file, pkg, &name)?,
+            Some(s) if s.contains_key("editable") || s.contains_key("virtual") => return Ok(None),
+            Some(s) if s.contains_key("registry") => version_spec(file, pkg, &name)?,
             Some(s) => unauditable_source(s),
-            None => version_spec(&file, pkg, &name)?,
+            None => version_spec(file, pkg, &name)?,
         };
-        out.dependencies
-            .push(locked(&file, pkg, name, spec, None, None));
-    }
-    Ok(out)
+        Ok(Some(locked(file, pkg, name, spec, None, None)))
+    })
 }
 
 fn unauditable_source(s: &dyn TableLike) -> Spec {
@@ -132,10 +164,8 @@ fn unauditable_source(s: &dyn TableLike) -> Spec {
 
 /// pdm.lock.
 pub(crate) fn parse_pdm_lock(path: &Path) -> Result<Inputs, ManifestError> {
-    let file = TomlFile::open(path)?;
-    let mut out = Inputs::default();
-    for pkg in packages(&file, "package")?.iter() {
-        let name = entry_name(&file, pkg)?;
+    read_entries(path, "package", |file, pkg| {
+        let name = entry_name(file, pkg)?;
         let spec = if let Some(git) = str_field(pkg, "git") {
             Spec::unauditable("VCS source", git)
         } else if let Some(p) = str_field(pkg, "path") {
@@ -143,7 +173,7 @@ pub(crate) fn parse_pdm_lock(path: &Path) -> Result<Inputs, ManifestError> {
         } else if let Some(u) = str_field(pkg, "url") {
             Spec::unauditable("direct URL", u)
         } else {
-            version_spec(&file, pkg, &name)?
+            version_spec(file, pkg, &name)?
         };
         let group = pkg
             .get("groups")
@@ -152,10 +182,8 @@ pub(crate) fn parse_pdm_lock(path: &Path) -> Result<Inputs, ManifestError> {
             .and_then(|v| v.as_str())
             .map(str::to_string);
         let marker = str_field(pkg, "marker").map(str::to_string);
-        out.dependencies
-            .push(locked(&file, pkg, name, spec, marker, group));
-    }
-    Ok(out)
+        Ok(Some(locked(file, pkg, name, spec, marker, group)))
+    })
 }
 
 /// PEP 751 pylock.toml (`lock-version = "1.0"`).

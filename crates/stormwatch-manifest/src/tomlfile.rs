@@ -2,24 +2,41 @@
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
+use rayon::prelude::*;
 use toml_edit::{Document, Item, Table, TableLike, Value};
 
 use crate::text::{read_text, LineIndex};
 use crate::{ManifestError, Source};
 
+/// Lockfiles larger than this are parsed in pieces of about this size.
+const PART_BYTES: usize = 32 * 1024;
+
+/// A TOML document, or one piece of a larger one (see [`TomlFile::map_parts`]).
 pub(crate) struct TomlFile {
     pub path: PathBuf,
     pub doc: Document<String>,
-    lines: LineIndex,
+    lines: Arc<LineIndex>,
+    /// Offset of this piece in the whole file: spans are relative to the piece.
+    base: usize,
 }
 
 impl TomlFile {
     pub fn open(path: &Path) -> Result<Self, ManifestError> {
         let text = read_text(path)?;
-        let lines = LineIndex::new(&text);
+        let lines = Arc::new(LineIndex::new(&text));
+        Self::parse(path, text, lines, 0)
+    }
+
+    fn parse(
+        path: &Path,
+        text: String,
+        lines: Arc<LineIndex>,
+        base: usize,
+    ) -> Result<Self, ManifestError> {
         let doc = Document::parse(text).map_err(|e| {
-            let line = e.span().map(|s| lines.line(s.start)).unwrap_or(0);
+            let line = e.span().map(|s| lines.line(base + s.start)).unwrap_or(0);
             let msg = e.message().trim().to_string();
             ManifestError::new(path, line, format!("invalid TOML: {msg}"))
         })?;
@@ -27,7 +44,41 @@ impl TomlFile {
             path: path.to_path_buf(),
             doc,
             lines,
+            base,
         })
+    }
+
+    /// Reads a file made of a header and a long run of `[[key]]` entries (a lockfile),
+    /// handing each piece to `f` as a document of its own: large files are cut between
+    /// entries and the pieces parsed in parallel, each dropped once read, so that a
+    /// 10,000-package lockfile neither waits on one core nor holds its whole syntax tree.
+    /// A piece that does not parse alone (a cut inside a multi-line string) makes the
+    /// whole file parse as one document, so errors and results are those of the file.
+    pub fn map_parts<T: Send>(
+        path: &Path,
+        key: &str,
+        f: impl Fn(&TomlFile) -> Result<T, ManifestError> + Sync,
+    ) -> Result<Vec<T>, ManifestError> {
+        let text = read_text(path)?;
+        let lines = Arc::new(LineIndex::new(&text));
+        let cuts = part_starts(&text, key);
+        if cuts.len() > 1 {
+            let ends: Vec<usize> = cuts.iter().skip(1).copied().chain([text.len()]).collect();
+            let parts: Result<Vec<T>, ManifestError> = cuts
+                .par_iter()
+                .zip(ends.par_iter())
+                .map(|(&start, &end)| {
+                    let piece =
+                        Self::parse(path, text[start..end].to_string(), lines.clone(), start)?;
+                    f(&piece)
+                })
+                .collect();
+            if let Ok(parts) = parts {
+                return Ok(parts);
+            }
+        }
+        let whole = Self::parse(path, text, lines, 0)?;
+        Ok(vec![f(&whole)?])
     }
 
     pub fn root(&self) -> &Table {
@@ -35,7 +86,8 @@ impl TomlFile {
     }
 
     pub fn line(&self, span: Option<Range<usize>>) -> usize {
-        span.map(|s| self.lines.line(s.start)).unwrap_or(0)
+        span.map(|s| self.lines.line(self.base + s.start))
+            .unwrap_or(0)
     }
 
     pub fn source_of_value(&self, value: &Value) -> Source {
@@ -59,9 +111,27 @@ impl TomlFile {
             .get(key)
             .and_then(|i| i.span())
             .or_else(|| table.span())
-            .map(|s| self.lines.line(s.start))
+            .map(|s| self.lines.line(self.base + s.start))
             .unwrap_or(0)
     }
+}
+
+/// Where the pieces of a large file start: offset 0, then line starts of `[[key]]` headers,
+/// at most one per [`PART_BYTES`]. One piece (`[0]`) for small files.
+fn part_starts(text: &str, key: &str) -> Vec<usize> {
+    let mut starts = vec![0];
+    if text.len() < 2 * PART_BYTES {
+        return starts;
+    }
+    let header = format!("[[{key}]]");
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        if offset >= starts[starts.len() - 1] + PART_BYTES && line.trim_end() == header {
+            starts.push(offset);
+        }
+        offset += line.len();
+    }
+    starts
 }
 
 /// Walks a dotted path of tables (`tool.poetry.dependencies`), inline or not.

@@ -166,3 +166,38 @@ fn pdm_lock() {
     ));
     assert_eq!(get(&inputs, "six").group.as_deref(), Some("dev"));
 }
+
+/// A lockfile large enough to be parsed in pieces reads exactly as a small one: every
+/// entry, sub-tables kept with their package, workspace members skipped, lines exact.
+#[test]
+fn large_uv_lock_parsed_in_pieces() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("uv.lock");
+    let mut text = String::from("version = 1\nrevision = 3\nrequires-python = \">=3.9\"\n\n[manifest]\nmembers = [\"app\"]\n");
+    let n = 6000;
+    for i in 0..n {
+        if i == 4321 {
+            text.push_str("\n[[package]]\nname = \"app\"\nversion = \"0.1.0\"\nsource = { editable = \".\" }\n");
+        }
+        text.push_str(&format!(
+            "\n[[package]]\nname = \"Pkg_{i}\"\nversion = \"1.{i}\"\nsource = {{ registry = \"https://pypi.org/simple\" }}\ndependencies = [\n    {{ name = \"dep-{i}\" }},\n]\n\n[package.optional-dependencies]\nextra = [\n    {{ name = \"x\" }},\n]\n"
+        ));
+    }
+    assert!(text.len() > 512 * 1024, "large enough to be split");
+    std::fs::write(&path, &text).unwrap();
+    let inputs = parse_file(&path).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(inputs.dependencies.len(), n);
+    let lines: Vec<&str> = text.lines().collect();
+    for (i, dep) in inputs.dependencies.iter().enumerate() {
+        assert_eq!(dep.name, format!("pkg-{i}"));
+        assert_eq!(version(dep), format!("1.{i}"));
+        assert_eq!(lines[dep.source.line - 1], format!("name = \"Pkg_{i}\""));
+    }
+
+    // An error late in the file is reported at its own line.
+    let broken = text.replace("version = \"1.5999\"\n", "version = \n");
+    std::fs::write(&path, &broken).unwrap();
+    let err = parse_file(&path).unwrap_err().to_string();
+    let want = broken.lines().position(|l| l == "version = ").unwrap() + 1;
+    assert!(err.contains(&format!(":{want}:")), "{err}");
+}

@@ -3,8 +3,10 @@
 //! An `ECOSYSTEM` range is a list of events; sorted by version, `introduced` opens an
 //! affected interval, `fixed` closes it (exclusive) and `last_affected` closes it
 //! (inclusive). `limit` caps evaluation. An explicit `versions` list is affected as well.
-//! Events whose versions are not valid PEP 440 make that range unusable; the `versions`
-//! list still applies.
+//! An event version that is not PEP 440 is read as its longest PEP 440 prefix (real records
+//! say `last_affected: 2.9.0-NA` meaning 2.9.0; dropping such a range would hide every
+//! affected version). A range with an event that has no such prefix is unusable; the
+//! `versions` list still applies.
 
 use std::cmp::Ordering;
 
@@ -81,19 +83,19 @@ pub fn compile_range(range: &Range) -> Option<(Vec<Interval>, Vec<Version>)> {
             let parsed = if v == "0" {
                 None
             } else {
-                Some(v.parse().ok()?)
+                Some(event_version(v)?)
             };
             events.push((parsed, Kind::Introduced));
         }
         if let Some(v) = &e.fixed {
-            events.push((Some(v.trim().parse().ok()?), Kind::Fixed));
+            events.push((Some(event_version(v)?), Kind::Fixed));
         }
         if let Some(v) = &e.last_affected {
-            events.push((Some(v.trim().parse().ok()?), Kind::LastAffected));
+            events.push((Some(event_version(v)?), Kind::LastAffected));
         }
         if let Some(v) = &e.limit {
             if v.trim() != "*" {
-                limits.push(v.trim().parse::<Version>().ok()?);
+                limits.push(event_version(v)?);
             }
         }
     }
@@ -124,6 +126,19 @@ pub fn compile_range(range: &Range) -> Option<(Vec<Interval>, Vec<Version>)> {
         }
     }
     Some((intervals, limits))
+}
+
+/// An event's version: PEP 440 as written, else its longest PEP 440 prefix (`2.9.0-NA` is
+/// 2.9.0, `4.6.0.stable11` is 4.6.0), else none.
+pub fn event_version(raw: &str) -> Option<Version> {
+    let raw = raw.trim();
+    if let Ok(v) = raw.parse() {
+        return Some(v);
+    }
+    raw.char_indices()
+        .rev()
+        .filter(|&(i, c)| i > 0 && !c.is_ascii_alphanumeric())
+        .find_map(|(i, _)| raw[..i].parse().ok())
 }
 
 /// Whether unsorted events read as deliberate pairs: each `introduced` directly followed
@@ -230,12 +245,8 @@ pub struct CompiledAffected {
     /// Canonical keys ([`canonical_key`]) of the explicit versions, sorted and joined by
     /// spaces (which no version contains and JSON need not escape): loading is one
     /// allocation and matching a pin never parses a version (lists run to hundreds of
-    /// versions per advisory).
+    /// versions per advisory); lookups are binary searches over the string itself.
     versions: String,
-    /// Start offsets of the entries of `versions`, built on first lookup so that entries never
-    /// consulted cost nothing and repeated lookups are binary searches.
-    #[serde(skip)]
-    version_index: std::sync::OnceLock<Vec<u32>>,
     /// The highest explicit version.
     max_listed: Option<Version>,
     /// Explicit versions that are not PEP 440, exactly as written.
@@ -290,7 +301,6 @@ impl CompiledAffected {
             intervals,
             limits,
             versions,
-            version_index: std::sync::OnceLock::new(),
             max_listed,
             raw_versions,
             unusable_ranges: unusable,
@@ -319,25 +329,19 @@ impl CompiledAffected {
         }
     }
 
+    /// Binary search of the sorted, space-separated keys, directly over byte offsets: each
+    /// probe is snapped back to the start of its key, so no index is built per entry.
     fn listed(&self, key: &str) -> bool {
         let text = &self.versions;
-        let starts = self.version_index.get_or_init(|| {
-            std::iter::once(0)
-                .chain(text.match_indices(' ').map(|(i, _)| i as u32 + 1))
-                .collect()
-        });
-        let line = |i: usize| {
-            let start = starts[i] as usize;
-            let end = starts.get(i + 1).map_or(text.len(), |&e| e as usize - 1);
-            &text[start..end]
-        };
-        let (mut lo, mut hi) = (0, starts.len());
+        let (mut lo, mut hi) = (0, text.len());
         while lo < hi {
             let mid = (lo + hi) / 2;
-            match line(mid).cmp(key) {
+            let start = text[lo..mid].rfind(' ').map_or(lo, |i| lo + i + 1);
+            let end = text[start..].find(' ').map_or(text.len(), |i| start + i);
+            match text[start..end].cmp(key) {
                 Ordering::Equal => return true,
-                Ordering::Less => lo = mid + 1,
-                Ordering::Greater => hi = mid,
+                Ordering::Less => lo = end + 1,
+                Ordering::Greater => hi = start,
             }
         }
         false
@@ -501,9 +505,53 @@ mod tests {
     }
 
     #[test]
+    fn listed_versions_binary_search_finds_every_entry_and_nothing_else() {
+        let listed: Vec<String> = (0..300)
+            .map(|i| format!("{}.{}.{}", i % 7, i % 13, i))
+            .collect();
+        let refs: Vec<&str> = listed.iter().map(String::as_str).collect();
+        let a = affected(vec![], &refs);
+        for v in &listed {
+            assert!(hit(&a, v), "{v} is listed");
+        }
+        for v in [
+            "0.0.0.1",
+            "0.0.1",
+            "6.12.299.1",
+            "7",
+            "99.0",
+            "3.3.3.3",
+            "1.1",
+        ] {
+            assert!(!hit(&a, v), "{v} is not listed");
+        }
+        let empty = affected(vec![], &[]);
+        assert!(!hit(&empty, "1.0"));
+    }
+
+    #[test]
+    fn non_pep440_event_versions_read_as_their_pep440_prefix() {
+        // As in PYSEC-2024-264 (apache-airflow): the record has no version list, so
+        // dropping the range would hide every affected version.
+        let a = affected(vec![ev("i", "0"), ev("l", "2.9.0-NA")], &[]);
+        assert_eq!(a.unusable_ranges, 0);
+        assert!(hit(&a, "1.8.1"));
+        assert!(hit(&a, "2.9.0"));
+        assert!(!hit(&a, "2.9.1"));
+        let b = affected(vec![ev("i", "4.0"), ev("f", "4.6.0.stable11")], &[]);
+        assert!(hit(&b, "4.5.9"));
+        assert!(!hit(&b, "4.6.0"));
+        assert_eq!(
+            event_version("1.0.0-beta.1-x"),
+            Some("1.0.0b1".parse().unwrap())
+        );
+        assert_eq!(event_version("-1"), None);
+    }
+
+    #[test]
     fn explicit_versions_and_invalid_events() {
         let a = affected(
-            vec![ev("i", "0"), ev("l", "0.2.0-alpha\\.33")],
+            vec![ev("i", "0"), ev("l", "not-a-version")],
             &["1.0", "banana"],
         );
         assert_eq!(a.unusable_ranges, 1);

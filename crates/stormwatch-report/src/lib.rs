@@ -2,6 +2,7 @@
 //! format shows the same findings.
 
 use std::fmt::Write as _;
+use std::io::Write;
 use std::str::FromStr;
 
 use anstyle::{AnsiColor, Effects, Style};
@@ -37,6 +38,25 @@ pub fn render(report: &Report, format: Format, opts: Options) -> String {
     match format {
         Format::Json => json(report),
         Format::Table => table(report, opts),
+    }
+}
+
+/// Writes the report to `out`. JSON is streamed rather than built in memory first: a large
+/// report is megabytes, and growing one string to that size costs more than serializing.
+pub fn write(
+    report: &Report,
+    format: Format,
+    opts: Options,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    match format {
+        Format::Json => {
+            let mut buf = std::io::BufWriter::with_capacity(64 * 1024, out);
+            serde_json::to_writer_pretty(&mut buf, report).map_err(std::io::Error::other)?;
+            buf.write_all(b"\n")?;
+            buf.flush()
+        }
+        Format::Table => out.write_all(table(report, opts).as_bytes()),
     }
 }
 
