@@ -280,9 +280,17 @@ impl<'a> Project<'a> {
     }
 
     fn is_options_call(&self, file: usize, func: &Expr, name: &str) -> bool {
-        self.qualify(file, func).is_some_and(|q| {
-            q == format!("tornado.options.{name}") || q == format!("tornado.options.options.{name}")
-        })
+        // Most calls end in another name: rule them out before building qualified names.
+        let last = match func {
+            Expr::Name(n) => n.id.as_str(),
+            Expr::Attribute(a) => a.attr.as_str(),
+            _ => return false,
+        };
+        last == name
+            && self.qualify(file, func).is_some_and(|q| {
+                q.strip_suffix(name)
+                    .is_some_and(|p| p == "tornado.options." || p == "tornado.options.options.")
+            })
     }
 
     /// `define(name, default=...)` across the repository, then the module-level assignments

@@ -1,6 +1,7 @@
 //! The Tornado configuration audit: parses a repository's Python with a real parser,
 //! follows how settings reach `tornado.web.Application`, and applies the [`rules`].
 
+use rayon::prelude::*;
 use std::path::Path;
 
 use stormwatch_findings::{ConfigFinding, Location, TraceStep};
@@ -68,7 +69,7 @@ fn analyze(
 ) -> ConfigAudit {
     // Paths are reported relative to the scanned directory, as the user named it.
     let base = if root.is_dir() { root } else { Path::new("") };
-    let lines = files.iter().map(|f| f.text.lines().count()).sum();
+    let lines = files.par_iter().map(|f| f.text.lines().count()).sum();
     let project = engine::Project::new(files);
     let (apps, calls) = project.sites();
     let deployment = deploy::scan(root);

@@ -230,8 +230,8 @@ fn write_db(loaded: &Loaded, source: &str, path: &Path) -> Result<ImportSummary,
     })
 }
 
-/// A read-only connection. Reads go through a memory map and a cache large enough for a full
-/// PyPI database, instead of one pread per page.
+/// A read-only connection. Reads go through a memory map instead of one pread per page (and
+/// so need no large page cache of their own).
 fn connect(path: &Path) -> Result<Connection, DbError> {
     let e = DbError::sqlite(path);
     let conn = Connection::open_with_flags(
@@ -239,7 +239,7 @@ fn connect(path: &Path) -> Result<Connection, DbError> {
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )
     .map_err(&e)?;
-    conn.execute_batch("PRAGMA mmap_size = 268435456; PRAGMA cache_size = -65536;")
+    conn.execute_batch("PRAGMA mmap_size = 268435456;")
         .map_err(&e)?;
     Ok(conn)
 }
