@@ -566,4 +566,65 @@ mod tests {
             .unwrap();
         assert!(err.to_string().contains("db import"), "{err}");
     }
+
+    /// Large package lists take the parallel path (one connection per core) and, above
+    /// KNOWN_PACKAGES_FIRST, the package-list prefilter: the same advisories either way.
+    #[test]
+    fn large_package_lists_load_the_same_advisories() {
+        let dir = tempfile::tempdir().unwrap();
+        let vulns = dir.path().join("vulns");
+        std::fs::create_dir_all(&vulns).unwrap();
+        let n = 3000;
+        for i in 0..n {
+            // Every 7th advisory also names the next package: shared advisories load once.
+            let second = if i % 7 == 0 {
+                format!(
+                    ",{{\"package\":{{\"name\":\"pkg-{}\",\"ecosystem\":\"PyPI\"}},\"versions\":[\"2.0\"]}}",
+                    i + 1
+                )
+            } else {
+                String::new()
+            };
+            std::fs::write(
+                vulns.join(format!("ADV-{i}.json")),
+                format!(
+                    "{{\"id\":\"ADV-{i}\",\"modified\":\"2024-01-01T00:00:00Z\",\"affected\":[{{\"package\":{{\"name\":\"pkg-{i}\",\"ecosystem\":\"PyPI\"}},\"versions\":[\"1.0\"]}}{second}]}}"
+                ),
+            )
+            .unwrap();
+        }
+        let db_path = dir.path().join("advisories.db");
+        let loaded = stormwatch_osv::load_path(&vulns, LoadOptions::default()).unwrap();
+        import(&loaded, "test", &db_path).unwrap();
+        let db = Database::open(&db_path).unwrap();
+        assert_eq!(db.packages().unwrap().len(), n);
+
+        for (wanted, unknown) in [(500, 0), (n, 2000)] {
+            let names: Vec<String> = (0..wanted)
+                .map(|i| format!("pkg-{i}"))
+                .chain((0..unknown).map(|i| format!("unknown-{i}")))
+                .collect();
+            let mut set = AdvisorySet::new();
+            db.load_for(names.iter().map(String::as_str), &mut set)
+                .unwrap();
+            // Each wanted package's own advisory, shared ones once; none for unknown names.
+            assert_eq!(set.len(), wanted, "{wanted} packages");
+            for i in 0..wanted {
+                let ids: Vec<&str> = set
+                    .for_package(&format!("pkg-{i}"))
+                    .map(|a| a.id())
+                    .collect();
+                assert!(
+                    ids.contains(&format!("ADV-{i}").as_str()),
+                    "pkg-{i}: {ids:?}"
+                );
+                if i > 0 && (i - 1) % 7 == 0 {
+                    assert!(
+                        ids.contains(&format!("ADV-{}", i - 1).as_str()),
+                        "pkg-{i}: {ids:?}"
+                    );
+                }
+            }
+        }
+    }
 }
