@@ -42,7 +42,7 @@ pub fn audit(deps: &[Dependency], advisories: &AdvisorySet, opts: AuditOptions) 
     let mut seen = HashSet::new();
     let unique: Vec<&Dependency> = deps
         .iter()
-        .filter(|dep| seen.insert((&dep.source, dep.name.as_str(), format!("{:?}", dep.spec))))
+        .filter(|dep| seen.insert((&dep.source, dep.name.as_str(), spec_key(&dep.spec))))
         .collect();
     let packages: HashSet<&str> = unique.iter().map(|d| d.name.as_str()).collect();
     // Each dependency is matched on its own, so large inputs are spread over the cores.
@@ -64,6 +64,15 @@ pub fn audit(deps: &[Dependency], advisories: &AdvisorySet, opts: AuditOptions) 
     }
 }
 
+/// What distinguishes two requirements of one package on one line.
+fn spec_key(spec: &Spec) -> (u8, &str) {
+    match spec {
+        Spec::Pinned { version, .. } => (0, version),
+        Spec::Range { text, .. } => (1, text),
+        Spec::Unauditable { reference, .. } => (2, reference),
+    }
+}
+
 fn audit_one(
     dep: &Dependency,
     advisories: &AdvisorySet,
@@ -76,13 +85,16 @@ fn audit_one(
     };
     match &dep.spec {
         Spec::Pinned { version, parsed } => {
-            let probe = Probe::new(parsed.as_ref(), version);
             // Group every advisory of the package first, so that a fix one record
             // claims but an alias record contradicts is not offered as a fix.
             let all: Vec<&Arc<CompiledAdvisory>> = advisories
                 .for_package(&dep.name)
                 .filter(|a| !a.withdrawn)
                 .collect();
+            if all.is_empty() {
+                return (findings, None);
+            }
+            let probe = Probe::new(parsed.as_ref(), version);
             if !all.iter().any(|a| a.affects_probe(&dep.name, &probe)) {
                 return (findings, None);
             }
@@ -134,7 +146,7 @@ pub fn sort_findings(findings: &mut [Finding]) {
         b.severity()
             .cmp(&a.severity())
             .then_with(|| package_of(a).cmp(package_of(b)))
-            .then_with(|| a.location().cmp(&b.location()))
+            .then_with(|| a.location_key().cmp(&b.location_key()))
             .then_with(|| id_of(a).cmp(id_of(b)))
     });
 }

@@ -234,6 +234,16 @@ impl Finding {
         }
     }
 
+    /// File and line, borrowed: for sorting without copying paths.
+    pub fn location_key(&self) -> (&str, usize) {
+        match self {
+            Finding::Dependency(f) => (&f.source.file, f.source.line),
+            Finding::Unpinned(f) => (&f.source.file, f.source.line),
+            Finding::Unauditable(f) => (&f.source.file, f.source.line),
+            Finding::Config(f) => (&f.path, f.line),
+        }
+    }
+
     pub fn location(&self) -> Location {
         match self {
             Finding::Dependency(f) => f.source.clone(),
