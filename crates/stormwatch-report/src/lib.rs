@@ -34,13 +34,6 @@ pub struct Options {
     pub quiet: bool,
 }
 
-pub fn render(report: &Report, format: Format, opts: Options) -> String {
-    match format {
-        Format::Json => json(report),
-        Format::Table => table(report, opts),
-    }
-}
-
 /// Writes the report to `out`. JSON is streamed rather than built in memory first: a large
 /// report is megabytes, and growing one string to that size costs more than serializing.
 pub fn write(
@@ -60,11 +53,11 @@ pub fn write(
     }
 }
 
-/// The JSON contract (documented in `docs/json-schema.md`).
+/// The JSON contract (documented in `docs/json-schema.md`), as [`write`] produces it.
 pub fn json(report: &Report) -> String {
-    let mut s = serde_json::to_string_pretty(report).expect("reports serialize");
-    s.push('\n');
-    s
+    let mut out = Vec::new();
+    write(report, Format::Json, Options::default(), &mut out).expect("reports serialize");
+    String::from_utf8(out).expect("JSON is UTF-8")
 }
 
 fn severity_style(sev: Severity) -> Style {
