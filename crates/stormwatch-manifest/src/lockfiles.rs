@@ -8,18 +8,28 @@ use toml_edit::{ArrayOfTables, Item, Table, TableLike};
 use crate::tomlfile::{str_field, TomlFile};
 use crate::{normalize_name, Dependency, Inputs, ManifestError, Note, Origin, Spec};
 
-fn packages<'a>(file: &'a TomlFile, key: &str) -> Result<&'a ArrayOfTables, ManifestError> {
+/// The `[[key]]` entries of a document (or of one piece of a lockfile), if it has any.
+fn entries<'a>(file: &'a TomlFile, key: &str) -> Result<Option<&'a ArrayOfTables>, ManifestError> {
     match file.root().get(key) {
-        Some(Item::ArrayOfTables(a)) => Ok(a),
+        Some(Item::ArrayOfTables(a)) => Ok(Some(a)),
         Some(other) => Err(file.error(
             file.line(other.span()),
             format!("`{key}` must be an array of tables ([[{key}]])"),
         )),
-        None => Err(file.error(
-            0,
-            format!("no [[{key}]] entries; is this really a lockfile?"),
-        )),
+        None => Ok(None),
     }
+}
+
+fn no_entries(path: &Path, key: &str) -> ManifestError {
+    ManifestError::new(
+        path,
+        0,
+        format!("no [[{key}]] entries; is this really a lockfile?"),
+    )
+}
+
+fn packages<'a>(file: &'a TomlFile, key: &str) -> Result<&'a ArrayOfTables, ManifestError> {
+    entries(file, key)?.ok_or_else(|| no_entries(&file.path, key))
 }
 
 /// Every `[[key]]` entry of a lockfile, read by `entry` (`None` skips an entry).
@@ -28,32 +38,19 @@ fn read_entries(
     key: &str,
     entry: impl Fn(&TomlFile, &Table) -> Result<Option<Dependency>, ManifestError> + Sync,
 ) -> Result<Inputs, ManifestError> {
+    // Per piece: how many entries it has, and the dependencies they give.
     let parts = TomlFile::map_parts(path, key, |file| {
+        let Some(list) = entries(file, key)? else {
+            return Ok((0, Vec::new()));
+        };
         let mut deps = Vec::new();
-        let mut entries = 0;
-        match file.root().get(key) {
-            Some(Item::ArrayOfTables(a)) => {
-                for pkg in a.iter() {
-                    entries += 1;
-                    deps.extend(entry(file, pkg)?);
-                }
-            }
-            Some(other) => {
-                return Err(file.error(
-                    file.line(other.span()),
-                    format!("`{key}` must be an array of tables ([[{key}]])"),
-                ))
-            }
-            None => {}
+        for pkg in list.iter() {
+            deps.extend(entry(file, pkg)?);
         }
-        Ok((entries, deps))
+        Ok((list.len(), deps))
     })?;
-    if parts.iter().all(|(entries, _)| *entries == 0) {
-        return Err(ManifestError::new(
-            path,
-            0,
-            format!("no [[{key}]] entries; is this really a lockfile?"),
-        ));
+    if parts.iter().all(|(count, _)| *count == 0) {
+        return Err(no_entries(path, key));
     }
     let mut out = Inputs::default();
     for (_, deps) in parts {

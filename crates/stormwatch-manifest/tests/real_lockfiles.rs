@@ -201,3 +201,18 @@ fn large_uv_lock_parsed_in_pieces() {
     let want = broken.lines().position(|l| l == "version = ").unwrap() + 1;
     assert!(err.contains(&format!(":{want}:")), "{err}");
 }
+
+#[test]
+fn lockfile_without_package_entries_is_an_error_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("uv.lock");
+    std::fs::write(&path, "version = 1\nrequires-python = \">=3.9\"\n").unwrap();
+    let err = parse_file(&path).unwrap_err().to_string();
+    assert!(err.contains("uv.lock"), "{err}");
+    assert!(err.contains("no [[package]] entries"), "{err}");
+
+    std::fs::write(&path, "version = 1\npackage = \"tornado\"\n").unwrap();
+    let err = parse_file(&path).unwrap_err().to_string();
+    assert!(err.contains("uv.lock:2:"), "{err}");
+    assert!(err.contains("must be an array of tables"), "{err}");
+}
