@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 
 use anyhow::{bail, Result};
-use stormwatch_config::{audit, rules, Selection};
 use stormwatch_findings::{Finding, Location, Notice, Report};
+use stormwatch_tornado::{audit, rules, Selection};
 
 use crate::cli::{AdvisoryArgs, CheckArgs, ConfigArgs, DepsArgs, EnvArg};
 use crate::output::emit;
@@ -44,23 +44,24 @@ pub fn check(args: CheckArgs) -> Result<bool> {
             output: args.output.clone(),
         })?)
     };
-    let config = if stormwatch_config::python_files(&root).is_empty() {
-        notices.push(Notice {
-            location: None,
-            message: format!(
-                "{}: no Python files found; configuration audit skipped",
-                root.display()
-            ),
-        });
-        None
-    } else {
-        Some(report(&ConfigArgs {
-            path: Some(root.clone()),
-            select: Vec::new(),
-            ignore: Vec::new(),
-            env: args.env,
-            output: args.output.clone(),
-        })?)
+    let config = match audit_report(&ConfigArgs {
+        path: Some(root.clone()),
+        select: Vec::new(),
+        ignore: Vec::new(),
+        env: args.env,
+        output: args.output.clone(),
+    })? {
+        Some(report) => Some(report),
+        None => {
+            notices.push(Notice {
+                location: None,
+                message: format!(
+                    "{}: no Python or deployment files found; configuration audit skipped",
+                    root.display()
+                ),
+            });
+            None
+        }
     };
     let mut findings = Vec::new();
     let mut packages = 0;
@@ -85,8 +86,21 @@ pub fn check(args: CheckArgs) -> Result<bool> {
     emit(&merged, &args.output)
 }
 
-/// The configuration audit's report, not yet rendered.
+/// The configuration audit's report, not yet rendered; an error when there was nothing to
+/// audit.
 pub fn report(args: &ConfigArgs) -> Result<Report> {
+    match audit_report(args)? {
+        Some(report) => Ok(report),
+        None => {
+            let root = args.path.clone().unwrap_or_else(|| PathBuf::from("."));
+            bail!("{}: no Python or deployment files found", root.display())
+        }
+    }
+}
+
+/// The configuration audit's report, or `None` when the path holds neither Python code nor
+/// deployment files.
+fn audit_report(args: &ConfigArgs) -> Result<Option<Report>> {
     let root = args.path.clone().unwrap_or_else(|| PathBuf::from("."));
     if !root.exists() {
         bail!("{}: no such file or directory", root.display());
@@ -107,8 +121,8 @@ pub fn report(args: &ConfigArgs) -> Result<Report> {
             },
         },
     );
-    if result.files == 0 && result.skipped.is_empty() {
-        bail!("{}: no Python files found", root.display());
+    if result.files == 0 && result.skipped.is_empty() && result.deployment_files.is_empty() {
+        return Ok(None);
     }
     let findings: Vec<Finding> = result.findings.into_iter().map(Finding::Config).collect();
     let mut report = Report::new(findings, 0);
@@ -150,7 +164,7 @@ pub fn report(args: &ConfigArgs) -> Result<Report> {
             ),
         });
     }
-    Ok(report)
+    Ok(Some(report))
 }
 
 pub fn list_rules() -> Result<bool> {

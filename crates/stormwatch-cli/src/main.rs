@@ -16,8 +16,33 @@ mod db;
 mod deps;
 mod output;
 
+/// Python syntax trees are walked recursively; operator chains that CPython accepts (a long
+/// `a + b + ...`, `not not ... x`) can be deep, so the audit runs on threads with stacks large
+/// enough for any file under the size limit. (Bracket and indentation nesting are refused
+/// before parsing, at CPython's own limits.)
+const STACK_BYTES: usize = 512 * 1024 * 1024;
+const WORKER_STACK_BYTES: usize = 256 * 1024 * 1024;
+
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
+    // Only address space is reserved; pages are used as the recursion needs them.
+    let _ = rayon::ThreadPoolBuilder::new()
+        .stack_size(WORKER_STACK_BYTES)
+        .build_global();
+    let run = std::thread::Builder::new()
+        .stack_size(STACK_BYTES)
+        .spawn(move || execute(cli))
+        .map(|handle| handle.join());
+    match run {
+        Ok(Ok(code)) => code,
+        _ => {
+            eprintln!("error: the command could not run to completion");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn execute(cli: cli::Cli) -> ExitCode {
     let result = match cli.command {
         cli::Command::Deps(args) => deps::run(args),
         cli::Command::Check(args) => config::check(args),

@@ -15,7 +15,7 @@ fn sw(dir: &Path) -> Command {
 
 fn app_fixture() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../stormwatch-config/tests/fixtures/multi-module-app")
+        .join("../stormwatch-tornado/tests/fixtures/multi-module-app")
 }
 
 #[test]
@@ -117,7 +117,7 @@ fn broken_files_are_reported_and_the_scan_continues() {
         .args(["config", "empty"])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("no Python files"));
+        .stderr(predicate::str::contains("no Python or deployment files"));
     sw(p).args(["config", "nowhere"]).assert().code(2);
 }
 

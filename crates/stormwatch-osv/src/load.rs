@@ -196,10 +196,25 @@ pub fn parse_records(path: &Path, bytes: &[u8]) -> Result<Vec<Advisory>, OsvErro
             .map_err(|e| OsvError::new(path, e.line(), format!("invalid JSON: {e}")))?;
         from_value(path, value)
     } else {
-        let value: serde_json::Value = serde_yaml::from_str(text).map_err(|e| {
-            let line = e.location().map(|l| l.line()).unwrap_or(0);
-            OsvError::new(path, line, format!("invalid YAML: {e}"))
-        })?;
+        let docs = stormwatch_yaml::parse(text);
+        if let Some(e) = docs.error {
+            return Err(OsvError::new(
+                path,
+                e.line,
+                format!("invalid YAML (column {}): {}", e.column, e.message),
+            ));
+        }
+        let value = match docs.documents.as_slice() {
+            [one] => one.to_json(),
+            [] => serde_json::Value::Null,
+            _ => {
+                return Err(OsvError::new(
+                    path,
+                    docs.documents[1].line,
+                    "several YAML documents; expected one OSV record",
+                ))
+            }
+        };
         from_value(path, value)
     }
 }

@@ -65,7 +65,7 @@ mod tests {
     use super::*;
 
     fn adv(yaml: &str) -> Advisory {
-        serde_yaml::from_str(yaml).unwrap()
+        serde_json::from_value(stormwatch_yaml::parse(yaml).documents[0].to_json()).unwrap()
     }
 
     #[test]

@@ -1,0 +1,55 @@
+//! docker-compose: each service's `environment`, `env_file`, `command`, `entrypoint` and
+//! `working_dir`, with merge keys (`<<: *defaults`) resolved.
+
+use stormwatch_yaml::Node;
+
+use super::{kubernetes::env_block, shell, Reader};
+
+pub(crate) fn read(r: &mut Reader, text: &str) {
+    r.yaml(text, |r, doc| {
+        let Some(services) = doc.get("services") else {
+            return;
+        };
+        for (_, svc) in services.entries() {
+            if let Some(env) = svc.get("environment") {
+                env_block(r, env);
+            }
+            let workdir = svc.get("working_dir").and_then(Node::scalar_text);
+            let entrypoint = svc.get("entrypoint");
+            if let Some(e) = entrypoint {
+                r.command(args(e), e.line, workdir.clone());
+            }
+            if let Some(c) = svc.get("command") {
+                let prefix = entrypoint.map(args).unwrap_or_default();
+                r.command_with(prefix, args(c), c.line, workdir.clone());
+            }
+            match svc.get("env_file") {
+                Some(f) if f.as_str().is_some() => r.env_file(f.as_str().unwrap_or(""), f.line),
+                Some(f) => {
+                    for item in f.as_seq().unwrap_or(&[]) {
+                        let reference = item
+                            .as_str()
+                            .or_else(|| item.get("path").and_then(Node::as_str));
+                        if let Some(reference) = reference {
+                            r.env_file(reference, item.line);
+                        }
+                    }
+                }
+                None => {}
+            }
+        }
+    });
+}
+
+/// A command as a string (shell words) or a list (each item an argument).
+pub(crate) fn args(v: &Node) -> Vec<String> {
+    if let Some(s) = v.as_str() {
+        return shell::words(s);
+    }
+    shell::flatten(
+        v.as_seq()
+            .unwrap_or(&[])
+            .iter()
+            .filter_map(Node::scalar_text),
+    )
+}

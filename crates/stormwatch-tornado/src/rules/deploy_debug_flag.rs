@@ -1,0 +1,117 @@
+//! TW101: a deployment starts the app with a debug flag on its command line.
+
+use stormwatch_findings::Severity;
+
+use super::{hit_at, Hit, RuleInfo, DEBUG_FAMILY};
+use crate::engine::{AppSite, Project};
+use crate::value::Step;
+use stormwatch_deploy::Deployment;
+
+pub const RULE: RuleInfo = RuleInfo {
+    id: "TW101",
+    name: "deploy-debug-flag",
+    severity: Severity::High,
+    summary: "Debug option passed on a production command line",
+    docs: r#"## What it catches
+
+A command in a deployment file (Dockerfile `CMD`/`ENTRYPOINT`, compose `command`,
+Kubernetes `command`/`args`, systemd `ExecStart`, Procfile, supervisord `command`) that
+passes `--NAME` or `--NAME=value` for a `tornado.options` option the application defines
+with `define("NAME", ...)` and that turns on debug mode or one of its parts (it flows into
+`debug`, `autoreload` or `serve_traceback`, or is named so). A flag the application does not
+define is ignored: it cannot change anything.
+
+Tornado parses boolean options leniently: `--debug`, `--debug=yes` and `--debug=no` are all
+true; only `false`, `f` and `0` are false.
+
+## Why
+
+The code may be safe by default and production still run in debug mode, because the
+process is started with the flag.
+
+## Example
+
+```dockerfile
+CMD ["python", "-m", "app.server", "--debug"]
+```
+
+## Fix
+
+Remove the flag from production commands; keep it in development compose files or scripts.
+"#,
+};
+
+fn option_of(arg: &str) -> Option<(String, Option<&str>)> {
+    let body = arg.strip_prefix("--")?;
+    let (name, value) = match body.split_once('=') {
+        Some((n, v)) => (n, Some(v)),
+        None => (body, None),
+    };
+    Some((name.replace('-', "_"), value))
+}
+
+/// Tornado's boolean parsing: everything but `false`, `f` and `0` is true.
+fn tornado_bool(value: Option<&str>) -> bool {
+    !matches!(
+        value.map(str::to_ascii_lowercase).as_deref(),
+        Some("false" | "f" | "0")
+    )
+}
+
+pub fn check(project: &Project, apps: &[AppSite], deployment: &Deployment, hits: &mut Vec<Hit>) {
+    // Options whose value reaches a debug-family setting, with that setting.
+    let mut controlling: Vec<(String, &str, Vec<Step>)> = Vec::new();
+    for app in apps {
+        for (key, value) in &app.settings {
+            if !DEBUG_FAMILY.iter().any(|(k, bad)| k == key && *bad) {
+                continue;
+            }
+            for step in &value.chain {
+                if let Some(opt) = step.note.strip_prefix("options.") {
+                    controlling.push((opt.to_string(), key.as_str(), value.chain.clone()));
+                }
+            }
+        }
+    }
+    for cmd in &deployment.commands {
+        for arg in &cmd.args {
+            let Some((name, value)) = option_of(arg) else {
+                continue;
+            };
+            if !project.defines_option(&name) || !tornado_bool(value) {
+                continue;
+            }
+            let flow = controlling.iter().find(|(o, _, _)| *o == name);
+            let named = DEBUG_FAMILY.iter().any(|(k, bad)| *k == name && *bad);
+            if flow.is_none() && !named {
+                continue;
+            }
+            let step = Step {
+                file: cmd.file.clone(),
+                line: cmd.line,
+                column: 1,
+                note: format!("{} passes {arg}", cmd.kind.label()),
+            };
+            let mut hit = hit_at(
+                &RULE,
+                RULE.severity,
+                step,
+                match flow {
+                    Some((_, key, _)) => format!(
+                        "{} starts the app with `{arg}`, which sets options.{name} and so `{key}`",
+                        cmd.kind.label()
+                    ),
+                    None => format!(
+                        "{} starts the app with `{arg}` (options.{name} is defined by the app)",
+                        cmd.kind.label()
+                    ),
+                },
+            );
+            hit.stage = Some(cmd.stage);
+            if let Some((_, _, chain)) = flow {
+                hit.trace.extend(chain.iter().cloned());
+            }
+            hits.push(hit);
+        }
+    }
+}

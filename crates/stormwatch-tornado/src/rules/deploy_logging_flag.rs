@@ -1,0 +1,69 @@
+//! TW103: a deployment starts the app with `--logging=debug`.
+
+use stormwatch_findings::Severity;
+
+use super::{hit_at, Hit, RuleInfo};
+use crate::engine::Project;
+use crate::value::Step;
+use stormwatch_deploy::Deployment;
+
+pub const RULE: RuleInfo = RuleInfo {
+    id: "TW103",
+    name: "deploy-debug-logging",
+    severity: Severity::Medium,
+    summary: "--logging=debug on a production command line",
+    docs: r#"## What it catches
+
+`--logging=debug` on a deployment command line of an application that parses its command
+line with `tornado.options.parse_command_line()` (Tornado defines the `logging` option
+itself).
+
+## Why
+
+At DEBUG level Tornado logs request details; in production the logs then hold cookies,
+headers and bodies.
+
+## Example
+
+```ini
+ExecStart=/srv/app/venv/bin/python -m app.server --logging=debug
+```
+
+## Fix
+
+Use `--logging=info` (the default) or `warning` in production.
+"#,
+};
+
+pub fn check(project: &Project, deployment: &Deployment, hits: &mut Vec<Hit>) {
+    if !project.command_line_options {
+        return;
+    }
+    for cmd in &deployment.commands {
+        for arg in &cmd.args {
+            let Some(level) = arg.strip_prefix("--logging=") else {
+                continue;
+            };
+            if !level.eq_ignore_ascii_case("debug") {
+                continue;
+            }
+            let step = Step {
+                file: cmd.file.clone(),
+                line: cmd.line,
+                column: 1,
+                note: format!("{} passes {arg}", cmd.kind.label()),
+            };
+            let mut hit = hit_at(
+                &RULE,
+                RULE.severity,
+                step,
+                format!(
+                    "{} starts the app with `{arg}`: request data ends up in the logs",
+                    cmd.kind.label()
+                ),
+            );
+            hit.stage = Some(cmd.stage);
+            hits.push(hit);
+        }
+    }
+}

@@ -1,0 +1,267 @@
+//! The rules of the configuration audit. One rule per file, its documentation beside its
+//! code; ids are stable.
+
+use stormwatch_findings::Severity;
+
+use ruff_python_ast::{self as ast, Stmt};
+
+use crate::engine::{AppSite, CallSite, ClassInfo, Project};
+use crate::value::{Step, Truth};
+
+/// A method defined directly in a class body.
+pub(crate) fn method<'a>(class: &ClassInfo<'a>, name: &str) -> Option<&'a ast::StmtFunctionDef> {
+    class.def.body.iter().find_map(|s| match s {
+        Stmt::FunctionDef(f) if f.name.as_str() == name => Some(f),
+        _ => None,
+    })
+}
+
+/// A step at a node of a file.
+pub(crate) fn step_at(
+    project: &Project,
+    file: usize,
+    node: &impl ruff_text_size::Ranged,
+    note: &str,
+) -> Step {
+    let (line, column) = project.position(file, node);
+    Step {
+        file: project.files[file].path.clone(),
+        line,
+        column,
+        note: note.to_string(),
+    }
+}
+
+/// A hit with a single-step trace.
+pub(crate) fn hit_at(
+    rule: &'static RuleInfo,
+    severity: stormwatch_findings::Severity,
+    step: Step,
+    message: String,
+) -> Hit {
+    Hit {
+        rule,
+        severity,
+        trace: vec![step.clone()],
+        step,
+        message,
+        stage: None,
+    }
+}
+
+/// The step where settings reach an `Application`.
+pub(crate) fn app_step(project: &Project, app: &AppSite) -> Step {
+    Step {
+        file: project.files[app.file].path.clone(),
+        line: app.line,
+        column: app.column,
+        note: "Application(...)".into(),
+    }
+}
+
+/// Test code is not production: `tests/` directories and `test_*.py` / `*_test.py` files.
+pub(crate) fn is_test_file(path: &std::path::Path) -> bool {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    name.starts_with("test_")
+        || name.ends_with("_test.py")
+        || name == "conftest.py"
+        || path
+            .components()
+            .any(|c| matches!(c.as_os_str().to_str(), Some("tests" | "test")))
+}
+
+pub mod autoescape;
+pub mod autoreload;
+pub mod autoreload_call;
+pub mod check_origin;
+pub mod compiled_template_cache;
+pub mod cookie_flags;
+pub mod cookie_secret;
+pub mod debug;
+pub mod debug_logging;
+pub mod deploy_debug_env;
+pub mod deploy_debug_flag;
+pub mod deploy_logging_flag;
+pub mod serve_traceback;
+pub mod static_hash_cache;
+pub mod write_error;
+pub mod xheaders;
+pub mod xsrf;
+
+/// A rule's identity and documentation.
+pub struct RuleInfo {
+    pub id: &'static str,
+    pub name: &'static str,
+    pub severity: Severity,
+    pub summary: &'static str,
+    /// Markdown: what it catches, why, a bad example, the fix.
+    pub docs: &'static str,
+}
+
+/// Every rule, in id order.
+pub const ALL: &[&RuleInfo] = &[
+    &debug::RULE,
+    &autoreload::RULE,
+    &serve_traceback::RULE,
+    &compiled_template_cache::RULE,
+    &static_hash_cache::RULE,
+    &autoreload_call::RULE,
+    &write_error::RULE,
+    &xsrf::RULE,
+    &cookie_secret::RULE,
+    &check_origin::RULE,
+    &autoescape::RULE,
+    &cookie_flags::RULE,
+    &debug_logging::RULE,
+    &xheaders::RULE,
+    &deploy_debug_flag::RULE,
+    &deploy_debug_env::RULE,
+    &deploy_logging_flag::RULE,
+];
+
+pub fn find(id: &str) -> Option<&'static RuleInfo> {
+    ALL.iter().copied().find(|r| r.id.eq_ignore_ascii_case(id))
+}
+
+/// A rule violation before rendering.
+pub struct Hit {
+    pub rule: &'static RuleInfo,
+    pub severity: Severity,
+    pub step: Step,
+    pub message: String,
+    pub trace: Vec<Step>,
+    /// For findings in deployment files: the stage of the file that brings the value in (an
+    /// env file referenced from a compose file takes the compose file's stage).
+    pub stage: Option<stormwatch_deploy::Stage>,
+}
+
+pub fn check(project: &Project, apps: &[AppSite], calls: &[CallSite]) -> Vec<Hit> {
+    let mut hits = Vec::new();
+    let mutating = xsrf::mutating_handler(project);
+    for app in apps {
+        debug::check(app, &mut hits);
+        autoreload::check(app, &mut hits);
+        serve_traceback::check(app, &mut hits);
+        compiled_template_cache::check(app, &mut hits);
+        static_hash_cache::check(app, &mut hits);
+        xsrf::check(project, app, mutating.as_deref(), &mut hits);
+        cookie_secret::check(project, app, &mut hits);
+        autoescape::check(app, &mut hits);
+    }
+    for call in calls {
+        autoreload_call::check(project, call, &mut hits);
+        cookie_flags::check(project, call, &mut hits);
+        debug_logging::check(project, call, &mut hits);
+        xheaders::check(project, call, &mut hits);
+    }
+    write_error::check(project, &mut hits);
+    check_origin::check(project, &mut hits);
+    hits
+}
+
+/// Which deployment files count as production for a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Target {
+    #[default]
+    Production,
+    Development,
+}
+
+/// The settings whose true (or, for the caches, false) value is debug mode or part of it,
+/// with the value that is bad.
+pub(crate) const DEBUG_FAMILY: &[(&str, bool)] = &[
+    ("debug", true),
+    ("autoreload", true),
+    ("serve_traceback", true),
+    ("compiled_template_cache", false),
+    ("static_hash_cache", false),
+];
+
+/// The deployment rules, run over what the deployment files start the app with.
+pub fn check_deployment(
+    project: &Project,
+    apps: &[AppSite],
+    deployment: &stormwatch_deploy::Deployment,
+    target: Target,
+) -> Vec<Hit> {
+    let mut hits = Vec::new();
+    deploy_debug_flag::check(project, apps, deployment, &mut hits);
+    deploy_debug_env::check(apps, deployment, &mut hits);
+    deploy_logging_flag::check(project, deployment, &mut hits);
+    for hit in &mut hits {
+        use stormwatch_deploy::Stage;
+        let stage = hit.stage.or_else(|| deployment.stage_of(&hit.step.file));
+        let counts = matches!(
+            (target, stage),
+            (_, Some(Stage::Unmarked))
+                | (Target::Production, Some(Stage::Production))
+                | (Target::Development, Some(Stage::Development))
+        );
+        if !counts {
+            hit.severity = Severity::Info;
+            hit.message
+                .push_str(" (not a file for the target environment; reported for information)");
+        }
+    }
+    hits
+}
+
+/// Shared logic of the rules about one `Application` setting: reports when the setting's
+/// value is `bad` (truthy when `bad` is true, falsy otherwise) definitely, by default, or
+/// depending on a condition.
+pub(crate) fn setting_rule(
+    rule: &'static RuleInfo,
+    app: &AppSite,
+    key: &str,
+    bad: bool,
+    what: &str,
+    hits: &mut Vec<Hit>,
+) {
+    for (name, value) in &app.settings {
+        if name != key {
+            continue;
+        }
+        let written = if bad { "True" } else { "False" };
+        let (severity, message) = match value.truth() {
+            Truth::True if bad => (rule.severity, format!("`{key}` is {written}: {what}")),
+            Truth::False if !bad => (rule.severity, format!("`{key}` is {written}: {what}")),
+            Truth::Env {
+                var,
+                when_unset,
+                condition,
+            } => {
+                if when_unset == bad {
+                    (
+                        rule.severity,
+                        format!(
+                            "`{key}` is {written} unless the environment sets ${var} (`{condition}`): {what}"
+                        ),
+                    )
+                } else {
+                    (
+                        Severity::Info,
+                        format!(
+                            "`{key}` depends on ${var} (`{condition}`); make sure production never sets it: {what}"
+                        ),
+                    )
+                }
+            }
+            Truth::Depends(condition) => (
+                Severity::Medium.min(rule.severity),
+                format!("`{key}` is environment-dependent (`{condition}`): {what}"),
+            ),
+            _ => continue,
+        };
+        let Some(origin) = value.chain.first().cloned() else {
+            continue;
+        };
+        hits.push(Hit {
+            rule,
+            severity,
+            step: origin,
+            message,
+            trace: value.chain.clone(),
+            stage: None,
+        });
+    }
+}

@@ -1,0 +1,275 @@
+//! Finding and parsing the Python files of a repository.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use ruff_python_ast::ModModule;
+use stormwatch_manifest::text::{read_text, LineIndex};
+
+/// Python files larger than this are generated or vendored, not application settings.
+const MAX_PY_BYTES: u64 = 4 * 1024 * 1024;
+
+/// One parsed Python file.
+pub struct PyFile {
+    pub path: PathBuf,
+    /// The path relative to the scanned root (what "test code" and module names are judged by).
+    pub rel: PathBuf,
+    /// Dotted module name relative to the scan root (`app.settings`).
+    pub module: String,
+    pub text: String,
+    pub lines: LineIndex,
+    pub ast: ModModule,
+}
+
+impl PyFile {
+    /// 1-based line and column of a byte offset.
+    pub fn position(&self, offset: usize) -> (usize, usize) {
+        let line = self.lines.line(offset);
+        let line_start = self.text[..offset].rfind('\n').map_or(0, |i| i + 1);
+        (line, self.text[line_start..offset].chars().count() + 1)
+    }
+}
+
+/// A file that could not be read or parsed; the scan goes on without it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SkippedFile {
+    pub path: PathBuf,
+    pub line: usize,
+    pub message: String,
+}
+
+/// Every `.py` file of the project under `root` (see `stormwatch_manifest::project_files`).
+pub fn python_files(root: &Path) -> Vec<PathBuf> {
+    if root.is_file() {
+        return vec![root.to_path_buf()];
+    }
+    stormwatch_manifest::project_files(root)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|x| x == "py"))
+        .collect()
+}
+
+fn module_name(root: &Path, path: &Path) -> String {
+    let rel = path.strip_prefix(root).unwrap_or(path);
+    let mut parts: Vec<String> = rel
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    if let Some(last) = parts.last_mut() {
+        *last = last.trim_end_matches(".py").to_string();
+        if last == "__init__" {
+            parts.pop();
+        }
+    }
+    parts.join(".")
+}
+
+/// Reads and parses files in parallel. Unreadable and unparsable files are returned
+/// separately with the line of the problem.
+pub fn parse_all(root: &Path, files: &[PathBuf]) -> (Vec<PyFile>, Vec<SkippedFile>) {
+    let base = if root.is_file() {
+        root.parent().unwrap_or(Path::new("."))
+    } else {
+        root
+    };
+    let results: Vec<Result<PyFile, SkippedFile>> = files
+        .par_iter()
+        .map(|path| {
+            let skipped = |line, message: String| SkippedFile {
+                path: path.clone(),
+                line,
+                message,
+            };
+            let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+            if size > MAX_PY_BYTES {
+                return Err(skipped(
+                    0,
+                    format!("skipped: {size} bytes is larger than the {MAX_PY_BYTES} byte limit"),
+                ));
+            }
+            let text = read_text(path).map_err(|e| skipped(e.line, e.message))?;
+            if let Some((line, message)) = nesting_limit(&text) {
+                return Err(skipped(line, format!("Python syntax error: {message}")));
+            }
+            let lines = LineIndex::new(&text);
+            let parsed = ruff_python_parser::parse_module(&text).map_err(|e| {
+                let line = lines.line(e.location.start().to_usize());
+                skipped(line, format!("Python syntax error: {}", e.error))
+            })?;
+            Ok(PyFile {
+                module: module_name(base, path),
+                rel: path.strip_prefix(base).unwrap_or(path).to_path_buf(),
+                path: path.clone(),
+                ast: parsed.into_syntax(),
+                lines,
+                text,
+            })
+        })
+        .collect();
+    let mut ok = Vec::new();
+    let mut bad = Vec::new();
+    for r in results {
+        match r {
+            Ok(f) => ok.push(f),
+            Err(e) => bad.push(e),
+        }
+    }
+    (ok, bad)
+}
+
+/// CPython's own limits on nesting: at most 200 open brackets (`too many nested
+/// parentheses`) and 100 indentation levels (`too many levels of indentation`). A file past
+/// them is not Python that any interpreter runs, and refusing it before parsing keeps a
+/// hostile file from exhausting the stack of a recursive parser. Strings and comments are
+/// skipped; the line of the first excess is returned.
+pub fn nesting_limit(text: &str) -> Option<(usize, String)> {
+    const MAX_BRACKETS: usize = 200;
+    const MAX_INDENTS: usize = 100;
+    let bytes = text.as_bytes();
+    let mut line = 1;
+    let mut depth = 0usize;
+    let mut indents: Vec<usize> = vec![0];
+    let mut at_line_start = true;
+    let mut continued = false;
+    let mut i = 0;
+    while i < bytes.len() {
+        if at_line_start && depth == 0 && !continued {
+            let mut width = 0;
+            while i < bytes.len() && matches!(bytes[i], b' ' | b'\t' | b'\x0c') {
+                width = if bytes[i] == b'\t' {
+                    (width / 8 + 1) * 8
+                } else {
+                    width + 1
+                };
+                i += 1;
+            }
+            let blank = i >= bytes.len() || matches!(bytes[i], b'\n' | b'\r' | b'#');
+            if !blank {
+                if width > *indents.last().unwrap_or(&0) {
+                    indents.push(width);
+                    if indents.len() > MAX_INDENTS + 1 {
+                        return Some((line, "too many levels of indentation".into()));
+                    }
+                } else {
+                    while indents.len() > 1 && indents.last().is_some_and(|&w| w > width) {
+                        indents.pop();
+                    }
+                }
+            }
+        }
+        at_line_start = false;
+        let Some(&b) = bytes.get(i) else { break };
+        match b {
+            b'\n' => {
+                line += 1;
+                at_line_start = true;
+                i += 1;
+                continue;
+            }
+            b'\\' => {
+                // A line continuation, or an escape outside a string (a syntax error the parser
+                // reports).
+                continued = bytes.get(i + 1) == Some(&b'\n')
+                    || (bytes.get(i + 1) == Some(&b'\r') && bytes.get(i + 2) == Some(&b'\n'));
+                i += 1;
+                continue;
+            }
+            b'#' => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+                continue;
+            }
+            b'(' | b'[' | b'{' => {
+                depth += 1;
+                if depth > MAX_BRACKETS {
+                    return Some((line, "too many nested parentheses".into()));
+                }
+            }
+            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+            b'"' | b'\'' => {
+                let triple = bytes.get(i + 1) == Some(&b) && bytes.get(i + 2) == Some(&b);
+                i += if triple { 3 } else { 1 };
+                while i < bytes.len() {
+                    match bytes[i] {
+                        b'\\' => {
+                            if bytes.get(i + 1) == Some(&b'\n') {
+                                line += 1;
+                            }
+                            i += 2;
+                            continue;
+                        }
+                        b'\n' if !triple => break,
+                        b'\n' => line += 1,
+                        c if c == b
+                            && (!triple
+                                || (bytes.get(i + 1) == Some(&b)
+                                    && bytes.get(i + 2) == Some(&b))) =>
+                        {
+                            i += if triple { 3 } else { 1 };
+                            break;
+                        }
+                        _ => {}
+                    }
+                    i += 1;
+                }
+                continued = false;
+                continue;
+            }
+            _ => {}
+        }
+        if !matches!(b, b' ' | b'\t' | b'\r') {
+            continued = false;
+        }
+        i += 1;
+    }
+    None
+}
+
+/// Dotted module name to file index, also under names without a leading `src.`.
+pub fn module_index(files: &[PyFile]) -> HashMap<String, usize> {
+    let mut index = HashMap::new();
+    for (i, f) in files.iter().enumerate() {
+        index.entry(f.module.clone()).or_insert(i);
+        if let Some(rest) = f.module.strip_prefix("src.") {
+            index.entry(rest.to_string()).or_insert(i);
+        }
+    }
+    index
+}
+
+#[cfg(test)]
+mod tests {
+    use super::nesting_limit;
+
+    #[test]
+    fn cpython_nesting_limits() {
+        let ok = format!("x = {}{}\n", "[".repeat(200), "]".repeat(200));
+        assert_eq!(nesting_limit(&ok), None);
+        let deep = format!("y = 1\nx = {}{}\n", "(".repeat(201), ")".repeat(201));
+        assert_eq!(
+            nesting_limit(&deep),
+            Some((2, "too many nested parentheses".into()))
+        );
+        // Brackets inside strings and comments do not count; lines are counted through
+        // triple-quoted strings.
+        let strings = format!(
+            "s = '{0}'\nt = \"\"\"\n{0}\n\"\"\"  # {0}\nx = (\n)\n",
+            "(".repeat(300)
+        );
+        assert_eq!(nesting_limit(&strings), None);
+        let mut indented = String::new();
+        for i in 0..101 {
+            indented.push_str(&format!("{}if x:\n", " ".repeat(i)));
+        }
+        indented.push_str(&format!("{}pass\n", " ".repeat(101)));
+        assert_eq!(
+            nesting_limit(&indented),
+            Some((102, "too many levels of indentation".into()))
+        );
+        // Continuation lines and bracketed lines are not indentation.
+        let cont = "x = (1,\n        2)\ny = 1 + \\\n            2\nz = 3\n";
+        assert_eq!(nesting_limit(cont), None);
+    }
+}

@@ -1,0 +1,80 @@
+//! A realistic multi-module application (handlers, a settings module, options defined in one
+//! module and overridden by a Python config file, an Application subclass, a suppressed dev
+//! server): the full set of findings and the chain behind each.
+
+use std::path::Path;
+
+use stormwatch_tornado::{audit, Selection};
+
+#[test]
+fn full_findings_and_chains() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/multi-module-app");
+    let result = audit(&root, &Selection::default());
+    assert_eq!(result.files, 7);
+    assert!(result.skipped.is_empty());
+    let rendered: Vec<String> = result
+        .findings
+        .iter()
+        .map(|f| {
+            let mut s = format!(
+                "{} {} {}:{}:{} {}",
+                f.rule, f.severity, f.path, f.line, f.column, f.message
+            );
+            if let Some(r) = &f.suppressed {
+                s.push_str(&format!(" [suppressed: {r}]"));
+            }
+            for step in &f.trace {
+                s.push_str(&format!(
+                    "\n    {}:{} {}",
+                    step.location.file, step.location.line, step.note
+                ));
+            }
+            s
+        })
+        .collect();
+    insta::assert_snapshot!(rendered.join("\n"));
+
+    assert_eq!(result.deployment_files.len(), 8);
+    let ids: Vec<&str> = result.findings.iter().map(|f| f.rule.as_str()).collect();
+    assert_eq!(ids.iter().filter(|i| **i == "TW001").count(), 2);
+    // Deployment: the Dockerfile's --autoreload, compose's APP_ENV=staging, k8s --logging=debug;
+    // development files only as info; production-safe values (APP_ENV=production,
+    // --autoreload=false/0, --verbose_errors=f) never.
+    let at = |path: &str| -> Vec<(&str, stormwatch_findings::Severity)> {
+        result
+            .findings
+            .iter()
+            .filter(|f| f.path == path)
+            .map(|f| (f.rule.as_str(), f.severity))
+            .collect()
+    };
+    use stormwatch_findings::Severity::*;
+    assert_eq!(at("Dockerfile"), [("TW101", High)]);
+    assert_eq!(at("docker-compose.yml"), [("TW102", High)]);
+    assert_eq!(at("k8s/deployment.yaml"), [("TW103", Medium)]);
+    assert_eq!(
+        at("docker-compose.dev.yml"),
+        [("TW101", Info), ("TW102", Info)]
+    );
+    assert_eq!(at(".env.development"), [("TW102", Info)]);
+    assert!(
+        at(".env").is_empty() && at("Procfile").is_empty() && at("deploy/web.service").is_empty()
+    );
+    assert!(ids.contains(&"TW002") && ids.contains(&"TW003") && ids.contains(&"TW006"));
+    let autoreload = result.findings.iter().find(|f| f.rule == "TW002").unwrap();
+    assert_eq!(
+        (autoreload.path.as_str(), autoreload.line),
+        ("config/production.py", 3)
+    );
+    let env_debug = result
+        .findings
+        .iter()
+        .find(|f| f.rule == "TW001" && f.suppressed.is_none())
+        .unwrap();
+    assert_eq!(env_debug.path, "app/settings.py");
+    assert!(env_debug.message.contains("$APP_ENV"));
+    assert!(env_debug
+        .trace
+        .iter()
+        .any(|s| s.location.file == "app/server.py"));
+}

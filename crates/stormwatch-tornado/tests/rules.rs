@@ -1,0 +1,217 @@
+//! One fixture directory per rule (`tests/fixtures/rules/ID/`): every finding in
+//! `positive.py` is snapshotted, and `negative.py` must produce none.
+
+use std::path::{Path, PathBuf};
+
+use stormwatch_tornado::{audit, rules, Selection};
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+fn run(file: &Path, rule: &str) -> Vec<String> {
+    let result = audit(
+        file,
+        &Selection {
+            select: vec![rule.to_string()],
+            ..Selection::default()
+        },
+    );
+    assert!(result.skipped.is_empty(), "{:?}", result.skipped);
+    let mut out: Vec<String> = result
+        .findings
+        .iter()
+        .map(|f| {
+            assert_eq!(f.rule, rule);
+            format!("{}:{} {} {}", f.line, f.column, f.severity, f.message)
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// Positive findings, then the negatives' info-level notes (environment switches that are
+/// off by default are reported as info, never above).
+fn check(rule: &str) -> Vec<String> {
+    let dir = fixtures().join("rules").join(rule);
+    // A rule's fixture is a file, or a small project directory (deployment rules).
+    let pick = |name: &str| {
+        let file = dir.join(format!("{name}.py"));
+        if file.exists() {
+            file
+        } else {
+            dir.join(name)
+        }
+    };
+    let negatives = run(&pick("negative"), rule);
+    let wrong: Vec<&String> = negatives.iter().filter(|l| !l.contains(" info ")).collect();
+    assert!(wrong.is_empty(), "{rule} false positives: {wrong:#?}");
+    let positives = run(&pick("positive"), rule);
+    assert!(!positives.is_empty(), "{rule} found nothing in positive.py");
+    let mut out = positives;
+    if !negatives.is_empty() {
+        out.push("-- negative.py (info only) --".into());
+        out.extend(negatives);
+    }
+    out
+}
+
+#[test]
+fn every_rule_has_fixtures_and_docs() {
+    for r in rules::ALL {
+        assert!(
+            fixtures().join("rules").join(r.id).is_dir(),
+            "{} has no fixtures",
+            r.id
+        );
+        for section in ["## What it catches", "## Why", "## Example", "## Fix"] {
+            assert!(r.docs.contains(section), "{} docs lack {section}", r.id);
+        }
+    }
+}
+
+#[test]
+fn tw001_debug() {
+    let found = check("TW001");
+    // One per value of positive.py (the DEBUG constant feeds two apps: one finding), then
+    // the negatives' two info notes.
+    let positives = found.iter().take_while(|l| !l.starts_with("--")).count();
+    assert_eq!(positives, 10, "{found:#?}");
+    insta::assert_snapshot!(found.join("\n"));
+}
+
+#[test]
+fn tw002_autoreload() {
+    insta::assert_snapshot!(check("TW002").join("\n"));
+}
+
+#[test]
+fn tw003_serve_traceback() {
+    insta::assert_snapshot!(check("TW003").join("\n"));
+}
+
+#[test]
+fn tw004_template_cache() {
+    insta::assert_snapshot!(check("TW004").join("\n"));
+}
+
+#[test]
+fn tw005_static_hash_cache() {
+    insta::assert_snapshot!(check("TW005").join("\n"));
+}
+
+#[test]
+fn tw006_autoreload_call() {
+    let found = check("TW006");
+    assert_eq!(found.len(), 2, "{found:#?}");
+    insta::assert_snapshot!(found.join("\n"));
+}
+
+#[test]
+fn tw007_write_error() {
+    let found = check("TW007");
+    let positives = found.iter().take_while(|l| !l.starts_with("--")).count();
+    assert_eq!(positives, 3, "{found:#?}");
+    insta::assert_snapshot!(found.join("\n"));
+}
+
+#[test]
+fn tw008_xsrf() {
+    let found = check("TW008");
+    let positives = found.iter().take_while(|l| !l.starts_with("--")).count();
+    assert_eq!(positives, 2, "{found:#?}");
+    insta::assert_snapshot!(found.join("\n"));
+}
+
+#[test]
+fn tw009_cookie_secret() {
+    let found = check("TW009");
+    let positives = found.iter().take_while(|l| !l.starts_with("--")).count();
+    assert_eq!(positives, 2, "{found:#?}");
+    insta::assert_snapshot!(found.join("\n"));
+}
+
+#[test]
+fn tw010_check_origin() {
+    let found = check("TW010");
+    let positives = found.iter().take_while(|l| !l.starts_with("--")).count();
+    assert_eq!(positives, 2, "{found:#?}");
+    insta::assert_snapshot!(found.join("\n"));
+}
+
+#[test]
+fn tw011_autoescape() {
+    let found = check("TW011");
+    let positives = found.iter().take_while(|l| !l.starts_with("--")).count();
+    assert_eq!(positives, 1, "{found:#?}");
+    insta::assert_snapshot!(found.join("\n"));
+}
+
+#[test]
+fn tw012_cookie_flags() {
+    let found = check("TW012");
+    let positives = found.iter().take_while(|l| !l.starts_with("--")).count();
+    assert_eq!(positives, 2, "{found:#?}");
+    insta::assert_snapshot!(found.join("\n"));
+}
+
+#[test]
+fn tw013_debug_logging() {
+    let found = check("TW013");
+    let positives = found.iter().take_while(|l| !l.starts_with("--")).count();
+    assert_eq!(positives, 2, "{found:#?}");
+    insta::assert_snapshot!(found.join("\n"));
+}
+
+#[test]
+fn tw014_xheaders() {
+    let found = check("TW014");
+    let positives = found.iter().take_while(|l| !l.starts_with("--")).count();
+    assert_eq!(positives, 2, "{found:#?}");
+    insta::assert_snapshot!(found.join("\n"));
+}
+
+#[test]
+fn tw101_deploy_debug_flag() {
+    let found = check("TW101");
+    assert_eq!(found.len(), 2, "{found:#?}");
+    insta::assert_snapshot!(found.join("\n"));
+}
+
+#[test]
+fn tw102_deploy_debug_env() {
+    let found = check("TW102");
+    assert_eq!(found.len(), 2, "{found:#?}");
+    insta::assert_snapshot!(found.join("\n"));
+}
+
+#[test]
+fn tw103_deploy_logging_flag() {
+    let found = check("TW103");
+    assert_eq!(found.len(), 1, "{found:#?}");
+    insta::assert_snapshot!(found.join("\n"));
+}
+
+#[test]
+fn tw009_secret_shared_with_tests() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path();
+    std::fs::create_dir(p.join("tests")).unwrap();
+    std::fs::write(
+        p.join("app.py"),
+        "import tornado.web\napp = tornado.web.Application([], cookie_secret='s3cr3t-value-that-is-long-enough-1234')\n",
+    )
+    .unwrap();
+    std::fs::write(
+        p.join("tests/test_app.py"),
+        "SECRET = 's3cr3t-value-that-is-long-enough-1234'\n",
+    )
+    .unwrap();
+    let result = audit(p, &Selection::default());
+    let f = result.findings.iter().find(|f| f.rule == "TW009").unwrap();
+    assert!(
+        f.message.contains("appears in tests/test_app.py"),
+        "{}",
+        f.message
+    );
+}
