@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 use ruff_python_ast::ModModule;
-use stormwatch_manifest::text::{read_text, LineIndex};
+use stormwatch_manifest::text::{decode, read_text, LineIndex};
 
 /// Python files larger than this are generated or vendored, not application settings.
 const MAX_PY_BYTES: u64 = 4 * 1024 * 1024;
@@ -88,7 +88,7 @@ pub fn parse_all(root: &Path, files: &[PathBuf]) -> (Vec<PyFile>, Vec<SkippedFil
                     format!("skipped: {size} bytes is larger than the {MAX_PY_BYTES} byte limit"),
                 ));
             }
-            let text = read_text(path).map_err(|e| skipped(e.line, e.message))?;
+            let text = read_python(path).map_err(|e| skipped(e.line, e.message))?;
             if let Some((line, message)) = nesting_limit(&text) {
                 return Err(skipped(line, format!("Python syntax error: {message}")));
             }
@@ -116,6 +116,57 @@ pub fn parse_all(root: &Path, files: &[PathBuf]) -> (Vec<PyFile>, Vec<SkippedFil
         }
     }
     (ok, bad)
+}
+
+/// Reads a Python source file: UTF-8, or the encoding its PEP 263 declaration names
+/// (`# -*- coding: latin-1 -*-` on one of the first two lines), as Python itself would.
+fn read_python(path: &Path) -> Result<String, stormwatch_manifest::ManifestError> {
+    let utf8_error = match read_text(path) {
+        Ok(text) => return Ok(text),
+        Err(e) if e.message.contains("UTF-8") => e,
+        Err(e) => return Err(e),
+    };
+    let bytes = std::fs::read(path).map_err(|e| stormwatch_manifest::ManifestError::io(path, &e))?;
+    let Some(encoding) = declared_encoding(&bytes) else {
+        return Err(utf8_error);
+    };
+    let (text, _, had_errors) = encoding.decode(&bytes);
+    if had_errors {
+        return Err(utf8_error);
+    }
+    decode(path, text.into_owned().into_bytes())
+}
+
+/// The encoding named by a PEP 263 declaration (`coding[:=]\s*([-\w.]+)` in a comment on
+/// line 1 or 2), mapped from Python's codec names to the WHATWG labels `encoding_rs` knows.
+pub(crate) fn declared_encoding(bytes: &[u8]) -> Option<&'static encoding_rs::Encoding> {
+    for line in bytes.split(|&b| b == b'\n').take(2) {
+        let line = String::from_utf8_lossy(line);
+        let trimmed = line.trim_start();
+        if !trimmed.starts_with('#') {
+            continue;
+        }
+        let Some(at) = trimmed.find("coding") else {
+            continue;
+        };
+        let rest = &trimmed[at + "coding".len()..];
+        let Some(rest) = rest.strip_prefix([':', '=']) else {
+            continue;
+        };
+        let name: String = rest
+            .trim_start()
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+            .collect();
+        let python = name.to_ascii_lowercase().replace('_', "-");
+        let label = match python.as_str() {
+            "latin-1" | "latin1" | "iso-8859-1" | "iso8859-1" | "l1" | "cp819" => "iso-8859-1",
+            "utf-8" | "utf8" | "utf-8-sig" => return None,
+            other => other,
+        };
+        return encoding_rs::Encoding::for_label(label.as_bytes());
+    }
+    None
 }
 
 /// CPython's own limits on nesting: at most 200 open brackets (`too many nested
@@ -242,6 +293,17 @@ pub fn module_index(files: &[PyFile]) -> HashMap<String, usize> {
 #[cfg(test)]
 mod tests {
     use super::nesting_limit;
+
+    #[test]
+    fn pep263_declarations() {
+        use super::declared_encoding;
+        let name = |b: &[u8]| declared_encoding(b).map(|e| e.name());
+        assert_eq!(name(b"# -*- coding: latin-1 -*-\nx = 1\n"), Some("windows-1252"));
+        assert_eq!(name(b"#!/usr/bin/env python\n# vim: set fileencoding=iso-8859-15 :\n"), Some("ISO-8859-15"));
+        assert_eq!(name(b"# coding=cp1252\n"), Some("windows-1252"));
+        assert_eq!(name(b"x = 1\n\n# coding: latin-1\n"), None, "only lines 1 and 2");
+        assert_eq!(name(b"# coding: utf-8\n"), None);
+    }
 
     #[test]
     fn cpython_nesting_limits() {

@@ -215,3 +215,19 @@ fn tw009_secret_shared_with_tests() {
         f.message
     );
 }
+
+#[test]
+fn latin1_file_with_a_coding_declaration_is_audited() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path();
+    std::fs::write(
+        p.join("app.py"),
+        b"# -*- coding: latin-1 -*-\nimport tornado.web\nGREETING = 'caf\xe9'\napp = tornado.web.Application([], debug=True)\n",
+    )
+    .unwrap();
+    std::fs::write(p.join("other.py"), b"x = '\xe9'\n").unwrap();
+    let result = audit(p, &Selection::default());
+    assert!(result.findings.iter().any(|f| f.rule == "TW001" && f.line == 4));
+    assert_eq!(result.skipped.len(), 1, "only the undeclared file: {:?}", result.skipped);
+    assert!(result.skipped[0].message.contains("UTF-8"));
+}
