@@ -1138,9 +1138,11 @@ fn collect_imports(f: &PyFile) -> HashMap<String, String> {
         Stmt::ImportFrom(i) => {
             let mut base = String::new();
             if i.level > 0 {
+                // `from . import x` in module `a.b.c` is `a.b.x`; in package `a.b` (its
+                // `__init__`) it is `a.b.x` too.
                 let keep = package
                     .len()
-                    .saturating_sub(i.level as usize - usize::from(is_pkg) + 1);
+                    .saturating_sub((i.level as usize).saturating_sub(usize::from(is_pkg)));
                 base = package[..keep.min(package.len())].join(".");
             }
             if let Some(m) = &i.module {

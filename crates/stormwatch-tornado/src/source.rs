@@ -1,6 +1,6 @@
 //! Finding and parsing the Python files of a repository.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
@@ -50,8 +50,23 @@ pub fn python_files(root: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
-fn module_name(root: &Path, path: &Path) -> String {
-    let rel = path.strip_prefix(root).unwrap_or(path);
+/// The dotted name Python imports a file by: its path from the nearest directory that is not
+/// a package (has no `__init__.py` among the scanned files), so that `src/app/web.py` and
+/// `services/api/app/web.py` are both `app.web` when `app/` is the package. `packages` holds
+/// the directories that have an `__init__.py`.
+fn module_name(root: &Path, path: &Path, packages: &HashSet<&Path>) -> String {
+    let mut start = path.parent().unwrap_or(root);
+    while packages.contains(start) && start != root {
+        match start.parent() {
+            Some(parent) if parent.starts_with(root) => start = parent,
+            _ => break,
+        }
+    }
+    if packages.contains(start) && start == root {
+        // The scanned directory is itself a package: name modules from its parent.
+        start = root.parent().unwrap_or(root);
+    }
+    let rel = path.strip_prefix(start).unwrap_or(path);
     let mut parts: Vec<String> = rel
         .components()
         .map(|c| c.as_os_str().to_string_lossy().into_owned())
@@ -73,6 +88,11 @@ pub fn parse_all(root: &Path, files: &[PathBuf]) -> (Vec<PyFile>, Vec<SkippedFil
     } else {
         root
     };
+    let packages: HashSet<&Path> = files
+        .iter()
+        .filter(|p| p.file_name().is_some_and(|n| n == "__init__.py"))
+        .filter_map(|p| p.parent())
+        .collect();
     let results: Vec<Result<PyFile, SkippedFile>> = files
         .par_iter()
         .map(|path| {
@@ -98,7 +118,7 @@ pub fn parse_all(root: &Path, files: &[PathBuf]) -> (Vec<PyFile>, Vec<SkippedFil
                 skipped(line, format!("Python syntax error: {}", e.error))
             })?;
             Ok(PyFile {
-                module: module_name(base, path),
+                module: module_name(base, path, &packages),
                 rel: path.strip_prefix(base).unwrap_or(path).to_path_buf(),
                 path: path.clone(),
                 ast: parsed.into_syntax(),
