@@ -81,6 +81,11 @@ pub struct ConfigArgs {
     #[arg(long, value_enum, default_value_t = EnvArg::Production)]
     pub env: EnvArg,
 
+    /// Judge tests, examples, documentation, benchmarks, scripts and vendored code like
+    /// production code (by default findings there are reported as info, with the reason).
+    #[arg(long, visible_alias = "include-tests")]
+    pub all_code: bool,
+
     #[command(flatten)]
     pub output: OutputArgs,
 }
@@ -141,6 +146,11 @@ pub struct CheckArgs {
     /// Which deployment files count (see `stormwatch config --help`).
     #[arg(long, value_enum, default_value_t = EnvArg::Production)]
     pub env: EnvArg,
+
+    /// Judge tests, examples, documentation, benchmarks, scripts and vendored code like
+    /// production code (by default findings there are reported as info, with the reason).
+    #[arg(long, visible_alias = "include-tests")]
+    pub all_code: bool,
 
     #[command(flatten)]
     pub advisories: AdvisoryArgs,

@@ -49,6 +49,7 @@ pub fn check(args: CheckArgs) -> Result<bool> {
         select: Vec::new(),
         ignore: Vec::new(),
         env: args.env,
+        all_code: args.all_code,
         output: args.output.clone(),
     })? {
         Some(report) => Some(report),
@@ -119,6 +120,7 @@ fn audit_report(args: &ConfigArgs) -> Result<Option<Report>> {
                 EnvArg::Production => rules::Target::Production,
                 EnvArg::Development => rules::Target::Development,
             },
+            all_code: args.all_code,
         },
     );
     if result.files == 0 && result.skipped.is_empty() && result.deployment_files.is_empty() {

@@ -237,3 +237,67 @@ fn suppression_needs_a_reason() {
         ))
         .stdout(predicate::str::contains("(suppressed: demo only)"));
 }
+
+#[test]
+fn test_and_example_code_is_info_unless_all_code() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path();
+    let app = "import tornado.web\napp = tornado.web.Application([], debug=True)\n";
+    for rel in [
+        "app/server.py",
+        "tests/test_server.py",
+        "examples/demo.py",
+        "scripts/serve.py",
+    ] {
+        let path = p.join(rel);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, app).unwrap();
+    }
+    fs::write(p.join("Procfile"), "web: python scripts/serve.py\n").unwrap();
+    let run = |extra: &[&str]| -> Vec<(String, String, String)> {
+        let out = sw(p)
+            .args(["config", ".", "--format", "json", "--fail-on", "none"])
+            .args(extra)
+            .assert()
+            .code(0)
+            .get_output()
+            .stdout
+            .clone();
+        let v: Value = serde_json::from_slice(&out).unwrap();
+        let mut found: Vec<_> = v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["rule"] == "TW001")
+            .map(|f| {
+                (
+                    f["path"].as_str().unwrap().to_string(),
+                    f["severity"].as_str().unwrap().to_string(),
+                    f["message"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        found.sort();
+        found
+    };
+    let default = run(&[]);
+    let severities: Vec<(&str, &str)> = default
+        .iter()
+        .map(|(p, s, _)| (p.as_str(), s.as_str()))
+        .collect();
+    assert_eq!(
+        severities,
+        [
+            ("app/server.py", "high"),
+            ("examples/demo.py", "info"),
+            ("scripts/serve.py", "high"),
+            ("tests/test_server.py", "info"),
+        ],
+        "a script the Procfile starts is production"
+    );
+    assert!(default[3].2.contains("test code"), "{}", default[3].2);
+    assert!(default[1].2.contains("example code"), "{}", default[1].2);
+    let all = run(&["--all-code"]);
+    assert!(all.iter().all(|(_, s, _)| s == "high"), "{all:?}");
+    assert_eq!(run(&["--include-tests"]), all);
+}

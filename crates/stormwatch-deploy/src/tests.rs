@@ -253,5 +253,12 @@ fn template_actions_inline_and_alone() {
     let docs = stormwatch_yaml::parse(&blanked);
     assert!(docs.error.is_none(), "{:?}\n{blanked}", docs.error);
     let doc = &docs.documents[0];
-    assert!(doc.get("metadata").unwrap().get("chart").unwrap().as_str().unwrap().starts_with('x'));
+    assert!(doc
+        .get("metadata")
+        .unwrap()
+        .get("chart")
+        .unwrap()
+        .as_str()
+        .unwrap()
+        .starts_with('x'));
 }

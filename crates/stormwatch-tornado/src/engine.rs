@@ -39,6 +39,9 @@ pub struct CallSite<'a> {
     pub qualified: String,
     /// Whether the call sits under `if __name__ == "__main__":`.
     pub main_guarded: bool,
+    /// The innermost condition the call runs under (an `if` test, an exception handler),
+    /// other than the `__main__` guard.
+    pub condition: Option<String>,
     pub call: &'a ast::ExprCall,
     /// The body of the enclosing function, for evaluating arguments.
     pub function: Option<&'a [Stmt]>,
@@ -384,7 +387,15 @@ impl<'a> Project<'a> {
             .enumerate()
             .map(|(i, f)| {
                 let (mut apps, mut calls) = (Vec::new(), Vec::new());
-                self.walk_scope(i, &f.ast.body, None, None, false, &mut apps, &mut calls);
+                self.walk_scope(
+                    i,
+                    &f.ast.body,
+                    None,
+                    None,
+                    (false, None),
+                    &mut apps,
+                    &mut calls,
+                );
                 (apps, calls)
             })
             .collect();
@@ -404,22 +415,15 @@ impl<'a> Project<'a> {
         stmts: &'a [Stmt],
         function: Option<&'a [Stmt]>,
         class: Option<&str>,
-        main_guarded: bool,
+        guard: (bool, Option<&str>),
         apps: &mut Vec<AppSite>,
         calls: &mut Vec<CallSite<'a>>,
     ) {
+        let (main_guarded, condition) = guard;
         for stmt in stmts {
             match stmt {
                 Stmt::FunctionDef(f) => {
-                    self.walk_scope(
-                        file,
-                        &f.body,
-                        Some(&f.body),
-                        class,
-                        main_guarded,
-                        apps,
-                        calls,
-                    );
+                    self.walk_scope(file, &f.body, Some(&f.body), class, guard, apps, calls);
                     continue;
                 }
                 Stmt::ClassDef(c) => {
@@ -430,55 +434,60 @@ impl<'a> Project<'a> {
                         &c.body,
                         None,
                         app_class.then_some(qual.as_str()),
-                        main_guarded,
+                        guard,
                         apps,
                         calls,
                     );
                     continue;
                 }
                 Stmt::If(s) => {
-                    let guard = main_guarded || is_main_guard(&s.test);
-                    self.calls_in_expr(file, &s.test, function, class, main_guarded, apps, calls);
-                    self.walk_scope(file, &s.body, function, class, guard, apps, calls);
+                    self.calls_in_expr(file, &s.test, function, class, guard, apps, calls);
+                    let test = short(text_of(&self.files[file], &*s.test));
+                    let inner = if is_main_guard(&s.test) {
+                        (true, condition)
+                    } else {
+                        (main_guarded, Some(test.as_str()))
+                    };
+                    self.walk_scope(file, &s.body, function, class, inner, apps, calls);
+                    let negated = format!("not ({test})");
                     for c in &s.elif_else_clauses {
-                        self.walk_scope(file, &c.body, function, class, main_guarded, apps, calls);
+                        let text = c
+                            .test
+                            .as_ref()
+                            .map(|t| short(text_of(&self.files[file], t)));
+                        let cond = text.as_deref().unwrap_or(&negated);
+                        let inner = (main_guarded, Some(cond));
+                        self.walk_scope(file, &c.body, function, class, inner, apps, calls);
                     }
                     continue;
                 }
                 Stmt::With(s) => {
-                    self.walk_scope(file, &s.body, function, class, main_guarded, apps, calls);
+                    self.walk_scope(file, &s.body, function, class, guard, apps, calls);
                     continue;
                 }
                 Stmt::Try(s) => {
-                    self.walk_scope(file, &s.body, function, class, main_guarded, apps, calls);
+                    self.walk_scope(file, &s.body, function, class, guard, apps, calls);
                     for h in &s.handlers {
                         let ast::ExceptHandler::ExceptHandler(h) = h;
-                        self.walk_scope(file, &h.body, function, class, main_guarded, apps, calls);
+                        let inner = (main_guarded, Some("an exception"));
+                        self.walk_scope(file, &h.body, function, class, inner, apps, calls);
                     }
-                    self.walk_scope(file, &s.orelse, function, class, main_guarded, apps, calls);
-                    self.walk_scope(
-                        file,
-                        &s.finalbody,
-                        function,
-                        class,
-                        main_guarded,
-                        apps,
-                        calls,
-                    );
+                    self.walk_scope(file, &s.orelse, function, class, guard, apps, calls);
+                    self.walk_scope(file, &s.finalbody, function, class, guard, apps, calls);
                     continue;
                 }
                 Stmt::For(s) => {
-                    self.walk_scope(file, &s.body, function, class, main_guarded, apps, calls);
+                    self.walk_scope(file, &s.body, function, class, guard, apps, calls);
                     continue;
                 }
                 Stmt::While(s) => {
-                    self.walk_scope(file, &s.body, function, class, main_guarded, apps, calls);
+                    self.walk_scope(file, &s.body, function, class, guard, apps, calls);
                     continue;
                 }
                 _ => {}
             }
             visit_stmt_exprs(stmt, &mut |e| {
-                self.calls_in_expr(file, e, function, class, main_guarded, apps, calls)
+                self.calls_in_expr(file, e, function, class, guard, apps, calls)
             });
         }
     }
@@ -490,10 +499,11 @@ impl<'a> Project<'a> {
         expr: &'a Expr,
         function: Option<&'a [Stmt]>,
         class: Option<&str>,
-        main_guarded: bool,
+        guard: (bool, Option<&str>),
         apps: &mut Vec<AppSite>,
         calls: &mut Vec<CallSite<'a>>,
     ) {
+        let (main_guarded, condition) = guard;
         visit_expr_calls(expr, &mut |call| {
             let qual = self.qualify(file, &call.func).unwrap_or_default();
             let is_super_init = class.is_some()
@@ -534,6 +544,7 @@ impl<'a> Project<'a> {
                     column,
                     qualified: qual,
                     main_guarded,
+                    condition: condition.map(str::to_string),
                     call,
                     function,
                 });

@@ -7,6 +7,7 @@ use std::path::Path;
 use stormwatch_findings::{ConfigFinding, Location, TraceStep};
 
 mod engine;
+pub mod roles;
 pub mod rules;
 mod source;
 mod value;
@@ -35,6 +36,9 @@ pub struct Selection {
     pub select: Vec<String>,
     pub ignore: Vec<String>,
     pub target: rules::Target,
+    /// Report findings in tests, examples, vendored code and the like at their full severity
+    /// (by default they are info, with the reason).
+    pub all_code: bool,
 }
 
 impl Selection {
@@ -106,12 +110,33 @@ fn analyze(
         .collect();
     let mut findings: Vec<ConfigFinding> = Vec::new();
     let mut warnings = Vec::new();
-    let mut seen = std::collections::HashSet::new();
+    let mut seen: std::collections::HashMap<(String, String, usize, usize, String), usize> =
+        Default::default();
     let by_path: std::collections::HashMap<&Path, &source::PyFile> =
         files.iter().map(|f| (f.path.as_path(), f)).collect();
-    for hit in hits {
+    let rels: Vec<&Path> = files.iter().map(|f| f.rel.as_path()).collect();
+    let roles = roles::Roles::new(&rels, deployment.commands.iter().map(|c| c.full()));
+    for mut hit in hits {
         if !selection.enabled(hit.rule.id) {
             continue;
+        }
+        // Code that does not run in production: judged where the value reaches the
+        // application (the end of its trace), or where the finding is.
+        let base_message = hit.message.clone();
+        if hit.stage.is_none() && !selection.all_code {
+            let sink = hit.trace.last().map_or(&hit.step.file, |s| &s.file);
+            let role = by_path
+                .get(sink.as_path())
+                .and_then(|f| roles.of(&f.rel, &f.module));
+            if let Some(role) = role {
+                if hit.severity > stormwatch_findings::Severity::Info {
+                    hit.severity = stormwatch_findings::Severity::Info;
+                    hit.message.push_str(&format!(
+                        " ({}; reported for information, --all-code to judge it)",
+                        role.reason()
+                    ));
+                }
+            }
         }
         let display = |p: &Path| display(p.strip_prefix(base).unwrap_or(p));
         let suppression = match by_path.get(hit.step.file.as_path()) {
@@ -156,17 +181,25 @@ fn analyze(
                 .collect(),
             suppressed,
         };
-        // One value feeding several applications is one place to fix: keep the first chain.
+        // One value feeding several applications is one place to fix: one finding, at the
+        // severity of the application where it matters most.
         let key = (
             finding.rule.clone(),
             finding.path.clone(),
             finding.line,
             finding.column,
-            finding.message.clone(),
+            base_message,
         );
-        let duplicate = !seen.insert(key);
-        if !duplicate {
-            findings.push(finding);
+        match seen.get(&key) {
+            Some(&i) => {
+                if finding.severity > findings[i].severity {
+                    findings[i] = finding;
+                }
+            }
+            None => {
+                seen.insert(key, findings.len());
+                findings.push(finding);
+            }
         }
     }
     findings.sort_by(|a, b| {

@@ -146,7 +146,8 @@ fn read_python(path: &Path) -> Result<String, stormwatch_manifest::ManifestError
         Err(e) if e.message.contains("UTF-8") => e,
         Err(e) => return Err(e),
     };
-    let bytes = std::fs::read(path).map_err(|e| stormwatch_manifest::ManifestError::io(path, &e))?;
+    let bytes =
+        std::fs::read(path).map_err(|e| stormwatch_manifest::ManifestError::io(path, &e))?;
     let Some(encoding) = declared_encoding(&bytes) else {
         return Err(utf8_error);
     };
@@ -318,10 +319,20 @@ mod tests {
     fn pep263_declarations() {
         use super::declared_encoding;
         let name = |b: &[u8]| declared_encoding(b).map(|e| e.name());
-        assert_eq!(name(b"# -*- coding: latin-1 -*-\nx = 1\n"), Some("windows-1252"));
-        assert_eq!(name(b"#!/usr/bin/env python\n# vim: set fileencoding=iso-8859-15 :\n"), Some("ISO-8859-15"));
+        assert_eq!(
+            name(b"# -*- coding: latin-1 -*-\nx = 1\n"),
+            Some("windows-1252")
+        );
+        assert_eq!(
+            name(b"#!/usr/bin/env python\n# vim: set fileencoding=iso-8859-15 :\n"),
+            Some("ISO-8859-15")
+        );
         assert_eq!(name(b"# coding=cp1252\n"), Some("windows-1252"));
-        assert_eq!(name(b"x = 1\n\n# coding: latin-1\n"), None, "only lines 1 and 2");
+        assert_eq!(
+            name(b"x = 1\n\n# coding: latin-1\n"),
+            None,
+            "only lines 1 and 2"
+        );
         assert_eq!(name(b"# coding: utf-8\n"), None);
     }
 

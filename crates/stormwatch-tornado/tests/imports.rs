@@ -14,14 +14,26 @@ fn write(root: &Path, rel: &str, text: &str) {
 
 fn project(root: &Path) {
     write(root, "src/myapp/__init__.py", "");
-    write(root, "src/myapp/config.py", "DEBUG = True\nTRACEBACKS = True\n");
+    write(
+        root,
+        "src/myapp/config.py",
+        "DEBUG = True\nTRACEBACKS = True\n",
+    );
     write(
         root,
         "src/myapp/settings.py",
         "from .config import DEBUG\nSETTINGS = {\"debug\": DEBUG}\n",
     );
-    write(root, "src/myapp/web/__init__.py", "from .settings_reexport import S\n");
-    write(root, "src/myapp/web/settings_reexport.py", "from ..settings import SETTINGS as S\n");
+    write(
+        root,
+        "src/myapp/web/__init__.py",
+        "from .settings_reexport import S\n",
+    );
+    write(
+        root,
+        "src/myapp/web/settings_reexport.py",
+        "from ..settings import SETTINGS as S\n",
+    );
     write(
         root,
         "src/myapp/web/server.py",
@@ -47,9 +59,21 @@ fn relative_absolute_and_reexported_imports() {
     project(tmp.path());
     let expected = |prefix: &str| {
         vec![
-            ("TW001".to_string(), format!("{prefix}src/myapp/config.py"), 1),
-            ("TW002".to_string(), format!("{prefix}src/myapp/config.py"), 2),
-            ("TW003".to_string(), format!("{prefix}src/myapp/config.py"), 1),
+            (
+                "TW001".to_string(),
+                format!("{prefix}src/myapp/config.py"),
+                1,
+            ),
+            (
+                "TW002".to_string(),
+                format!("{prefix}src/myapp/config.py"),
+                2,
+            ),
+            (
+                "TW003".to_string(),
+                format!("{prefix}src/myapp/config.py"),
+                1,
+            ),
         ]
     };
     assert_eq!(rules_at(tmp.path()), expected(""));

@@ -3,7 +3,7 @@
 use ruff_python_ast::Expr;
 use stormwatch_findings::Severity;
 
-use super::{hit_at, is_test_file, step_at, Hit, RuleInfo};
+use super::{hit_at, step_at, Hit, RuleInfo};
 use crate::engine::{str_lit, CallSite, Project};
 
 pub const RULE: RuleInfo = RuleInfo {
@@ -13,8 +13,14 @@ pub const RULE: RuleInfo = RuleInfo {
     summary: "Logging at DEBUG level",
     docs: r#"## What it catches
 
-`logging.basicConfig(level=logging.DEBUG)` and `.setLevel(logging.DEBUG)` (also `"DEBUG"` or
-`10`) outside test files.
+The application's logging set to DEBUG level (`logging.DEBUG`, `"DEBUG"` or `10`):
+`logging.basicConfig(level=...)`, and `.setLevel(...)` on the root logger
+(`logging.getLogger()`, `logging.root`) or on Tornado's loggers (`tornado.access`,
+`tornado.application`, `tornado.general`, `tornado.log.access_log`, ...). A dedicated logger
+or handler set to DEBUG (`logging.getLogger("serial").setLevel(DEBUG)` writing its own file)
+is a deliberate choice, not the application's level, and is not reported. A call that runs
+only under a condition (`if os.environ.get("DEBUG"):`, `if options.debug:`) is reported as
+info with the condition, like a setting that depends on the environment.
 
 ## Why
 
@@ -50,10 +56,35 @@ fn is_debug_level(project: &Project, file: usize, e: &Expr) -> bool {
     matches!(e, Expr::NumberLiteral(n) if matches!(&n.value, ruff_python_ast::Number::Int(i) if i.as_i64() == Some(10)))
 }
 
-pub fn check(project: &Project, call: &CallSite, hits: &mut Vec<Hit>) {
-    if is_test_file(&project.files[call.file].rel) {
-        return;
+/// Whether `.setLevel` is called on the application's own level: the root logger or one of
+/// Tornado's loggers, not a dedicated logger or handler.
+fn is_application_logger(project: &Project, file: usize, receiver: &Expr) -> bool {
+    if let Expr::Call(get) = receiver {
+        if project.qualify(file, &get.func).as_deref() != Some("logging.getLogger") {
+            return false;
+        }
+        return match get.arguments.args.first() {
+            None => true,
+            Some(arg) => str_lit(arg).is_some_and(|name| {
+                name.is_empty()
+                    || name == "root"
+                    || name == "tornado"
+                    || name.starts_with("tornado.")
+            }),
+        };
     }
+    matches!(
+        project.qualify(file, receiver).as_deref(),
+        Some(
+            "logging.root"
+                | "tornado.log.access_log"
+                | "tornado.log.app_log"
+                | "tornado.log.gen_log"
+        )
+    )
+}
+
+pub fn check(project: &Project, call: &CallSite, hits: &mut Vec<Hit>) {
     let args = &call.call.arguments;
     let level = if call.qualified == "logging.basicConfig" {
         args.keywords
@@ -61,21 +92,36 @@ pub fn check(project: &Project, call: &CallSite, hits: &mut Vec<Hit>) {
             .find(|k| k.arg.as_ref().is_some_and(|a| a.as_str() == "level"))
             .map(|k| &k.value)
     } else if call.qualified.ends_with(".setLevel") {
+        let Expr::Attribute(attr) = &*call.call.func else {
+            return;
+        };
+        if !is_application_logger(project, call.file, &attr.value) {
+            return;
+        }
         args.args.first()
     } else {
         None
     };
     let Some(level) = level else { return };
-    if is_debug_level(project, call.file, level) {
-        let step = step_at(project, call.file, call.call, &call.qualified);
-        hits.push(hit_at(
-            &RULE,
+    if !is_debug_level(project, call.file, level) {
+        return;
+    }
+    let step = step_at(project, call.file, call.call, &call.qualified);
+    let (severity, message) = match &call.condition {
+        None => (
             RULE.severity,
-            step,
             format!(
                 "`{}` sets DEBUG level: request data ends up in the logs",
                 call.qualified
             ),
-        ));
-    }
+        ),
+        Some(condition) => (
+            Severity::Info,
+            format!(
+                "`{}` sets DEBUG level when `{condition}`: make sure that is never true in production",
+                call.qualified
+            ),
+        ),
+    };
+    hits.push(hit_at(&RULE, severity, step, message));
 }

@@ -1,0 +1,226 @@
+//! Where code runs: production, or something else (tests, examples, documentation,
+//! benchmarks, maintenance scripts, vendored libraries, Tornado's own source).
+//!
+//! Real repositories hold far more non-production Python than application code; a finding in
+//! a test's `Application(debug=True)` is not one a maintainer acts on. Files are judged by the
+//! conventions of their path, except that a file a deployment command starts
+//! (`python scripts/serve.py`) is production wherever it lives.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+/// Why a file is not production code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Test,
+    Example,
+    Documentation,
+    Benchmark,
+    Maintenance,
+    Script,
+    Vendored,
+    TornadoItself,
+}
+
+impl Role {
+    pub fn reason(self) -> &'static str {
+        match self {
+            Role::Test => "test code",
+            Role::Example => "example code",
+            Role::Documentation => "documentation code",
+            Role::Benchmark => "benchmark code",
+            Role::Maintenance => "maintenance script",
+            Role::Script => "script not started by any deployment file",
+            Role::Vendored => "vendored third-party code",
+            Role::TornadoItself => "Tornado's own source",
+        }
+    }
+}
+
+const DIRS: &[(&str, Role)] = &[
+    ("test", Role::Test),
+    ("tests", Role::Test),
+    ("testing", Role::Test),
+    ("e2e", Role::Test),
+    ("example", Role::Example),
+    ("examples", Role::Example),
+    ("demo", Role::Example),
+    ("demos", Role::Example),
+    ("sample", Role::Example),
+    ("samples", Role::Example),
+    ("doc", Role::Documentation),
+    ("docs", Role::Documentation),
+    ("benchmark", Role::Benchmark),
+    ("benchmarks", Role::Benchmark),
+    ("bench", Role::Benchmark),
+    ("maint", Role::Maintenance),
+    ("scripts", Role::Script),
+];
+
+/// Directory names under which projects copy other projects' packages.
+const VENDOR_DIRS: &[&str] = &[
+    "lib",
+    "libs",
+    "ext",
+    "extlib",
+    "extlibs",
+    "external",
+    "vendor",
+    "vendored",
+    "_vendor",
+    "third_party",
+    "thirdparty",
+    "3rdparty",
+    "deps",
+];
+
+/// Classifies the Python files of one scan.
+pub struct Roles {
+    /// Vendor directories (relative): ones holding several top-level packages, or a copy of
+    /// Tornado.
+    vendored: Vec<PathBuf>,
+    /// Files a deployment command starts (relative, as written after the interpreter).
+    started: HashSet<PathBuf>,
+}
+
+impl Roles {
+    /// `files`: every Python file, relative to the scanned directory; `commands`: the
+    /// deployment command lines, for the scripts they start.
+    pub fn new<'a>(files: &[&Path], commands: impl IntoIterator<Item = Vec<&'a str>>) -> Self {
+        let mut packages_under: std::collections::HashMap<&Path, HashSet<&std::ffi::OsStr>> =
+            Default::default();
+        for f in files {
+            if f.file_name().is_some_and(|n| n == "__init__.py") {
+                let Some(package) = f.parent() else { continue };
+                let (Some(parent), Some(name)) = (package.parent(), package.file_name()) else {
+                    continue;
+                };
+                packages_under.entry(parent).or_default().insert(name);
+            }
+        }
+        let vendored = packages_under
+            .into_iter()
+            .filter(|(dir, packages)| {
+                let named = dir
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| VENDOR_DIRS.contains(&n.to_ascii_lowercase().as_str()));
+                // `lib/myapp/` alone is an application's own layout; `lib/` holding several
+                // unrelated packages, or Tornado itself, is a vendored copy (sometimes with an
+                // `__init__.py` of its own).
+                named && (packages.len() >= 3 || packages.contains(std::ffi::OsStr::new("tornado")))
+            })
+            .map(|(dir, _)| dir.to_path_buf())
+            .collect();
+        let mut started = HashSet::new();
+        for args in commands {
+            for a in args {
+                if a.ends_with(".py") {
+                    started.insert(PathBuf::from(a.trim_start_matches("./")));
+                }
+            }
+        }
+        Roles { vendored, started }
+    }
+
+    /// Why `rel` (relative to the scanned directory) is not production code, if it is not;
+    /// `module` is its dotted module name.
+    pub fn of(&self, rel: &Path, module: &str) -> Option<Role> {
+        if self
+            .started
+            .iter()
+            .any(|s| rel == s || (s.components().count() > 1 && rel.ends_with(s)))
+        {
+            return None;
+        }
+        if self.vendored.iter().any(|v| rel.starts_with(v)) {
+            return Some(Role::Vendored);
+        }
+        if module == "tornado" || module.starts_with("tornado.") {
+            return Some(Role::TornadoItself);
+        }
+        let name = rel.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if name.starts_with("test_")
+            || name.ends_with("_test.py")
+            || name.ends_with("_tests.py")
+            || name == "tests.py"
+            || name == "conftest.py"
+        {
+            return Some(Role::Test);
+        }
+        rel.parent()?.components().find_map(|c| {
+            let dir = c.as_os_str().to_str()?.to_ascii_lowercase();
+            DIRS.iter().find(|(d, _)| *d == dir).map(|(_, r)| *r)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conventions_vendoring_and_started_scripts() {
+        let files: Vec<&Path> = [
+            "app/__init__.py",
+            "app/web.py",
+            "tests/test_web.py",
+            "app/web_test.py",
+            "conftest.py",
+            "examples/chat/chat.py",
+            "docs/conf.py",
+            "scripts/serve.py",
+            "scripts/migrate.py",
+            "maint/bump.py",
+            "ext/guessit/__init__.py",
+            "ext/requests/__init__.py",
+            "ext/six/__init__.py",
+            "ext/guessit/cli.py",
+            "libs/tornado/__init__.py",
+            "libs/tornado/web.py",
+            "lib/streamlit/__init__.py",
+            "lib/streamlit/server.py",
+            "latest/demo_mode.py",
+        ]
+        .iter()
+        .map(Path::new)
+        .collect();
+        let roles = Roles::new(&files, [vec!["python", "scripts/serve.py"]]);
+        let of = |p: &str, m: &str| roles.of(Path::new(p), m);
+        assert_eq!(of("app/web.py", "app.web"), None);
+        assert_eq!(of("tests/test_web.py", "test_web"), Some(Role::Test));
+        assert_eq!(of("app/web_test.py", "app.web_test"), Some(Role::Test));
+        assert_eq!(of("conftest.py", "conftest"), Some(Role::Test));
+        assert_eq!(of("examples/chat/chat.py", "chat"), Some(Role::Example));
+        assert_eq!(of("docs/conf.py", "conf"), Some(Role::Documentation));
+        assert_eq!(
+            of("scripts/serve.py", "serve"),
+            None,
+            "started by a deployment file"
+        );
+        assert_eq!(of("scripts/migrate.py", "migrate"), Some(Role::Script));
+        assert_eq!(of("maint/bump.py", "bump"), Some(Role::Maintenance));
+        assert_eq!(
+            of("ext/guessit/cli.py", "guessit.cli"),
+            Some(Role::Vendored)
+        );
+        assert_eq!(
+            of("libs/tornado/web.py", "tornado.web"),
+            Some(Role::Vendored)
+        );
+        assert_eq!(
+            of("lib/streamlit/server.py", "streamlit.server"),
+            None,
+            "one package under lib/ is the application's own"
+        );
+        assert_eq!(
+            of("tornado/autoreload.py", "tornado.autoreload"),
+            Some(Role::TornadoItself)
+        );
+        assert_eq!(
+            of("latest/demo_mode.py", "demo_mode"),
+            None,
+            "whole names only"
+        );
+    }
+}
