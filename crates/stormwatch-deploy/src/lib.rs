@@ -437,20 +437,18 @@ impl Reader<'_> {
 fn blank_template_actions(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
-    let mut pending = String::new();
-    // Actions may span lines; work on the text, deciding per action from its own line.
+    // Actions may span lines; each is judged by the line it starts on and the one it ends on.
     while let Some(start) = rest.find("{{") {
-        pending.push_str(&rest[..start]);
+        out.push_str(&rest[..start]);
         let after = &rest[start..];
         let end = after.find("}}").map_or(after.len(), |e| e + 2);
-        let action = &after[..end];
-        let line_before = pending.rsplit('\n').next().unwrap_or("");
+        let line_before = out.rsplit('\n').next().unwrap_or("");
         let tail = &after[end..];
         let line_after = tail.split('\n').next().unwrap_or("");
         let alone = line_before.trim().is_empty()
             && (line_after.trim().is_empty() || line_after.trim_start().starts_with("{{"));
-        for (i, c) in action.chars().enumerate() {
-            pending.push(match c {
+        for (i, c) in after[..end].chars().enumerate() {
+            out.push(match c {
                 '\n' => '\n',
                 _ if i == 0 && !alone => 'x',
                 _ => ' ',
@@ -458,8 +456,7 @@ fn blank_template_actions(text: &str) -> String {
         }
         rest = tail;
     }
-    pending.push_str(rest);
-    out.push_str(&pending);
+    out.push_str(rest);
     out
 }
 

@@ -41,7 +41,7 @@ pub struct CallSite<'a> {
     pub main_guarded: bool,
     /// The innermost condition the call runs under (an `if` test, an exception handler),
     /// other than the `__main__` guard.
-    pub condition: Option<String>,
+    pub condition: Option<Condition<'a>>,
     pub call: &'a ast::ExprCall,
     /// The body of the enclosing function, for evaluating arguments.
     pub function: Option<&'a [Stmt]>,
@@ -96,40 +96,70 @@ pub(crate) fn str_lit(e: &Expr) -> Option<String> {
     }
 }
 
+/// A condition that code runs under, kept as syntax: it is worded only when a finding or a
+/// conditional value needs it, not for every block the analysis walks.
+#[derive(Debug, Clone, Copy)]
+pub enum Condition<'a> {
+    /// The body of `if <test>:` (or `elif <test>:`).
+    If(&'a Expr),
+    /// The `else:` of an `if` statement whose first test is this.
+    Else(&'a Expr),
+    Exception,
+    Loop,
+}
+
+impl Condition<'_> {
+    /// How the condition reads in a message (`os.environ.get("DEBUG")`, `not (debug)`).
+    pub fn text(&self, file: &PyFile) -> String {
+        match self {
+            Condition::If(test) => short(text_of(file, *test)),
+            Condition::Else(test) => format!("not ({})", short(text_of(file, *test))),
+            Condition::Exception => "an exception".into(),
+            Condition::Loop => "a loop".into(),
+        }
+    }
+}
+
+/// The branches of an `if` statement, each with the condition its body runs under (an `else`
+/// reads as the negation of the `if` test).
+fn if_branches(s: &ast::StmtIf) -> impl Iterator<Item = (Condition<'_>, &[Stmt])> {
+    std::iter::once((Condition::If(&s.test), s.body.as_slice())).chain(
+        s.elif_else_clauses.iter().map(|clause| {
+            let c = clause
+                .test
+                .as_ref()
+                .map_or(Condition::Else(&s.test), Condition::If);
+            (c, clause.body.as_slice())
+        }),
+    )
+}
+
 /// Statements nested in blocks, with whether they run only conditionally and under what.
 fn for_each_stmt<'a>(
     stmts: &'a [Stmt],
-    cond: Option<String>,
-    file: &PyFile,
-    f: &mut dyn FnMut(&'a Stmt, Option<&str>),
+    cond: Option<Condition<'a>>,
+    f: &mut dyn FnMut(&'a Stmt, Option<Condition<'a>>),
 ) {
     for stmt in stmts {
-        f(stmt, cond.as_deref());
+        f(stmt, cond);
         match stmt {
             Stmt::If(s) => {
-                let c = short(text_of(file, &*s.test));
-                for_each_stmt(&s.body, Some(c.clone()), file, f);
-                for clause in &s.elif_else_clauses {
-                    let c2 = clause
-                        .test
-                        .as_ref()
-                        .map(|t| short(text_of(file, t)))
-                        .unwrap_or_else(|| format!("not ({c})"));
-                    for_each_stmt(&clause.body, Some(c2), file, f);
+                for (c, body) in if_branches(s) {
+                    for_each_stmt(body, Some(c), f);
                 }
             }
-            Stmt::With(s) => for_each_stmt(&s.body, cond.clone(), file, f),
+            Stmt::With(s) => for_each_stmt(&s.body, cond, f),
             Stmt::Try(s) => {
-                for_each_stmt(&s.body, cond.clone(), file, f);
+                for_each_stmt(&s.body, cond, f);
                 for h in &s.handlers {
                     let ast::ExceptHandler::ExceptHandler(h) = h;
-                    for_each_stmt(&h.body, Some("an exception".into()), file, f);
+                    for_each_stmt(&h.body, Some(Condition::Exception), f);
                 }
-                for_each_stmt(&s.orelse, cond.clone(), file, f);
-                for_each_stmt(&s.finalbody, cond.clone(), file, f);
+                for_each_stmt(&s.orelse, cond, f);
+                for_each_stmt(&s.finalbody, cond, f);
             }
-            Stmt::For(s) => for_each_stmt(&s.body, Some("a loop".into()), file, f),
-            Stmt::While(s) => for_each_stmt(&s.body, Some("a loop".into()), file, f),
+            Stmt::For(s) => for_each_stmt(&s.body, Some(Condition::Loop), f),
+            Stmt::While(s) => for_each_stmt(&s.body, Some(Condition::Loop), f),
             _ => {}
         }
     }
@@ -415,7 +445,7 @@ impl<'a> Project<'a> {
         stmts: &'a [Stmt],
         function: Option<&'a [Stmt]>,
         class: Option<&str>,
-        guard: (bool, Option<&str>),
+        guard: (bool, Option<Condition<'a>>),
         apps: &mut Vec<AppSite>,
         calls: &mut Vec<CallSite<'a>>,
     ) {
@@ -442,22 +472,12 @@ impl<'a> Project<'a> {
                 }
                 Stmt::If(s) => {
                     self.calls_in_expr(file, &s.test, function, class, guard, apps, calls);
-                    let test = short(text_of(&self.files[file], &*s.test));
-                    let inner = if is_main_guard(&s.test) {
-                        (true, condition)
-                    } else {
-                        (main_guarded, Some(test.as_str()))
-                    };
-                    self.walk_scope(file, &s.body, function, class, inner, apps, calls);
-                    let negated = format!("not ({test})");
-                    for c in &s.elif_else_clauses {
-                        let text = c
-                            .test
-                            .as_ref()
-                            .map(|t| short(text_of(&self.files[file], t)));
-                        let cond = text.as_deref().unwrap_or(&negated);
-                        let inner = (main_guarded, Some(cond));
-                        self.walk_scope(file, &c.body, function, class, inner, apps, calls);
+                    for (c, body) in if_branches(s) {
+                        let inner = match c {
+                            Condition::If(test) if is_main_guard(test) => (true, condition),
+                            c => (main_guarded, Some(c)),
+                        };
+                        self.walk_scope(file, body, function, class, inner, apps, calls);
                     }
                     continue;
                 }
@@ -469,7 +489,7 @@ impl<'a> Project<'a> {
                     self.walk_scope(file, &s.body, function, class, guard, apps, calls);
                     for h in &s.handlers {
                         let ast::ExceptHandler::ExceptHandler(h) = h;
-                        let inner = (main_guarded, Some("an exception"));
+                        let inner = (main_guarded, Some(Condition::Exception));
                         self.walk_scope(file, &h.body, function, class, inner, apps, calls);
                     }
                     self.walk_scope(file, &s.orelse, function, class, guard, apps, calls);
@@ -499,7 +519,7 @@ impl<'a> Project<'a> {
         expr: &'a Expr,
         function: Option<&'a [Stmt]>,
         class: Option<&str>,
-        guard: (bool, Option<&str>),
+        guard: (bool, Option<Condition<'a>>),
         apps: &mut Vec<AppSite>,
         calls: &mut Vec<CallSite<'a>>,
     ) {
@@ -544,7 +564,7 @@ impl<'a> Project<'a> {
                     column,
                     qualified: qual,
                     main_guarded,
-                    condition: condition.map(str::to_string),
+                    condition,
                     call,
                     function,
                 });
@@ -925,13 +945,15 @@ impl<'a> Project<'a> {
     ) -> Option<Tracked> {
         let f = &self.files[file];
         let mut current: Option<Tracked> = None;
-        let mut events: Vec<(&Stmt, Option<String>)> = Vec::new();
-        for_each_stmt(stmts, None, f, &mut |s, cond| {
+        let mut events: Vec<(&Stmt, Option<Condition>)> = Vec::new();
+        for_each_stmt(stmts, None, &mut |s, cond| {
             if s.range().start().to_usize() < at {
-                events.push((s, cond.map(str::to_string)));
+                events.push((s, cond));
             }
         });
         for (stmt, cond) in events {
+            // Worded only for the statements that bind the name.
+            let cond = || cond.map(|c| c.text(f));
             let update: Option<Tracked> = match stmt {
                 Stmt::Assign(a) if a.targets.iter().any(|t| is_name(t, name)) => Some(self.eval(
                     file,
@@ -967,7 +989,7 @@ impl<'a> Project<'a> {
                     };
                     merge(
                         &mut items,
-                        vec![(key, conditional(v, cond.as_deref(), None))],
+                        vec![(key, conditional(v, cond().as_deref(), None))],
                     );
                     current = Some(Tracked::new(Val::Dict(items), self.step(file, stmt, name)));
                     continue;
@@ -1002,7 +1024,9 @@ impl<'a> Project<'a> {
                     };
                     let added = added
                         .into_iter()
-                        .map(|(k, v)| (k, conditional(v.via(step.clone()), cond.as_deref(), None)))
+                        .map(|(k, v)| {
+                            (k, conditional(v.via(step.clone()), cond().as_deref(), None))
+                        })
                         .collect();
                     merge(&mut items, added);
                     current = Some(Tracked::new(Val::Dict(items), step));
@@ -1012,7 +1036,7 @@ impl<'a> Project<'a> {
             };
             if let Some(v) = update {
                 let v = v.via(self.step(file, stmt, format!("{name} = ...")));
-                current = Some(match (cond, current.take()) {
+                current = Some(match (cond(), current.take()) {
                     (Some(c), prev) => conditional(v, Some(&c), prev),
                     (None, _) => v,
                 });
@@ -1131,7 +1155,7 @@ fn collect_imports(f: &PyFile) -> HashMap<String, String> {
     let mut map = HashMap::new();
     let package: Vec<&str> = f.module.split('.').collect();
     let is_pkg = f.path.file_name().is_some_and(|n| n == "__init__.py");
-    for_each_stmt(&f.ast.body, None, f, &mut |s, _| match s {
+    for_each_stmt(&f.ast.body, None, &mut |s, _| match s {
         Stmt::Import(i) => {
             for alias in &i.names {
                 let full = alias.name.as_str();

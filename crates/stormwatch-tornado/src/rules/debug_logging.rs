@@ -115,13 +115,13 @@ pub fn check(project: &Project, call: &CallSite, hits: &mut Vec<Hit>) {
                 call.qualified
             ),
         ),
-        Some(condition) => (
-            Severity::Info,
+        Some(condition) => (Severity::Info, {
+            let condition = condition.text(&project.files[call.file]);
             format!(
-                "`{}` sets DEBUG level when `{condition}`: make sure that is never true in production",
-                call.qualified
-            ),
-        ),
+                    "`{}` sets DEBUG level when `{condition}`: make sure that is never true in production",
+                    call.qualified
+                )
+        }),
     };
     hits.push(hit_at(&RULE, severity, step, message));
 }

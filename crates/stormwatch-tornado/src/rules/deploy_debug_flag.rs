@@ -2,7 +2,7 @@
 
 use stormwatch_findings::Severity;
 
-use super::{hit_at, Hit, RuleInfo, DEBUG_FAMILY};
+use super::{command_hit, Hit, RuleInfo, DEBUG_FAMILY};
 use crate::engine::{AppSite, Project};
 use crate::value::Step;
 use stormwatch_deploy::Deployment;
@@ -86,16 +86,10 @@ pub fn check(project: &Project, apps: &[AppSite], deployment: &Deployment, hits:
             if flow.is_none() && !named {
                 continue;
             }
-            let step = Step {
-                file: cmd.file.clone(),
-                line: cmd.line,
-                column: 1,
-                note: format!("{} passes {arg}", cmd.kind.label()),
-            };
-            let mut hit = hit_at(
+            let mut hit = command_hit(
                 &RULE,
-                RULE.severity,
-                step,
+                cmd,
+                arg,
                 match flow {
                     Some((_, key, _)) => format!(
                         "{} starts the app with `{arg}`, which sets options.{name} and so `{key}`",
@@ -107,7 +101,6 @@ pub fn check(project: &Project, apps: &[AppSite], deployment: &Deployment, hits:
                     ),
                 },
             );
-            hit.stage = Some(cmd.stage);
             if let Some((_, _, chain)) = flow {
                 hit.trace.extend(chain.iter().cloned());
             }

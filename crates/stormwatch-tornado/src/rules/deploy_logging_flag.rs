@@ -2,9 +2,8 @@
 
 use stormwatch_findings::Severity;
 
-use super::{hit_at, Hit, RuleInfo};
+use super::{command_hit, Hit, RuleInfo};
 use crate::engine::Project;
-use crate::value::Step;
 use stormwatch_deploy::Deployment;
 
 pub const RULE: RuleInfo = RuleInfo {
@@ -47,22 +46,15 @@ pub fn check(project: &Project, deployment: &Deployment, hits: &mut Vec<Hit>) {
             if !level.eq_ignore_ascii_case("debug") {
                 continue;
             }
-            let step = Step {
-                file: cmd.file.clone(),
-                line: cmd.line,
-                column: 1,
-                note: format!("{} passes {arg}", cmd.kind.label()),
-            };
-            let mut hit = hit_at(
+            let hit = command_hit(
                 &RULE,
-                RULE.severity,
-                step,
+                cmd,
+                arg,
                 format!(
                     "{} starts the app with `{arg}`: request data ends up in the logs",
                     cmd.kind.label()
                 ),
             );
-            hit.stage = Some(cmd.stage);
             hits.push(hit);
         }
     }

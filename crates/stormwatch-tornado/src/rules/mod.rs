@@ -49,6 +49,24 @@ pub(crate) fn hit_at(
     }
 }
 
+/// A hit on one argument of a deployment command line, at the stage of the file it is in.
+pub(crate) fn command_hit(
+    rule: &'static RuleInfo,
+    cmd: &stormwatch_deploy::CommandLine,
+    arg: &str,
+    message: String,
+) -> Hit {
+    let step = Step {
+        file: cmd.file.clone(),
+        line: cmd.line,
+        column: 1,
+        note: format!("{} passes {arg}", cmd.kind.label()),
+    };
+    let mut hit = hit_at(rule, rule.severity, step, message);
+    hit.stage = Some(cmd.stage);
+    hit
+}
+
 /// The step where settings reach an `Application`.
 pub(crate) fn app_step(project: &Project, app: &AppSite) -> Step {
     Step {
