@@ -7,10 +7,13 @@ use std::path::Path;
 use stormwatch_findings::{ConfigFinding, Location, TraceStep};
 
 mod engine;
+mod eval;
+mod imports;
 pub mod roles;
 pub mod rules;
 mod source;
 mod value;
+mod walk;
 
 pub use source::{python_files, SkippedFile};
 
@@ -83,7 +86,9 @@ fn analyze(
     let project = engine::Project::new(files);
     let (apps, calls) = project.sites();
     let deployment = stormwatch_deploy::scan(root);
-    let mut hits = rules::check(&project, &apps, &calls);
+    let rels: Vec<&Path> = files.iter().map(|f| f.rel.as_path()).collect();
+    let roles = roles::Roles::new(&rels, deployment.commands.iter().map(|c| c.full()));
+    let mut hits = rules::check(&project, &apps, &calls, &roles);
     hits.extend(rules::check_deployment(
         &project,
         &apps,
@@ -114,8 +119,6 @@ fn analyze(
         Default::default();
     let by_path: std::collections::HashMap<&Path, &source::PyFile> =
         files.iter().map(|f| (f.path.as_path(), f)).collect();
-    let rels: Vec<&Path> = files.iter().map(|f| f.rel.as_path()).collect();
-    let roles = roles::Roles::new(&rels, deployment.commands.iter().map(|c| c.full()));
     for mut hit in hits {
         if !selection.enabled(hit.rule.id) {
             continue;

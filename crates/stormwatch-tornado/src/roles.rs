@@ -81,6 +81,8 @@ pub struct Roles {
     vendored: Vec<PathBuf>,
     /// Files a deployment command starts (relative, as written after the interpreter).
     started: HashSet<PathBuf>,
+    /// Modules a deployment command starts with `python -m`.
+    started_modules: HashSet<String>,
 }
 
 impl Roles {
@@ -113,24 +115,42 @@ impl Roles {
             .map(|(dir, _)| dir.to_path_buf())
             .collect();
         let mut started = HashSet::new();
+        let mut started_modules = HashSet::new();
         for args in commands {
-            for a in args {
+            for (i, a) in args.iter().enumerate() {
                 if a.ends_with(".py") {
                     started.insert(PathBuf::from(a.trim_start_matches("./")));
+                } else if *a == "-m" {
+                    if let Some(m) = args.get(i + 1) {
+                        started_modules.insert(m.to_string());
+                    }
                 }
             }
         }
-        Roles { vendored, started }
+        Roles {
+            vendored,
+            started,
+            started_modules,
+        }
+    }
+
+    /// Whether a deployment command runs this file as a script (`python app/server.py`,
+    /// `python -m app.server`, or a package's `__main__`).
+    pub fn started_by_deployment(&self, rel: &Path, module: &str) -> bool {
+        let by_path = self
+            .started
+            .iter()
+            .any(|s| rel == s || (s.components().count() > 1 && rel.ends_with(s)));
+        let package_main = module.strip_suffix(".__main__");
+        by_path
+            || self.started_modules.contains(module)
+            || package_main.is_some_and(|p| self.started_modules.contains(p))
     }
 
     /// Why `rel` (relative to the scanned directory) is not production code, if it is not;
     /// `module` is its dotted module name.
     pub fn of(&self, rel: &Path, module: &str) -> Option<Role> {
-        if self
-            .started
-            .iter()
-            .any(|s| rel == s || (s.components().count() > 1 && rel.ends_with(s)))
-        {
+        if self.started_by_deployment(rel, module) {
             return None;
         }
         if self.vendored.iter().any(|v| rel.starts_with(v)) {

@@ -1,6 +1,6 @@
 //! Finding and parsing the Python files of a repository.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
@@ -297,18 +297,6 @@ pub fn nesting_limit(text: &str) -> Option<(usize, String)> {
         i += 1;
     }
     None
-}
-
-/// Dotted module name to file index, also under names without a leading `src.`.
-pub fn module_index(files: &[PyFile]) -> HashMap<String, usize> {
-    let mut index = HashMap::new();
-    for (i, f) in files.iter().enumerate() {
-        index.entry(f.module.clone()).or_insert(i);
-        if let Some(rest) = f.module.strip_prefix("src.") {
-            index.entry(rest.to_string()).or_insert(i);
-        }
-    }
-    index
 }
 
 #[cfg(test)]

@@ -20,6 +20,11 @@ pub enum Val {
     None,
     /// A dict with statically known string keys.
     Dict(Vec<(String, Tracked)>),
+    /// A list or tuple (a route table, a route).
+    List(Vec<Tracked>),
+    /// A class or function by its dotted name, or an instance of a repository class
+    /// (`pkg.Config()`): not a plain value, but what a route or an attribute refers to.
+    Ref(String),
     /// Decided by an environment variable: `unset` is the value when the variable is not set,
     /// `condition` the source text that reads it.
     Env {
@@ -109,6 +114,7 @@ pub fn plain_truth(v: &Val) -> Option<bool> {
         Val::Int(i) => Some(*i != 0),
         Val::None => Some(false),
         Val::Dict(d) => Some(!d.is_empty()),
+        Val::List(l) => Some(!l.is_empty()),
         _ => None,
     }
 }
@@ -164,6 +170,8 @@ impl Tracked {
             Val::Int(i) => Truth::from(*i != 0),
             Val::None => Truth::False,
             Val::Dict(d) => Truth::from(!d.is_empty()),
+            Val::List(l) => Truth::from(!l.is_empty()),
+            Val::Ref(_) => Truth::Unknown,
             Val::Env {
                 var,
                 unset,

@@ -3,8 +3,11 @@
 use stormwatch_findings::Severity;
 
 use super::{Hit, RuleInfo};
-use crate::engine::{CallSite, Project};
-use crate::value::Step;
+use ruff_text_size::Ranged;
+
+use crate::engine::{CallSite, Condition, Project};
+use crate::roles::Roles;
+use crate::value::{Step, Truth};
 
 pub const RULE: RuleInfo = RuleInfo {
     id: "TW006",
@@ -13,8 +16,13 @@ pub const RULE: RuleInfo = RuleInfo {
     summary: "tornado.autoreload started outside a development guard",
     docs: r#"## What it catches
 
-Calls to `tornado.autoreload.start()` or `tornado.autoreload.watch(...)` (under any import
-alias) that are not inside `if __name__ == "__main__":`.
+Calls to `tornado.autoreload.start()` (under any import alias) that run in production:
+unconditionally outside `if __name__ == "__main__":`, under a condition that is always true or
+true unless an environment variable is set, or unconditionally in the `__main__` block of a
+script that a deployment file starts (Dockerfile, Procfile, systemd, Kubernetes, compose,
+supervisord; `python app.py` or `python -m app`). A call under a condition the analysis cannot
+decide (a development flag) is info. `autoreload.watch(...)` alone starts nothing and is not
+reported; Tornado's own reloader module is not application code.
 
 ## Why
 
@@ -41,27 +49,67 @@ if __name__ == "__main__":
 "#,
 };
 
-pub fn check(project: &Project, call: &CallSite, hits: &mut Vec<Hit>) {
-    let what = match call.qualified.as_str() {
-        "tornado.autoreload.start" => "start()",
-        "tornado.autoreload.watch" => "watch()",
-        _ => return,
-    };
-    if call.main_guarded {
+pub fn check(project: &Project, call: &CallSite, roles: &Roles, hits: &mut Vec<Hit>) {
+    // `watch()` only adds files for a reloader that something else starts.
+    if call.qualified != "tornado.autoreload.start" {
         return;
     }
+    let file = &project.files[call.file];
     let step = Step {
-        file: project.files[call.file].path.clone(),
+        file: file.path.clone(),
         line: call.line,
         column: call.column,
-        note: format!("tornado.autoreload.{what}"),
+        note: "tornado.autoreload.start()".into(),
+    };
+    let (severity, message) = match call.condition {
+        Some(condition) => {
+            // Guarded: as bad as the guard is when it can be decided, else for information.
+            let text = condition.text(file);
+            let truth = match condition {
+                Condition::If(test) => {
+                    let at = call.call.range().start().to_usize();
+                    project.eval(call.file, test, call.scope, at, 0).truth()
+                }
+                _ => Truth::Unknown,
+            };
+            match truth {
+                Truth::True => (
+                    RULE.severity,
+                    format!("tornado.autoreload.start() runs (its condition `{text}` is always true); the process restarts on file changes"),
+                ),
+                Truth::False => return,
+                Truth::Env {
+                    var,
+                    when_unset: true,
+                    ..
+                } => (
+                    RULE.severity,
+                    format!("tornado.autoreload.start() runs unless the environment sets ${var} (`{text}`); the process restarts on file changes"),
+                ),
+                _ => (
+                    Severity::Info,
+                    format!("tornado.autoreload.start() runs only when `{text}`; make sure that is never the case in production"),
+                ),
+            }
+        }
+        None if call.main_guarded => {
+            if !roles.started_by_deployment(&file.rel, &file.module) {
+                return;
+            }
+            (
+                RULE.severity,
+                "tornado.autoreload.start() runs unconditionally in the `__main__` block of a script a deployment file starts; the production process restarts on file changes".to_string(),
+            )
+        }
+        None => (
+            RULE.severity,
+            "tornado.autoreload.start() runs outside `if __name__ == \"__main__\":` and any condition; the process restarts on file changes".to_string(),
+        ),
     };
     hits.push(Hit {
         rule: &RULE,
-        severity: RULE.severity,
-        message: format!(
-            "tornado.autoreload.{what} runs outside `if __name__ == \"__main__\":`; the process restarts on file changes"
-        ),
+        severity,
+        message,
         trace: vec![step.clone()],
         step,
         stage: None,

@@ -48,7 +48,7 @@ fn shared_with_tests(project: &Project, secret: &str) -> Option<String> {
         .filter(|f| is_test_file(&f.rel))
         .find(|f| {
             let mut found = false;
-            crate::engine::visit_string_literals(&f.ast.body, &mut |s| found |= s == secret);
+            crate::walk::string_literals(&f.ast.body, &mut |s| found |= s == secret);
             found
         })
         .map(|f| f.rel.display().to_string())

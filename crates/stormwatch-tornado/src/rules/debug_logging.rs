@@ -1,10 +1,13 @@
 //! TW013: logging configured at DEBUG level.
 
 use ruff_python_ast::Expr;
+use std::collections::HashSet;
+
 use stormwatch_findings::Severity;
 
 use super::{hit_at, step_at, Hit, RuleInfo};
-use crate::engine::{str_lit, CallSite, Project};
+use crate::engine::{CallSite, Project};
+use crate::walk::str_lit;
 
 pub const RULE: RuleInfo = RuleInfo {
     id: "TW013",
@@ -84,9 +87,55 @@ fn is_application_logger(project: &Project, file: usize, receiver: &Expr) -> boo
     )
 }
 
-pub fn check(project: &Project, call: &CallSite, hits: &mut Vec<Hit>) {
+/// The files that set Tornado's own logger (`logging.getLogger("tornado")`) to a level above
+/// DEBUG: there, DEBUG on the root logger does not reach Tornado's request logs.
+pub fn tornado_quieted(project: &Project, calls: &[CallSite]) -> HashSet<usize> {
+    calls
+        .iter()
+        .filter(|c| c.qualified == "logging.getLogger().setLevel")
+        .filter(|c| {
+            let Expr::Attribute(attr) = &*c.call.func else {
+                return false;
+            };
+            let Expr::Call(get) = &*attr.value else {
+                return false;
+            };
+            let tornado =
+                get.arguments.args.first().and_then(str_lit).as_deref() == Some("tornado");
+            tornado
+                && c.call
+                    .arguments
+                    .args
+                    .first()
+                    .is_some_and(|l| !is_debug_level(project, c.file, l))
+        })
+        .map(|c| c.file)
+        .collect()
+}
+
+/// Whether a `setLevel` receiver is Tornado's own logger.
+fn is_tornado_logger(receiver: &Expr) -> bool {
+    let Expr::Call(get) = receiver else {
+        return false;
+    };
+    get.arguments
+        .args
+        .first()
+        .and_then(str_lit)
+        .is_some_and(|n| n == "tornado" || n.starts_with("tornado."))
+}
+
+pub fn check(
+    project: &Project,
+    call: &CallSite,
+    tornado_quieted: &HashSet<usize>,
+    hits: &mut Vec<Hit>,
+) {
     let args = &call.call.arguments;
     let level = if call.qualified == "logging.basicConfig" {
+        if tornado_quieted.contains(&call.file) {
+            return;
+        }
         args.keywords
             .iter()
             .find(|k| k.arg.as_ref().is_some_and(|a| a.as_str() == "level"))
@@ -96,6 +145,9 @@ pub fn check(project: &Project, call: &CallSite, hits: &mut Vec<Hit>) {
             return;
         };
         if !is_application_logger(project, call.file, &attr.value) {
+            return;
+        }
+        if tornado_quieted.contains(&call.file) && !is_tornado_logger(&attr.value) {
             return;
         }
         args.args.first()

@@ -153,23 +153,28 @@ pub struct Hit {
     pub stage: Option<stormwatch_deploy::Stage>,
 }
 
-pub fn check(project: &Project, apps: &[AppSite], calls: &[CallSite]) -> Vec<Hit> {
+pub fn check(
+    project: &Project,
+    apps: &[AppSite],
+    calls: &[CallSite],
+    roles: &crate::roles::Roles,
+) -> Vec<Hit> {
     let mut hits = Vec::new();
-    let mutating = xsrf::mutating_handler(project);
     for app in apps {
         debug::check(app, &mut hits);
         autoreload::check(app, &mut hits);
         serve_traceback::check(app, &mut hits);
         compiled_template_cache::check(app, &mut hits);
         static_hash_cache::check(app, &mut hits);
-        xsrf::check(project, app, mutating.as_deref(), &mut hits);
+        xsrf::check(project, app, &mut hits);
         cookie_secret::check(project, app, &mut hits);
         autoescape::check(app, &mut hits);
     }
+    let tornado_quieted = debug_logging::tornado_quieted(project, calls);
     for call in calls {
-        autoreload_call::check(project, call, &mut hits);
+        autoreload_call::check(project, call, roles, &mut hits);
         cookie_flags::check(project, call, &mut hits);
-        debug_logging::check(project, call, &mut hits);
+        debug_logging::check(project, call, &tornado_quieted, &mut hits);
         xheaders::check(project, call, &mut hits);
     }
     write_error::check(project, &mut hits);
@@ -264,9 +269,13 @@ pub(crate) fn setting_rule(
                     )
                 }
             }
+            // A condition the analysis cannot decide (a parameter, a config object): worth a
+            // look, not a claim.
             Truth::Depends(condition) => (
-                Severity::Medium.min(rule.severity),
-                format!("`{key}` is environment-dependent (`{condition}`): {what}"),
+                Severity::Low.min(rule.severity),
+                format!(
+                    "`{key}` depends on `{condition}`, which the analysis cannot decide; make sure it is off in production: {what}"
+                ),
             ),
             _ => continue,
         };

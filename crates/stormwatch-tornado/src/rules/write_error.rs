@@ -5,7 +5,8 @@ use ruff_python_ast::{self as ast, Expr, Stmt};
 use stormwatch_findings::Severity;
 
 use super::{hit_at, method, step_at, Hit, RuleInfo};
-use crate::engine::{str_lit, visit_calls, Project};
+use crate::engine::Project;
+use crate::walk::{calls_in, str_lit};
 
 pub const RULE: RuleInfo = RuleInfo {
     id: "TW007",
@@ -51,9 +52,14 @@ struct Leaks<'p, 'a> {
     found: bool,
 }
 
+/// Attributes of an exception that are the application's own words, not its internals:
+/// `HTTPError.log_message`/`reason`/`status_code` (and custom errors shaped the same way).
+const OWN_MESSAGE: &[&str] = &["log_message", "reason", "status_code"];
+
 impl<'x> Visitor<'x> for Leaks<'_, '_> {
     fn visit_expr(&mut self, expr: &'x Expr) {
         match expr {
+            Expr::Attribute(a) if OWN_MESSAGE.contains(&a.attr.as_str()) => return,
             Expr::Call(c) => {
                 let q = self.project.qualify(self.file, &c.func).unwrap_or_default();
                 if q.starts_with("traceback.format") || q == "sys.exc_info" {
@@ -107,7 +113,7 @@ pub fn check(project: &Project, hits: &mut Vec<Hit>) {
                 }
             }
         }
-        visit_calls(&def.body, &mut |call: &ast::ExprCall, ()| {
+        calls_in(&def.body, &mut |call: &ast::ExprCall| {
             let Expr::Attribute(a) = &*call.func else {
                 return;
             };

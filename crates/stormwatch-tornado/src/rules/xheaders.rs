@@ -44,7 +44,7 @@ pub fn check(project: &Project, call: &CallSite, hits: &mut Vec<Hit>) {
     let on = call.call.arguments.keywords.iter().any(|k| {
         k.arg.as_ref().is_some_and(|a| a.as_str() == "xheaders")
             && project
-                .eval(call.file, &k.value, call.function, usize::MAX, 0)
+                .eval(call.file, &k.value, call.scope, usize::MAX, 0)
                 .truth()
                 == Truth::True
     });

@@ -1,11 +1,12 @@
 //! TW008: an application with state-changing handlers runs without `xsrf_cookies`.
 
-use ruff_python_ast::Stmt;
+use ruff_python_ast::Expr;
 use stormwatch_findings::Severity;
 
 use super::{app_step, Hit, RuleInfo};
 use crate::engine::{AppSite, Project};
 use crate::value::Truth;
+use crate::walk::calls_in;
 
 pub const RULE: RuleInfo = RuleInfo {
     id: "TW008",
@@ -14,8 +15,18 @@ pub const RULE: RuleInfo = RuleInfo {
     summary: "XSRF protection off while handlers accept POST",
     docs: r#"## What it catches
 
-An `Application` whose `xsrf_cookies` setting is absent or false, in a project whose
-`RequestHandler` subclasses define `post`, `put`, `patch` or `delete`.
+An `Application` whose `xsrf_cookies` setting is absent or false, and whose own route table
+sends requests to a handler that defines (or inherits) `post`, `put`, `patch` or `delete`
+and authenticates users with a cookie: its `get_current_user` (or `prepare`, or a helper they
+call) reads `get_secure_cookie`/`get_signed_cookie`/`get_cookie`. The finding names that
+handler and method.
+
+Judged per application, from the routes passed to it (lists and tuples, `url()`, `URLSpec`,
+`Rule`, lists built up or imported from other modules, `add_handlers` in the same file).
+Applications whose state-changing handlers authenticate with headers or tokens, or not at
+all, are reported as info: a cross-site request carries cookies, not headers. When the
+settings cannot all be followed (`**settings` from a source the analysis cannot read),
+"not set" is not claimed; when the routes cannot be followed, the finding is info.
 
 ## Why
 
@@ -42,44 +53,108 @@ and include `{% module xsrf_form_html() %}` in forms (or send the `X-XSRFToken` 
 "#,
 };
 
-/// The first handler method that accepts a state-changing request, if any (computed once
-/// per project, not per application).
-pub fn mutating_handler(project: &Project) -> Option<String> {
-    project
-        .subclasses_of("tornado.web.RequestHandler")
-        .into_iter()
-        .find_map(|c| {
-            c.def.body.iter().find_map(|s| match s {
-                Stmt::FunctionDef(f)
-                    if matches!(f.name.as_str(), "post" | "put" | "patch" | "delete") =>
-                {
-                    Some(format!("{}.{}", c.def.name.as_str(), f.name.as_str()))
+const MUTATING: &[&str] = &["post", "put", "patch", "delete"];
+
+/// Cookie reads that identify a user.
+const COOKIE_READS: &[&str] = &["get_secure_cookie", "get_signed_cookie", "get_cookie"];
+
+/// How a handler class authenticates with cookies: the method (its own or inherited, or a
+/// helper it calls on `self`) that reads a cookie to find the current user.
+fn cookie_auth(project: &Project, class: usize) -> Option<String> {
+    for entry in ["get_current_user", "prepare"] {
+        let Some((owner, def)) = project.method_in_mro(class, entry) else {
+            continue;
+        };
+        let mut queue = vec![(owner, def)];
+        let mut seen = 0;
+        while let Some((c, def)) = queue.pop() {
+            seen += 1;
+            if seen > 8 {
+                break;
+            }
+            let mut reads = false;
+            let mut helpers = Vec::new();
+            calls_in(&def.body, &mut |call| {
+                let Expr::Attribute(a) = &*call.func else {
+                    return;
+                };
+                let on_self = matches!(&*a.value, Expr::Name(n) if n.id.as_str() == "self");
+                if COOKIE_READS.contains(&a.attr.as_str()) {
+                    reads = true;
+                } else if on_self {
+                    helpers.push(a.attr.to_string());
                 }
-                _ => None,
-            })
-        })
+            });
+            if reads {
+                let name = project.class(c).def.name.as_str();
+                return Some(format!("{name}.{} reads a cookie", def.name.as_str()));
+            }
+            for h in helpers {
+                if let Some(found) = project.method_in_mro(class, &h) {
+                    queue.push(found);
+                }
+            }
+        }
+    }
+    None
 }
 
-pub fn check(project: &Project, app: &AppSite, mutating: Option<&str>, hits: &mut Vec<Hit>) {
+/// A state-changing method of a handler class (its own or inherited from the repository).
+fn mutating_method(project: &Project, class: usize) -> Option<String> {
+    MUTATING.iter().find_map(|m| {
+        project
+            .method_in_mro(class, m)
+            .map(|_| format!("{}.{m}", project.class(class).def.name.as_str()))
+    })
+}
+
+pub fn check(project: &Project, app: &AppSite, hits: &mut Vec<Hit>) {
     let setting = app.settings.iter().find(|(k, _)| k == "xsrf_cookies");
-    let off = match setting {
-        None => true,
-        Some((_, v)) => v.truth() == Truth::False,
-    };
-    if !off {
-        return;
-    }
-    let Some(handler) = mutating else { return };
-    let state = if setting.is_some() {
-        "false"
-    } else {
-        "not set"
+    let state = match setting {
+        None if !app.complete => return,
+        None => "not set",
+        Some((_, v)) if v.truth() == Truth::False => "false",
+        Some(_) => return,
     };
     let step = app_step(project, app);
-    hits.push(super::hit_at(
-        &RULE,
-        RULE.severity,
-        step,
-        format!("`xsrf_cookies` is {state} but handlers accept state-changing requests (e.g. {handler})"),
-    ));
+    let Some(routes) = &app.routes else {
+        hits.push(super::hit_at(
+            &RULE,
+            Severity::Info,
+            step,
+            format!("`xsrf_cookies` is {state}; the application's routes could not be followed to tell whether it accepts cookie-authenticated state-changing requests"),
+        ));
+        return;
+    };
+    let mut exposed: Option<(String, String)> = None;
+    let mut unauthenticated: Option<String> = None;
+    for route in routes {
+        let Some(class) = project.class_index(&route.handler) else {
+            continue;
+        };
+        let Some(method) = mutating_method(project, class) else {
+            continue;
+        };
+        match cookie_auth(project, class) {
+            Some(how) => {
+                exposed = Some((method, how));
+                break;
+            }
+            None => {
+                unauthenticated.get_or_insert(method);
+            }
+        }
+    }
+    let (severity, message) = match (exposed, unauthenticated) {
+        (Some((method, how)), _) => (
+            RULE.severity,
+            format!("`xsrf_cookies` is {state} but {method} accepts cookie-authenticated state-changing requests ({how}): any site a logged-in user visits can submit them"),
+        ),
+        (None, Some(method)) => (
+            Severity::Info,
+            format!("`xsrf_cookies` is {state}; {method} accepts state-changing requests, but no handler of this application authenticates with cookies"),
+        ),
+        (None, None) => return,
+    };
+    hits.push(super::hit_at(&RULE, severity, step, message));
 }

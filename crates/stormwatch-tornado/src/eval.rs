@@ -1,0 +1,1074 @@
+//! The value evaluator: what an expression of the repository holds, as far as it can be
+//! known without running it, with every step it came through.
+//!
+//! Followed: literals, dicts and lists (with `**`/`dict(...)`/`.copy()`/`.update()`/
+//! `setdefault`/`|=`/`d[k] = v`, `+`, `.append`/`.extend`), names in function, class and
+//! module scope and across imports, function parameters (through the repository's calls of
+//! the function, or its default), what functions and methods return, instance attributes set
+//! in methods (`self.settings`), class attributes through repository base classes,
+//! `tornado.options` values, `os.environ`/`os.getenv`, `bool`/`int`/`str` conversions,
+//! comparisons, `not`, `and`/`or` and conditional expressions.
+
+use ruff_python_ast::{self as ast, CmpOp, Expr, Stmt};
+use ruff_text_size::Ranged;
+
+use crate::engine::Project;
+use crate::value::{literal_eq, EnvTest, Step, Tracked, Truth, Val};
+use crate::walk::{for_each_stmt, is_name, short, str_lit, text_of, Condition};
+
+/// How many names, calls and imports one value may be followed through. Deeper chains are
+/// not guessed: the value is unknown, and the reason says so.
+pub const MAX_DEPTH: usize = 24;
+
+/// Most call sites of one function that are followed to learn a parameter's value.
+const MAX_CALLERS: usize = 8;
+
+/// A key of [`Val::Dict`] that stands for "and possibly more keys": the dict took in a value
+/// that could not be followed (`**unknown`, `.update(unknown)`).
+pub const OPEN: &str = "**";
+
+/// Where an expression is evaluated: the function and class around it.
+#[derive(Clone, Copy, Default)]
+pub struct Scope<'a> {
+    pub function: Option<&'a ast::StmtFunctionDef>,
+    pub class: Option<&'a ast::StmtClassDef>,
+}
+
+/// A dict's items, `OPEN` marking that it may hold more.
+fn open_dict(items: &mut Vec<(String, Tracked)>) {
+    if !items.iter().any(|(k, _)| k == OPEN) {
+        items.push((OPEN.to_string(), Tracked::unknown()));
+    }
+}
+
+/// Later keys win, as in Python.
+pub(crate) fn merge(items: &mut Vec<(String, Tracked)>, new: Vec<(String, Tracked)>) {
+    for (k, v) in new {
+        match items.iter_mut().find(|(key, _)| *key == k) {
+            Some(slot) => slot.1 = v,
+            None => items.push((k, v)),
+        }
+    }
+}
+
+/// Takes a value into a dict: its items when it is one, otherwise the dict becomes open.
+fn absorb(items: &mut Vec<(String, Tracked)>, v: Tracked) {
+    match v.val {
+        Val::Dict(inner) => merge(items, inner),
+        Val::None => {}
+        _ => open_dict(items),
+    }
+}
+
+/// A value that applies only when `cond` holds; otherwise the previous value (or "not set").
+fn conditional(v: Tracked, cond: Option<&str>, prev: Option<Tracked>) -> Tracked {
+    let Some(cond) = cond else { return v };
+    let chain = v.chain.clone();
+    Tracked {
+        val: Val::Cond {
+            condition: cond.to_string(),
+            then: Box::new(v),
+            orelse: Box::new(prev.unwrap_or(Tracked {
+                val: Val::None,
+                chain: Vec::new(),
+            })),
+        },
+        chain,
+    }
+}
+
+fn negate(inner: Tracked, step: Step) -> Tracked {
+    let env_test = match &inner.val {
+        Val::Env { test, .. } => Some(test.clone()),
+        _ => None,
+    };
+    match inner.truth() {
+        Truth::True => Tracked::new(Val::Bool(false), step),
+        Truth::False => Tracked::new(Val::Bool(true), step),
+        Truth::Env {
+            var,
+            when_unset,
+            condition,
+        } => Tracked::new(
+            Val::Env {
+                var,
+                unset: Box::new(Tracked::new(Val::Bool(!when_unset), step.clone())),
+                condition: format!("not ({condition})"),
+                test: EnvTest::Not(Box::new(env_test.unwrap_or(EnvTest::Raw))),
+            },
+            step,
+        ),
+        _ => Tracked::unknown(),
+    }
+}
+
+fn map_str(t: Tracked, method: &str) -> Tracked {
+    let apply = |s: &str| match method {
+        "lower" | "casefold" => s.to_lowercase(),
+        "upper" => s.to_uppercase(),
+        _ => s.trim().to_string(),
+    };
+    match t.val {
+        Val::Str(s) => Tracked {
+            val: Val::Str(apply(&s)),
+            chain: t.chain,
+        },
+        Val::Env {
+            var,
+            unset,
+            condition,
+            test,
+        } => {
+            let unset = map_str(*unset, method);
+            Tracked {
+                val: Val::Env {
+                    var,
+                    unset: Box::new(unset),
+                    condition,
+                    test: EnvTest::Map(method.to_string(), Box::new(test)),
+                },
+                chain: t.chain,
+            }
+        }
+        _ => Tracked::unknown(),
+    }
+}
+
+/// The values of a list, tuple or set display.
+fn elements(e: &Expr) -> Option<&[Expr]> {
+    match e {
+        Expr::List(l) => Some(&l.elts),
+        Expr::Tuple(t) => Some(&t.elts),
+        Expr::Set(s) => Some(&s.elts),
+        _ => None,
+    }
+}
+
+fn is_self(e: &Expr) -> bool {
+    is_name(e, "self")
+}
+
+/// A parameter of a function: its position among those that can be passed positionally
+/// (after `self`/`cls` for methods) and its default.
+fn parameter<'a>(
+    def: &'a ast::StmtFunctionDef,
+    name: &str,
+    method: bool,
+) -> Option<(Option<usize>, Option<&'a Expr>)> {
+    let p = &def.parameters;
+    let positional: Vec<&ast::ParameterWithDefault> =
+        p.posonlyargs.iter().chain(p.args.iter()).collect();
+    let skip = usize::from(method && !positional.is_empty());
+    if let Some(i) = positional
+        .iter()
+        .position(|a| a.parameter.name.as_str() == name)
+    {
+        if i < skip {
+            return None;
+        }
+        return Some((Some(i - skip), positional[i].default.as_deref()));
+    }
+    p.kwonlyargs
+        .iter()
+        .find(|a| a.parameter.name.as_str() == name)
+        .map(|a| (None, a.default.as_deref()))
+}
+
+impl<'a> Project<'a> {
+    pub(crate) fn step(&self, file: usize, node: &impl Ranged, note: impl Into<String>) -> Step {
+        let f = &self.files[file];
+        let (line, column) = f.position(node.range().start().to_usize());
+        Step {
+            file: f.path.clone(),
+            line,
+            column,
+            note: note.into(),
+        }
+    }
+
+    /// Evaluates `e` as seen at byte offset `at` of `file`, in `scope`.
+    pub fn eval(
+        &self,
+        file: usize,
+        e: &'a Expr,
+        scope: Scope<'a>,
+        at: usize,
+        depth: usize,
+    ) -> Tracked {
+        if depth > MAX_DEPTH {
+            return Tracked::unknown();
+        }
+        let f = &self.files[file];
+        let here = |note: &str| self.step(file, e, note.to_string());
+        let sub = |x: &'a Expr| self.eval(file, x, scope, at, depth + 1);
+        match e {
+            Expr::BooleanLiteral(b) => {
+                Tracked::new(Val::Bool(b.value), here(&short(text_of(f, e))))
+            }
+            Expr::StringLiteral(s) => Tracked::new(
+                Val::Str(s.value.to_str().to_string()),
+                here(&short(text_of(f, e))),
+            ),
+            Expr::NumberLiteral(n) => match &n.value {
+                ast::Number::Int(i) => Tracked::new(
+                    i.as_i64().map_or(Val::Unknown, Val::Int),
+                    here(&short(text_of(f, e))),
+                ),
+                _ => Tracked::unknown(),
+            },
+            Expr::NoneLiteral(_) => Tracked::new(Val::None, here("None")),
+            Expr::Dict(d) => {
+                let mut items = Vec::new();
+                for item in &d.items {
+                    match &item.key {
+                        Some(k) => match str_lit(k) {
+                            Some(key) => merge(&mut items, vec![(key, sub(&item.value))]),
+                            None => open_dict(&mut items),
+                        },
+                        None => absorb(&mut items, sub(&item.value)),
+                    }
+                }
+                Tracked::new(Val::Dict(items), here("dict"))
+            }
+            Expr::List(_) | Expr::Tuple(_) => {
+                let items = elements(e).unwrap_or_default();
+                let mut out = Vec::with_capacity(items.len());
+                for x in items {
+                    if let Expr::Starred(s) = x {
+                        match sub(&s.value).val {
+                            Val::List(inner) => out.extend(inner),
+                            _ => return Tracked::unknown(),
+                        }
+                    } else {
+                        out.push(sub(x));
+                    }
+                }
+                Tracked::new(Val::List(out), here("list"))
+            }
+            Expr::BinOp(b) if matches!(b.op, ast::Operator::Add | ast::Operator::BitOr) => {
+                let (l, r) = (sub(&b.left), sub(&b.right));
+                match (l.val, r.val) {
+                    (Val::List(mut a), Val::List(b2)) if matches!(b.op, ast::Operator::Add) => {
+                        a.extend(b2);
+                        Tracked::new(Val::List(a), here(&short(text_of(f, e))))
+                    }
+                    (Val::Dict(mut a), Val::Dict(b2)) if matches!(b.op, ast::Operator::BitOr) => {
+                        merge(&mut a, b2);
+                        Tracked::new(Val::Dict(a), here(&short(text_of(f, e))))
+                    }
+                    _ => Tracked::unknown(),
+                }
+            }
+            Expr::Name(n) => self.lookup(file, n.id.as_str(), scope, at, depth + 1),
+            Expr::Attribute(a) => self.eval_attribute(file, e, a, scope, at, depth),
+            Expr::Subscript(s) => {
+                // `SETTINGS["debug"]`, `os.environ["DEBUG"]`.
+                let Some(key) = str_lit(&s.slice) else {
+                    return Tracked::unknown();
+                };
+                if self.qualify(file, &s.value).as_deref() == Some("os.environ") {
+                    return Tracked::new(
+                        Val::Env {
+                            var: key,
+                            unset: Box::new(Tracked::unknown()),
+                            condition: short(text_of(f, e)),
+                            test: EnvTest::Raw,
+                        },
+                        here(&short(text_of(f, e))),
+                    );
+                }
+                match sub(&s.value).val {
+                    Val::Dict(items) => items
+                        .into_iter()
+                        .find(|(k, _)| *k == key)
+                        .map(|(_, v)| v.via(here(&short(text_of(f, e)))))
+                        .unwrap_or_else(Tracked::unknown),
+                    _ => Tracked::unknown(),
+                }
+            }
+            Expr::Call(call) => self.eval_call(file, e, call, scope, at, depth),
+            Expr::Compare(c) => self.eval_compare(file, e, c, scope, at, depth),
+            Expr::UnaryOp(u) if matches!(u.op, ast::UnaryOp::Not) => {
+                negate(sub(&u.operand), here(&short(text_of(f, e))))
+            }
+            Expr::If(i) => {
+                let test = sub(&i.test);
+                let body = sub(&i.body);
+                let orelse = sub(&i.orelse);
+                let step = here(&short(text_of(f, e)));
+                let env_test = match &test.val {
+                    Val::Env { test: t, .. } => Some(t.clone()),
+                    _ => None,
+                };
+                match test.truth() {
+                    Truth::True => body.via(step),
+                    Truth::False => orelse.via(step),
+                    Truth::Env {
+                        var,
+                        when_unset,
+                        condition,
+                    } => Tracked::new(
+                        Val::Env {
+                            var,
+                            test: EnvTest::Select {
+                                inner: Box::new(env_test.unwrap_or(EnvTest::Raw)),
+                                then: Box::new(body.val.clone()),
+                                orelse: Box::new(orelse.val.clone()),
+                            },
+                            unset: Box::new(if when_unset { body } else { orelse }),
+                            condition,
+                        },
+                        step,
+                    ),
+                    _ => Tracked::new(
+                        Val::Cond {
+                            condition: short(text_of(f, &*i.test)),
+                            then: Box::new(body),
+                            orelse: Box::new(orelse),
+                        },
+                        step,
+                    ),
+                }
+            }
+            Expr::BoolOp(b) => {
+                // `x or y` / `x and y`, decided left to right when truthiness is known.
+                let is_or = matches!(b.op, ast::BoolOp::Or);
+                let mut last = Tracked::unknown();
+                for v in &b.values {
+                    let t = sub(v);
+                    match (t.truth(), is_or) {
+                        (Truth::True, true) | (Truth::False, false) => return t,
+                        (Truth::False, true) | (Truth::True, false) => last = t,
+                        _ => {
+                            return Tracked::new(
+                                Val::Cond {
+                                    condition: short(text_of(f, e)),
+                                    then: Box::new(Tracked::new(Val::Bool(true), here("True"))),
+                                    orelse: Box::new(Tracked::new(Val::Bool(false), here("False"))),
+                                },
+                                here(&short(text_of(f, e))),
+                            )
+                        }
+                    }
+                }
+                last
+            }
+            _ => Tracked::unknown(),
+        }
+    }
+
+    fn eval_attribute(
+        &self,
+        file: usize,
+        e: &'a Expr,
+        a: &'a ast::ExprAttribute,
+        scope: Scope<'a>,
+        at: usize,
+        depth: usize,
+    ) -> Tracked {
+        let f = &self.files[file];
+        let here = || self.step(file, e, short(text_of(f, e)));
+        let attr = a.attr.as_str();
+        // `self.settings`, `cls.DEBUG`: set in a method of the class or a repository base.
+        if (is_self(&a.value) || is_name(&a.value, "cls")) && scope.class.is_some() {
+            let class = scope.class.and_then(|c| self.class_of_def(c));
+            return match class.and_then(|c| self.instance_attribute(c, attr, depth + 1)) {
+                Some(v) => v.via(here()),
+                None => Tracked::unknown(),
+            };
+        }
+        let qual = self.qualify(file, &a.value);
+        if qual.as_deref() == Some("tornado.options.options") {
+            return match self.options.get(attr) {
+                Some(o) => o
+                    .value
+                    .clone()
+                    .via(self.step(file, e, format!("options.{attr}"))),
+                None => Tracked::unknown(),
+            };
+        }
+        if let Some(q) = &qual {
+            // `module.NAME` for a module of this repository.
+            if let Some(&target) = self.index.get(q.as_str()) {
+                return self.module_binding(target, attr, depth + 1).via(here());
+            }
+            // `Config.DEBUG` for a class of this repository.
+            if let Some(c) = self.class_index.get(q.as_str()) {
+                if let Some(v) = self.instance_attribute(*c, attr, depth + 1) {
+                    return v.via(here());
+                }
+            }
+        }
+        // An attribute of a value the analysis holds as an instance of a repository class.
+        if let Val::Ref(q) = self.eval(file, &a.value, scope, at, depth + 1).val {
+            if let Some(c) = self.class_index.get(q.as_str()) {
+                if let Some(v) = self.instance_attribute(*c, attr, depth + 1) {
+                    return v.via(here());
+                }
+            }
+        }
+        // Something outside the repository (`tornado.web.RedirectHandler`): known by name.
+        match qual {
+            Some(q) => Tracked {
+                val: Val::Ref(format!("{q}.{attr}")),
+                chain: Vec::new(),
+            },
+            None => Tracked::unknown(),
+        }
+    }
+
+    fn eval_call(
+        &self,
+        file: usize,
+        e: &'a Expr,
+        call: &'a ast::ExprCall,
+        scope: Scope<'a>,
+        at: usize,
+        depth: usize,
+    ) -> Tracked {
+        let f = &self.files[file];
+        let here = self.step(file, e, short(text_of(f, e)));
+        let sub = |x: &'a Expr| self.eval(file, x, scope, at, depth + 1);
+        let qual = self.qualify(file, &call.func).unwrap_or_default();
+        let args = &call.arguments;
+        match qual.as_str() {
+            "os.environ.get" | "os.getenv" => {
+                let Some(var) = args.args.first().and_then(str_lit) else {
+                    return Tracked::unknown();
+                };
+                let unset = match args.args.get(1) {
+                    Some(d) => sub(d),
+                    None => Tracked::new(Val::None, here.clone()),
+                };
+                return Tracked::new(
+                    Val::Env {
+                        var,
+                        unset: Box::new(unset),
+                        condition: short(text_of(f, e)),
+                        test: EnvTest::Raw,
+                    },
+                    here,
+                );
+            }
+            "dict" => {
+                let mut items = Vec::new();
+                if let Some(first) = args.args.first() {
+                    absorb(&mut items, sub(first));
+                }
+                for kw in args.keywords.iter() {
+                    let v = sub(&kw.value);
+                    match &kw.arg {
+                        Some(k) => merge(&mut items, vec![(k.as_str().to_string(), v)]),
+                        None => absorb(&mut items, v),
+                    }
+                }
+                return Tracked::new(Val::Dict(items), here);
+            }
+            "bool" => {
+                if let Some(a) = args.args.first() {
+                    let v = sub(a);
+                    let known = match v.truth() {
+                        Truth::True => Some(true),
+                        Truth::False => Some(false),
+                        _ => None,
+                    };
+                    return match known {
+                        Some(b) => Tracked {
+                            val: Val::Bool(b),
+                            chain: v.chain,
+                        }
+                        .via(here),
+                        None => v.via(here),
+                    };
+                }
+            }
+            "int" => {
+                if let Some(a) = args.args.first() {
+                    let v = sub(a);
+                    return match &v.val {
+                        Val::Str(s) => match s.trim().parse::<i64>() {
+                            Ok(i) => Tracked::new(Val::Int(i), here),
+                            Err(_) => Tracked::unknown(),
+                        },
+                        Val::Int(_) | Val::Bool(_) => v.via(here),
+                        _ => Tracked::unknown(),
+                    };
+                }
+            }
+            "tornado.web.url"
+            | "tornado.web.URLSpec"
+            | "tornado.routing.URLSpec"
+            | "tornado.routing.Rule" => {
+                // A route: read like the tuple it stands for.
+                let items = args.args.iter().map(sub).collect();
+                return Tracked::new(Val::List(items), here);
+            }
+            "tornado.options.options.group_dict" | "tornado.options.options.as_dict" => {
+                let group = args.args.first().and_then(str_lit);
+                let items = self
+                    .options
+                    .iter()
+                    .filter(|(_, o)| group.is_none() || o.group == group)
+                    .map(|(k, o)| (k.clone(), o.value.clone().via(here.clone())))
+                    .collect();
+                return Tracked::new(Val::Dict(items), here);
+            }
+            _ => {}
+        }
+        if let Expr::Attribute(a) = &*call.func {
+            let method = a.attr.as_str();
+            // String methods on a value keep environment dependence:
+            // `os.getenv("X", "0").lower()`.
+            if matches!(method, "lower" | "upper" | "strip" | "casefold") {
+                return map_str(sub(&a.value), method).via(here);
+            }
+            if method == "copy" && args.args.is_empty() {
+                let v = sub(&a.value);
+                if matches!(v.val, Val::Dict(_) | Val::List(_)) {
+                    return v.via(here);
+                }
+            }
+        }
+        // A function or method of the repository: what it returns.
+        if let Some((def, class, def_file)) = self.callee(file, &call.func, scope) {
+            let inner = Scope {
+                function: Some(def),
+                class,
+            };
+            let returned = self.returns(def_file, def, inner, depth + 1);
+            return match returned.val {
+                Val::Unknown => Tracked::unknown(),
+                _ => returned.via(self.step(file, e, format!("returned by {}()", def.name))),
+            };
+        }
+        // An instance of a repository class.
+        if let Some(&c) = self.class_index.get(qual.as_str()) {
+            return Tracked::new(Val::Ref(self.classes[c].qualified.clone()), here);
+        }
+        Tracked::unknown()
+    }
+
+    /// The function a call goes to, when it is defined in the repository: a function of this
+    /// module or an imported one, or a method of the enclosing class (or its bases).
+    pub(crate) fn callee(
+        &self,
+        file: usize,
+        func: &'a Expr,
+        scope: Scope<'a>,
+    ) -> Option<(
+        &'a ast::StmtFunctionDef,
+        Option<&'a ast::StmtClassDef>,
+        usize,
+    )> {
+        if let Expr::Attribute(a) = func {
+            if is_self(&a.value) {
+                let class = self.class_of_def(scope.class?)?;
+                let (c, def) = self.method_in_mro(class, a.attr.as_str())?;
+                return Some((def, Some(self.classes[c].def), self.classes[c].file));
+            }
+        }
+        let q = self.qualify(file, func)?;
+        let (module, name) = q.rsplit_once('.')?;
+        let &target = self.index.get(module)?;
+        match self.top_level[target].get(name)? {
+            crate::engine::TopDef::Function(d) => Some((d, None, target)),
+            crate::engine::TopDef::Class => None,
+        }
+    }
+
+    /// What a function returns: its `return` statements folded in order, a conditional
+    /// return making the value depend on its condition.
+    fn returns(
+        &self,
+        file: usize,
+        def: &'a ast::StmtFunctionDef,
+        scope: Scope<'a>,
+        depth: usize,
+    ) -> Tracked {
+        if depth > MAX_DEPTH {
+            return Tracked::unknown();
+        }
+        let mut found: Vec<(&'a Stmt, Option<Condition<'a>>)> = Vec::new();
+        for_each_stmt(&def.body, None, &mut |s, c| {
+            if matches!(s, Stmt::Return(r) if r.value.is_some()) {
+                found.push((s, c));
+            }
+        });
+        let f = &self.files[file];
+        let mut value: Option<Tracked> = None;
+        for (stmt, cond) in found.into_iter().rev() {
+            let Stmt::Return(r) = stmt else { continue };
+            let Some(x) = r.value.as_deref() else {
+                continue;
+            };
+            let v = self
+                .eval(file, x, scope, stmt.range().start().to_usize(), depth + 1)
+                .via(self.step(file, stmt, "return"));
+            value = Some(match cond {
+                None => v,
+                Some(c) => conditional(v, Some(&c.text(f)), value.take()),
+            });
+        }
+        value.unwrap_or_else(Tracked::unknown)
+    }
+
+    /// A name as seen at `at`: local assignments first, then parameters, then module level,
+    /// then imports; a class or function of the repository is a reference to it.
+    fn lookup(
+        &self,
+        file: usize,
+        name: &str,
+        scope: Scope<'a>,
+        at: usize,
+        depth: usize,
+    ) -> Tracked {
+        if depth > MAX_DEPTH {
+            return Tracked::unknown();
+        }
+        if let Some(def) = scope.function {
+            if let Some(v) = self.binding_in(file, &def.body, name, scope, at, depth) {
+                return v;
+            }
+            if let Some(v) = self.parameter_value(file, def, scope, name, depth) {
+                return v;
+            }
+        }
+        let module_at = if scope.function.is_some() {
+            usize::MAX
+        } else {
+            at
+        };
+        let body = &self.files[file].ast.body;
+        if let Some(v) = self.binding_in(file, body, name, Scope::default(), module_at, depth) {
+            return v;
+        }
+        if let Some(q) = self.imports[file].get(name) {
+            if let Some((module, attr)) = q.rsplit_once('.') {
+                if let Some(&target) = self.index.get(module) {
+                    return self.module_binding(target, attr, depth + 1);
+                }
+            }
+            return Tracked {
+                val: Val::Ref(q.to_string()),
+                chain: Vec::new(),
+            };
+        }
+        if self.top_level[file].contains_key(name) {
+            return Tracked {
+                val: Val::Ref(format!("{}.{name}", self.files[file].module)),
+                chain: Vec::new(),
+            };
+        }
+        Tracked::unknown()
+    }
+
+    /// A parameter of `def`: what the repository's calls of the function pass for it (when
+    /// every call can be read), else its default.
+    fn parameter_value(
+        &self,
+        file: usize,
+        def: &'a ast::StmtFunctionDef,
+        scope: Scope<'a>,
+        name: &str,
+        depth: usize,
+    ) -> Option<Tracked> {
+        let method = scope.class.is_some();
+        let (position, default) = parameter(def, name, method)?;
+        let default_value = || match default {
+            Some(d) => self
+                .eval(file, d, Scope::default(), usize::MAX, depth + 1)
+                .via(self.step(file, d, format!("default of parameter `{name}`"))),
+            None => Tracked::unknown(),
+        };
+        let callers = self.callers_of(def.name.as_str());
+        if callers.is_empty() || callers.len() > MAX_CALLERS {
+            return Some(default_value());
+        }
+        let mut values: Vec<Tracked> = Vec::new();
+        for c in callers {
+            let args = &c.call.arguments;
+            if args.args.iter().any(|a| a.is_starred_expr()) {
+                return Some(Tracked::unknown());
+            }
+            let passed = args
+                .keywords
+                .iter()
+                .find(|k| k.arg.as_ref().is_some_and(|a| a.as_str() == name))
+                .map(|k| &k.value)
+                .or_else(|| position.and_then(|p| args.args.get(p)));
+            let v = match passed {
+                Some(x) => {
+                    let at = c.call.range().start().to_usize();
+                    let caller_scope = Scope {
+                        function: c.context.function,
+                        class: c.context.class,
+                    };
+                    self.eval(c.file, x, caller_scope, at, depth + 1)
+                        .via(self.step(c.file, c.call, format!("passed as `{name}`")))
+                }
+                None if args.keywords.iter().any(|k| k.arg.is_none()) => Tracked::unknown(),
+                None => default_value(),
+            };
+            values.push(v);
+        }
+        let first_truth = values[0].truth();
+        if values.iter().all(|v| v.truth() == first_truth) {
+            return values.into_iter().next();
+        }
+        // Callers disagree: the value depends on which one runs.
+        let then = values.iter().find(|v| v.truth() == Truth::True).cloned();
+        let orelse = values.iter().find(|v| v.truth() != Truth::True).cloned();
+        Some(Tracked {
+            val: Val::Cond {
+                condition: format!("which caller of {}() runs", def.name),
+                then: Box::new(then.unwrap_or_else(Tracked::unknown)),
+                orelse: Box::new(orelse.unwrap_or_else(Tracked::unknown)),
+            },
+            chain: Vec::new(),
+        })
+    }
+
+    pub(crate) fn module_binding(&self, file: usize, name: &str, depth: usize) -> Tracked {
+        if depth > MAX_DEPTH {
+            return Tracked::unknown();
+        }
+        let body = &self.files[file].ast.body;
+        self.binding_in(file, body, name, Scope::default(), usize::MAX, depth)
+            .or_else(|| {
+                // `from other import NAME` re-exported by this module.
+                let q = self.imports[file].get(name)?;
+                let (module, attr) = q.rsplit_once('.')?;
+                let &target = self.index.get(module)?;
+                (target != file).then(|| self.module_binding(target, attr, depth + 1))
+            })
+            .or_else(|| {
+                self.top_level[file].contains_key(name).then(|| Tracked {
+                    val: Val::Ref(format!("{}.{name}", self.files[file].module)),
+                    chain: Vec::new(),
+                })
+            })
+            .unwrap_or_else(Tracked::unknown)
+    }
+
+    /// An attribute of instances of class `c`: assigned to `self.NAME` in its methods
+    /// (`__init__` first), or a class attribute; then the same in its repository bases.
+    fn instance_attribute(&self, c: usize, name: &str, depth: usize) -> Option<Tracked> {
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        let class = &self.classes[c];
+        let file = class.file;
+        let scope = Scope {
+            function: None,
+            class: Some(class.def),
+        };
+        // Class body: `settings = {...}`.
+        let class_level = self.binding_in(file, &class.def.body, name, scope, usize::MAX, depth);
+        // Methods, `__init__` first: `self.settings = {...}`.
+        let mut methods: Vec<&ast::StmtFunctionDef> = class
+            .def
+            .body
+            .iter()
+            .filter_map(|s| match s {
+                Stmt::FunctionDef(d) => Some(d),
+                _ => None,
+            })
+            .collect();
+        methods.sort_by_key(|d| d.name.as_str() != "__init__");
+        for def in methods {
+            let scope = Scope {
+                function: Some(def),
+                class: Some(class.def),
+            };
+            let mut found: Option<&'a ast::StmtAssign> = None;
+            for_each_stmt(&def.body, None, &mut |s, _| {
+                if let Stmt::Assign(a) = s {
+                    if a.targets.iter().any(|t| {
+                        matches!(t, Expr::Attribute(x) if is_self(&x.value) && x.attr.as_str() == name)
+                    }) {
+                        found = Some(a);
+                    }
+                }
+            });
+            if let Some(a) = found {
+                let at = a.range().start().to_usize();
+                let v = self
+                    .eval(file, &a.value, scope, at, depth + 1)
+                    .via(self.step(file, a, format!("self.{name} = ...")));
+                return Some(v);
+            }
+        }
+        if class_level.is_some() {
+            return class_level;
+        }
+        class
+            .bases
+            .iter()
+            .filter_map(|b| self.class_index.get(b.as_str()))
+            .find_map(|&base| self.instance_attribute(base, name, depth + 1))
+    }
+
+    /// Folds every assignment to `name` in `stmts` that precedes `at`: plain and annotated
+    /// assignment, `name[key] = v`, `name.update(...)`, `name.setdefault(...)`, `name |= {...}`,
+    /// `name += [...]`, `name.append(...)`, `name.extend(...)`. Assignments inside
+    /// `if`/`try`/loops/`match` make the value conditional.
+    pub(crate) fn binding_in(
+        &self,
+        file: usize,
+        stmts: &'a [Stmt],
+        name: &str,
+        scope: Scope<'a>,
+        at: usize,
+        depth: usize,
+    ) -> Option<Tracked> {
+        let f = &self.files[file];
+        let mut current: Option<Tracked> = None;
+        let mut events: Vec<(&'a Stmt, Option<Condition<'a>>)> = Vec::new();
+        for_each_stmt(stmts, None, &mut |s, cond| {
+            if s.range().start().to_usize() < at {
+                events.push((s, cond));
+            }
+        });
+        for (stmt, cond) in events {
+            let offset = stmt.range().start().to_usize();
+            let eval = |x: &'a Expr| self.eval(file, x, scope, offset, depth + 1);
+            // Worded only for the statements that bind the name.
+            let cond = || cond.map(|c| c.text(f));
+            let fold_items = |current: &mut Option<Tracked>,
+                              added: Vec<(String, Tracked)>,
+                              open: bool,
+                              note: String| {
+                let step = self.step(file, stmt, note);
+                let mut items = match current.take().map(|c| c.val) {
+                    Some(Val::Dict(items)) => items,
+                    _ => Vec::new(),
+                };
+                let c = cond();
+                let added = added
+                    .into_iter()
+                    .map(|(k, v)| (k, conditional(v.via(step.clone()), c.as_deref(), None)))
+                    .collect();
+                merge(&mut items, added);
+                if open {
+                    open_dict(&mut items);
+                }
+                *current = Some(Tracked::new(Val::Dict(items), step));
+            };
+            let update: Option<Tracked> = match stmt {
+                Stmt::Assign(a) if a.targets.iter().any(|t| is_name(t, name)) => {
+                    Some(eval(&a.value))
+                }
+                Stmt::AnnAssign(a) if is_name(&a.target, name) => a.value.as_deref().map(eval),
+                Stmt::FunctionDef(d) if d.name.as_str() == name => Some(Tracked {
+                    val: Val::Ref(format!("{}.{name}", f.module)),
+                    chain: Vec::new(),
+                }),
+                Stmt::Assign(a) => {
+                    let Some(key) = a.targets.iter().find_map(|t| subscript_key(t, name)) else {
+                        continue;
+                    };
+                    let v = eval(&a.value);
+                    fold_items(&mut current, vec![(key.clone(), v)], false, {
+                        format!("{name}[\"{key}\"] = ...")
+                    });
+                    continue;
+                }
+                Stmt::AugAssign(a) if is_name(&a.target, name) => {
+                    let v = eval(&a.value);
+                    match (a.op, v.val) {
+                        (ast::Operator::BitOr, Val::Dict(items)) => {
+                            fold_items(&mut current, items, false, format!("{name} |= ..."));
+                        }
+                        (ast::Operator::Add, Val::List(items)) => {
+                            current =
+                                Some(self.extend_list(file, current.take(), items, stmt, name));
+                        }
+                        _ => current = Some(Tracked::unknown()),
+                    }
+                    continue;
+                }
+                Stmt::Expr(x) => {
+                    let Expr::Call(call) = &*x.value else {
+                        continue;
+                    };
+                    let Expr::Attribute(attr) = &*call.func else {
+                        continue;
+                    };
+                    if !is_name(&attr.value, name) {
+                        continue;
+                    }
+                    let method = attr.attr.as_str();
+                    match method {
+                        "update" => {
+                            let mut added = Vec::new();
+                            let mut open = false;
+                            for arg in call.arguments.args.iter() {
+                                match eval(arg).val {
+                                    Val::Dict(inner) => added.extend(inner),
+                                    _ => open = true,
+                                }
+                            }
+                            for kw in call.arguments.keywords.iter() {
+                                match &kw.arg {
+                                    Some(k) => {
+                                        added.push((k.as_str().to_string(), eval(&kw.value)))
+                                    }
+                                    None => open = true,
+                                }
+                            }
+                            fold_items(&mut current, added, open, format!("{name}.update(...)"));
+                        }
+                        "setdefault" => {
+                            let args = &call.arguments.args;
+                            let (Some(key), Some(v)) =
+                                (args.first().and_then(str_lit), args.get(1))
+                            else {
+                                continue;
+                            };
+                            let present = matches!(&current, Some(Tracked { val: Val::Dict(items), .. })
+                                if items.iter().any(|(k, _)| *k == key));
+                            if !present {
+                                let v = eval(v);
+                                fold_items(
+                                    &mut current,
+                                    vec![(key, v)],
+                                    false,
+                                    format!("{name}.setdefault(...)"),
+                                );
+                            }
+                        }
+                        "append" | "extend" => {
+                            let Some(arg) = call.arguments.args.first() else {
+                                continue;
+                            };
+                            let v = eval(arg);
+                            let items = match (method, v.val) {
+                                ("append", val) => vec![Tracked {
+                                    val,
+                                    chain: v.chain,
+                                }],
+                                (_, Val::List(items)) => items,
+                                _ => {
+                                    current = Some(Tracked::unknown());
+                                    continue;
+                                }
+                            };
+                            current =
+                                Some(self.extend_list(file, current.take(), items, stmt, name));
+                        }
+                        _ => {}
+                    }
+                    continue;
+                }
+                _ => None,
+            };
+            if let Some(v) = update {
+                let v = v.via(self.step(file, stmt, format!("{name} = ...")));
+                current = Some(match (cond(), current.take()) {
+                    (Some(c), prev) => conditional(v, Some(&c), prev),
+                    (None, _) => v,
+                });
+            }
+        }
+        current
+    }
+
+    fn extend_list(
+        &self,
+        file: usize,
+        current: Option<Tracked>,
+        items: Vec<Tracked>,
+        stmt: &Stmt,
+        name: &str,
+    ) -> Tracked {
+        match current.map(|c| c.val) {
+            Some(Val::List(mut list)) => {
+                list.extend(items);
+                Tracked::new(
+                    Val::List(list),
+                    self.step(file, stmt, format!("{name} extended")),
+                )
+            }
+            _ => Tracked::unknown(),
+        }
+    }
+
+    fn eval_compare(
+        &self,
+        file: usize,
+        e: &'a Expr,
+        c: &'a ast::ExprCompare,
+        scope: Scope<'a>,
+        at: usize,
+        depth: usize,
+    ) -> Tracked {
+        let f = &self.files[file];
+        let here = self.step(file, e, short(text_of(f, e)));
+        if c.ops.len() != 1 {
+            return Tracked::unknown();
+        }
+        let sub = |x: &'a Expr| self.eval(file, x, scope, at, depth + 1);
+        let left = sub(&c.left);
+        let right_expr = &c.comparators[0];
+        let op = c.ops[0];
+        let rights: Vec<Val> = match elements(right_expr) {
+            Some(xs) => xs.iter().map(|x| sub(x).val).collect(),
+            None => vec![sub(right_expr).val],
+        };
+        let decide = |v: &Val| -> Option<bool> {
+            let eq = |r: &Val| literal_eq(v, r);
+            let any = || {
+                rights
+                    .iter()
+                    .map(eq)
+                    .try_fold(false, |acc, x| x.map(|x| acc || x))
+            };
+            match op {
+                CmpOp::Eq | CmpOp::Is => eq(&rights[0]),
+                CmpOp::NotEq | CmpOp::IsNot => eq(&rights[0]).map(|b| !b),
+                CmpOp::In => any(),
+                CmpOp::NotIn => any().map(|b| !b),
+                _ => None,
+            }
+        };
+        let negated = matches!(op, CmpOp::NotEq | CmpOp::NotIn | CmpOp::IsNot);
+        match &left.val {
+            Val::Env {
+                var, unset, test, ..
+            } if matches!(op, CmpOp::Eq | CmpOp::NotEq | CmpOp::In | CmpOp::NotIn) => {
+                match decide(&unset.val) {
+                    Some(b) => Tracked {
+                        val: Val::Env {
+                            var: var.clone(),
+                            unset: Box::new(Tracked::new(Val::Bool(b), here.clone())),
+                            condition: short(text_of(f, e)),
+                            test: EnvTest::Cmp {
+                                negate: negated,
+                                values: rights.clone(),
+                                inner: Box::new(test.clone()),
+                            },
+                        },
+                        chain: left.chain.clone(),
+                    }
+                    .via(here),
+                    None => Tracked::unknown(),
+                }
+            }
+            v => match decide(v) {
+                Some(b) => {
+                    let mut t = Tracked::new(Val::Bool(b), here);
+                    t.chain = left.chain.iter().cloned().chain(t.chain).collect();
+                    t
+                }
+                None => Tracked::unknown(),
+            },
+        }
+    }
+}
+
+fn subscript_key(e: &Expr, name: &str) -> Option<String> {
+    match e {
+        Expr::Subscript(s) if is_name(&s.value, name) => str_lit(&s.slice),
+        _ => None,
+    }
+}
