@@ -377,15 +377,16 @@ impl<'a> Project<'a> {
                 None => Tracked::unknown(),
             };
         }
+        let option = |name: &str| match self.options.get(name) {
+            Some(o) => o
+                .value
+                .clone()
+                .via(self.step(file, e, format!("options.{name}"))),
+            None => Tracked::unknown(),
+        };
         let qual = self.qualify(file, &a.value);
         if qual.as_deref() == Some("tornado.options.options") {
-            return match self.options.get(attr) {
-                Some(o) => o
-                    .value
-                    .clone()
-                    .via(self.step(file, e, format!("options.{attr}"))),
-                None => Tracked::unknown(),
-            };
+            return option(attr);
         }
         if let Some(q) = &qual {
             // `module.NAME` for a module of this repository.
@@ -399,8 +400,14 @@ impl<'a> Project<'a> {
                 }
             }
         }
-        // An attribute of a value the analysis holds as an instance of a repository class.
-        if let Val::Ref(q) = self.eval(file, &a.value, scope, at, depth + 1).val {
+        // An attribute of a value the analysis holds: `options` under another name, an
+        // instance of a repository class.
+        let base = self.eval(file, &a.value, scope, at, depth + 1);
+        if let Val::Ref(q) = base.val {
+            // `options` passed around as a parameter (`get_app_settings(options)`).
+            if q == "tornado.options.options" {
+                return option(attr);
+            }
             if let Some(c) = self.class_index.get(q.as_str()) {
                 if let Some(v) = self.instance_attribute(*c, attr, depth + 1) {
                     return v.via(here());
@@ -626,10 +633,15 @@ impl<'a> Project<'a> {
             return Tracked::unknown();
         }
         if let Some(def) = scope.function {
-            if let Some(v) = self.binding_in(file, &def.body, name, scope, at, depth) {
+            // A parameter is the starting value that the body's statements then change
+            // (`settings.update(...)` on a dict a caller passed).
+            let param = self.parameter_value(file, def, scope, name, depth);
+            if let Some(v) =
+                self.binding_from(file, &def.body, name, scope, at, depth, param.clone())
+            {
                 return v;
             }
-            if let Some(v) = self.parameter_value(file, def, scope, name, depth) {
+            if let Some(v) = param {
                 return v;
             }
         }
@@ -821,8 +833,25 @@ impl<'a> Project<'a> {
         at: usize,
         depth: usize,
     ) -> Option<Tracked> {
+        self.binding_from(file, stmts, name, scope, at, depth, None)
+    }
+
+    /// [`Self::binding_in`] starting from a known value (a parameter's). `None` when no
+    /// statement changes the name.
+    #[allow(clippy::too_many_arguments)]
+    fn binding_from(
+        &self,
+        file: usize,
+        stmts: &'a [Stmt],
+        name: &str,
+        scope: Scope<'a>,
+        at: usize,
+        depth: usize,
+        initial: Option<Tracked>,
+    ) -> Option<Tracked> {
         let f = &self.files[file];
-        let mut current: Option<Tracked> = None;
+        let start = initial.clone();
+        let mut current: Option<Tracked> = initial;
         let mut events: Vec<(&'a Stmt, Option<Condition<'a>>)> = Vec::new();
         for_each_stmt(stmts, None, &mut |s, cond| {
             if s.range().start().to_usize() < at {
@@ -969,6 +998,9 @@ impl<'a> Project<'a> {
                     (None, _) => v,
                 });
             }
+        }
+        if current == start {
+            return None;
         }
         current
     }

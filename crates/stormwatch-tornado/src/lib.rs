@@ -59,7 +59,13 @@ fn display(p: &Path) -> String {
 /// Audits every Python file under `root` (or the single file `root`).
 pub fn audit(root: &Path, selection: &Selection) -> ConfigAudit {
     let paths = source::python_files(root);
-    let (files, skipped) = source::parse_all(root, &paths);
+    let (mut files, mut skipped) = source::parse_all(root, &paths);
+    let config_files = source::config_files(root, &files);
+    if !config_files.is_empty() {
+        let (more, bad) = source::parse_all(root, &config_files);
+        files.extend(more);
+        skipped.extend(bad);
+    }
     let result = analyze(root, selection, &files, skipped);
     // Freeing the syntax trees of a large code base takes a noticeable share of the run;
     // nothing waits for it. Dropping a tree recurses into it, so the thread gets a stack as

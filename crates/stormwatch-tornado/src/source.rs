@@ -138,6 +138,57 @@ pub fn parse_all(root: &Path, files: &[PathBuf]) -> (Vec<PyFile>, Vec<SkippedFil
     (ok, bad)
 }
 
+/// Config files that `tornado.options.parse_config_file` may read, whatever their extension
+/// (Tornado executes them as Python: `server.conf` in its own docs): the path literals of the
+/// files that call it, resolved against the calling file's directory and the scanned root.
+/// Only existing regular files inside the scanned root that are not already parsed.
+pub fn config_files(root: &Path, files: &[PyFile]) -> Vec<PathBuf> {
+    let base = if root.is_file() {
+        root.parent().unwrap_or(Path::new("."))
+    } else {
+        root
+    };
+    let Ok(canonical_root) = base.canonicalize() else {
+        return Vec::new();
+    };
+    let known: HashSet<&Path> = files.iter().map(|f| f.path.as_path()).collect();
+    let mut out: Vec<PathBuf> = Vec::new();
+    for f in files
+        .iter()
+        .filter(|f| f.text.contains("parse_config_file"))
+    {
+        let mut literals = Vec::new();
+        crate::walk::string_literals(&f.ast.body, &mut |s| {
+            let looks_like_path = s.len() < 256
+                && !s.contains('\n')
+                && Path::new(s)
+                    .extension()
+                    .and_then(|e| e.to_str())
+                    .is_some_and(|e| matches!(e, "conf" | "cfg" | "cnf" | "config" | "ini"));
+            if looks_like_path {
+                literals.push(s.to_string());
+            }
+        });
+        let dir = f.path.parent().unwrap_or(base);
+        for lit in literals {
+            for candidate in [dir.join(&lit), base.join(&lit)] {
+                let inside = candidate
+                    .canonicalize()
+                    .is_ok_and(|c| c.starts_with(&canonical_root));
+                let regular = std::fs::symlink_metadata(&candidate).is_ok_and(|m| m.is_file());
+                if inside
+                    && regular
+                    && !known.contains(candidate.as_path())
+                    && !out.contains(&candidate)
+                {
+                    out.push(candidate);
+                }
+            }
+        }
+    }
+    out
+}
+
 /// Reads a Python source file: UTF-8, or the encoding its PEP 263 declaration names
 /// (`# -*- coding: latin-1 -*-` on one of the first two lines), as Python itself would.
 fn read_python(path: &Path) -> Result<String, stormwatch_manifest::ManifestError> {

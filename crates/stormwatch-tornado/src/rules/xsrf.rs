@@ -1,6 +1,7 @@
 //! TW008: an application with state-changing handlers runs without `xsrf_cookies`.
 
-use ruff_python_ast::Expr;
+use ruff_python_ast::visitor::{self, Visitor};
+use ruff_python_ast::{self as ast, Expr};
 use stormwatch_findings::Severity;
 
 use super::{app_step, Hit, RuleInfo};
@@ -17,7 +18,9 @@ pub const RULE: RuleInfo = RuleInfo {
 
 An `Application` whose `xsrf_cookies` setting is absent or false, and whose own route table
 sends requests to a handler that defines (or inherits) `post`, `put`, `patch` or `delete`
-and authenticates users with a cookie: its `get_current_user` (or `prepare`, or a helper they
+acting for the logged-in user (decorated with `@tornado.web.authenticated` or another
+`auth`/`login_required` decorator, reading `self.current_user`, or behind a `prepare` that
+does), where that user is known by a cookie: its `get_current_user` (or `prepare`, or a helper they
 call) reads `get_secure_cookie`/`get_signed_cookie`/`get_cookie`. The finding names that
 handler and method.
 
@@ -99,13 +102,64 @@ fn cookie_auth(project: &Project, class: usize) -> Option<String> {
     None
 }
 
-/// A state-changing method of a handler class (its own or inherited from the repository).
-fn mutating_method(project: &Project, class: usize) -> Option<String> {
-    MUTATING.iter().find_map(|m| {
-        project
-            .method_in_mro(class, m)
-            .map(|_| format!("{}.{m}", project.class(class).def.name.as_str()))
-    })
+/// Whether a function body reads the current user (`self.current_user`,
+/// `self.get_current_user()`).
+fn reads_current_user(def: &ast::StmtFunctionDef) -> bool {
+    struct V(bool);
+    impl<'a> Visitor<'a> for V {
+        fn visit_expr(&mut self, e: &'a Expr) {
+            if let Expr::Attribute(a) = e {
+                if matches!(a.attr.as_str(), "current_user" | "get_current_user") {
+                    self.0 = true;
+                }
+            }
+            visitor::walk_expr(self, e);
+        }
+    }
+    let mut v = V(false);
+    v.visit_body(&def.body);
+    v.0
+}
+
+/// Whether a decorator requires a logged-in user (`@tornado.web.authenticated`,
+/// `@BaseHandler.auth(admin=True)`, `@login_required`).
+fn auth_decorator(d: &ast::Decorator) -> bool {
+    let target = match &d.expression {
+        Expr::Call(c) => &*c.func,
+        e => e,
+    };
+    let last = match target {
+        Expr::Name(n) => n.id.as_str(),
+        Expr::Attribute(a) => a.attr.as_str(),
+        _ => return false,
+    };
+    let last = last.to_ascii_lowercase();
+    last.contains("auth") || last.contains("login_required")
+}
+
+/// A state-changing method of a handler class (its own or inherited from the repository)
+/// that acts for the logged-in user: decorated as requiring one, reading the current user,
+/// or behind a `prepare` that does. The second value is any state-changing method at all.
+fn mutating_methods(project: &Project, class: usize) -> (Option<String>, Option<String>) {
+    let guarded_by_prepare = project
+        .method_in_mro(class, "prepare")
+        .is_some_and(|(_, def)| reads_current_user(def));
+    let name = project.class(class).def.name.as_str();
+    let mut any = None;
+    for m in MUTATING {
+        let Some((_, def)) = project.method_in_mro(class, m) else {
+            continue;
+        };
+        let label = format!("{name}.{m}");
+        if guarded_by_prepare
+            || def.decorator_list.iter().any(auth_decorator)
+            || reads_current_user(def)
+        {
+            return (Some(label), any.or(Some(String::new())));
+        }
+        any.get_or_insert(label);
+    }
+    (None, any)
 }
 
 pub fn check(project: &Project, app: &AppSite, hits: &mut Vec<Hit>) {
@@ -132,16 +186,19 @@ pub fn check(project: &Project, app: &AppSite, hits: &mut Vec<Hit>) {
         let Some(class) = project.class_index(&route.handler) else {
             continue;
         };
-        let Some(method) = mutating_method(project, class) else {
-            continue;
-        };
-        match cookie_auth(project, class) {
-            Some(how) => {
+        let (acting, any) = mutating_methods(project, class);
+        match (acting, cookie_auth(project, class)) {
+            (Some(method), Some(how)) => {
                 exposed = Some((method, how));
                 break;
             }
-            None => {
+            (Some(method), None) => {
                 unauthenticated.get_or_insert(method);
+            }
+            (None, _) => {
+                if let Some(m) = any.filter(|m| !m.is_empty()) {
+                    unauthenticated.get_or_insert(m);
+                }
             }
         }
     }
@@ -152,7 +209,7 @@ pub fn check(project: &Project, app: &AppSite, hits: &mut Vec<Hit>) {
         ),
         (None, Some(method)) => (
             Severity::Info,
-            format!("`xsrf_cookies` is {state}; {method} accepts state-changing requests, but no handler of this application authenticates with cookies"),
+            format!("`xsrf_cookies` is {state}; {method} accepts state-changing requests, but no handler of this application acts for a user it knows by a cookie"),
         ),
         (None, None) => return,
     };

@@ -1,0 +1,163 @@
+//! The ways real applications pass settings and routes, each as a small project written to a
+//! temporary directory: the finding that must come out (or must not), with where it points.
+
+use stormwatch_tornado::{audit, Selection};
+
+/// Writes `files` (path, content) under a new directory and audits it for `rules`; returns
+/// "RULE severity path:line message" lines, sorted.
+fn findings(files: &[(&str, &str)], rules: &[&str]) -> Vec<String> {
+    let dir = tempfile::tempdir().unwrap();
+    for (path, text) in files {
+        let p = dir.path().join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+    let result = audit(
+        dir.path(),
+        &Selection {
+            select: rules.iter().map(|r| r.to_string()).collect(),
+            ..Selection::default()
+        },
+    );
+    assert!(result.skipped.is_empty(), "{:?}", result.skipped);
+    let mut out: Vec<String> = result
+        .findings
+        .iter()
+        .map(|f| {
+            format!(
+                "{} {} {}:{} {}",
+                f.rule, f.severity, f.path, f.line, f.message
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+fn has(found: &[String], needle: &str) -> bool {
+    found.iter().any(|f| f.contains(needle))
+}
+
+/// `options` handed to a settings function as a parameter, the settings dict returned by it,
+/// passed to `make_app(handlers, settings)` and updated there (webssh's shape).
+#[test]
+fn options_parameter_returned_settings_and_update_on_a_parameter() {
+    let settings = "from tornado.options import define\n\n\
+define('debug', type=bool, default=True)\n\
+define('xsrf', type=bool, default=True)\n\n\n\
+def get_app_settings(options):\n    settings = dict(\n        debug=options.debug,\n        xsrf_cookies=options.xsrf,\n    )\n    return settings\n";
+    let main = "import tornado.web\nfrom tornado.options import options\n\n\
+from app.settings import get_app_settings\n\n\n\
+class Handler(tornado.web.RequestHandler):\n    pass\n\n\n\
+def make_app(handlers, settings):\n    settings.update(default_handler_class=Handler)\n    return tornado.web.Application(handlers, **settings)\n\n\n\
+def main():\n    options.parse_command_line()\n    app = make_app([(r'/', Handler)], get_app_settings(options))\n    app.listen(8888)\n";
+    let found = findings(
+        &[
+            ("app/__init__.py", ""),
+            ("app/settings.py", settings),
+            ("app/main.py", main),
+        ],
+        &["TW001", "TW008"],
+    );
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert!(
+        found[0].starts_with("TW001 high app/settings.py:3 "),
+        "{found:#?}"
+    );
+}
+
+/// Settings built in an `Application` subclass's `__init__` as an instance attribute, then
+/// passed with `**self.tornado_settings`: `xsrf_cookies=True` is seen, nothing is "not set".
+#[test]
+fn instance_attribute_settings_in_an_application_subclass() {
+    let src = "import tornado.web\n\n\
+class Base(tornado.web.RequestHandler):\n    def get_current_user(self):\n        return self.get_secure_cookie('user')\n\n\
+class Save(Base):\n    @tornado.web.authenticated\n    def post(self):\n        pass\n\n\
+class App(tornado.web.Application):\n    def __init__(self):\n        self.tornado_settings = {'xsrf_cookies': True, 'cookie_secret': load()}\n        super().__init__([(r'/save', Save)], **self.tornado_settings)\n\n\
+class Unsafe(tornado.web.Application):\n    def __init__(self):\n        self.tornado_settings = self.init_settings()\n        super().__init__([(r'/save', Save)], **self.tornado_settings)\n\n    def init_settings(self):\n        return dict(debug=False)\n";
+    let found = findings(&[("server.py", src)], &["TW008"]);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert!(
+        found[0].starts_with("TW008 medium server.py:20 ")
+            && found[0].contains("Save.post accepts cookie-authenticated"),
+        "{found:#?}"
+    );
+}
+
+/// `app.settings[...] = True` after construction reaches the application.
+#[test]
+fn settings_written_after_construction() {
+    let src = "import tornado.web\n\n\
+app = tornado.web.Application([])\napp.settings['serve_traceback'] = True\n";
+    let found = findings(&[("server.py", src)], &["TW003"]);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert!(
+        found[0].starts_with("TW003 high server.py:4 "),
+        "{found:#?}"
+    );
+}
+
+/// `Application(...)` inside a lambda and a `match` case.
+#[test]
+fn application_in_lambda_and_match_case() {
+    let src = "import tornado.web\n\n\
+make = lambda: tornado.web.Application([], debug=True)\n\n\
+def build(mode):\n    match mode:\n        case 'serve':\n            return tornado.web.Application([], autoreload=True)\n";
+    let found = findings(&[("server.py", src)], &["TW001", "TW002"]);
+    assert!(has(&found, "TW001 high server.py:3 "), "{found:#?}");
+    assert!(has(&found, "TW002 high server.py:8 "), "{found:#?}");
+}
+
+/// `parse_config_file("server.conf")`: Tornado runs the file as Python whatever its name;
+/// the option's default path (`options.config`) is followed too.
+#[test]
+fn parse_config_file_with_a_conf_file() {
+    let main = "import tornado.web\nfrom tornado.options import define, options, parse_config_file\n\n\
+define('debug', default=False)\ndefine('config', default='server.conf')\n\n\
+def main():\n    parse_config_file(options.config)\n    return tornado.web.Application([], debug=options.debug)\n";
+    let found = findings(
+        &[("app.py", main), ("server.conf", "debug = True\n")],
+        &["TW001"],
+    );
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert!(
+        found[0].starts_with("TW001 high server.conf:1 "),
+        "{found:#?}"
+    );
+}
+
+/// A parameter with a `debug=True` default, its function called without it and with an
+/// explicit `False`: the callers disagree, so the finding is not a claim (low).
+#[test]
+fn parameter_defaults_and_callers() {
+    let only_default = "import tornado.web\n\n\
+def make_app(debug=True):\n    return tornado.web.Application([], debug=debug)\n\n\
+app = make_app()\n";
+    let found = findings(&[("server.py", only_default)], &["TW001"]);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert!(
+        found[0].starts_with("TW001 high server.py:3 "),
+        "{found:#?}"
+    );
+
+    let overridden = "import tornado.web\n\n\
+def make_app(debug=True):\n    return tornado.web.Application([], debug=debug)\n\n\
+app = make_app(debug=False)\n";
+    assert!(findings(&[("server.py", overridden)], &["TW001"]).is_empty());
+}
+
+/// `dict(BASE, ...)`, `{**BASE, ...}`, `.copy()`, `|=` and `setdefault`, later keys winning.
+#[test]
+fn dict_merges_and_copies() {
+    let src = "import tornado.web\n\n\
+BASE = {'debug': False, 'xsrf_cookies': True}\n\
+DEV = {**BASE, 'debug': True}\n\
+prod = BASE.copy()\nprod |= {'serve_traceback': True}\nprod.setdefault('debug', True)\n\n\
+dev_app = tornado.web.Application([], **DEV)\n\
+prod_app = tornado.web.Application([], **prod)\n";
+    let found = findings(&[("server.py", src)], &["TW001", "TW003"]);
+    assert!(has(&found, "TW001 high server.py:4 "), "{found:#?}");
+    assert!(has(&found, "TW003 high server.py:6 "), "{found:#?}");
+    // `setdefault` does not replace the copied `debug: False`.
+    assert_eq!(found.len(), 2, "{found:#?}");
+}
