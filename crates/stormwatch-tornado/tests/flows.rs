@@ -161,3 +161,18 @@ prod_app = tornado.web.Application([], **prod)\n";
     // `setdefault` does not replace the copied `debug: False`.
     assert_eq!(found.len(), 2, "{found:#?}");
 }
+
+/// `options.group_dict("application")`: the options defined in that group, nothing else.
+#[test]
+fn options_group_dict() {
+    let src = "import tornado.web\nfrom tornado.options import define, options\n\n\
+define('debug', default=True, group='application')\n\
+define('serve_traceback', default=True, group='logging')\n\n\
+app = tornado.web.Application([], **options.group_dict('application'))\n";
+    let found = findings(&[("server.py", src)], &["TW001", "TW003"]);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert!(
+        found[0].starts_with("TW001 high server.py:4 "),
+        "{found:#?}"
+    );
+}

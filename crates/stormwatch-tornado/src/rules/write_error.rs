@@ -18,7 +18,9 @@ pub const RULE: RuleInfo = RuleInfo {
 A `write_error` override in a `RequestHandler` subclass that passes exception details to
 `self.write`, `self.finish` or `self.render`: `traceback.format_exc()` and the other
 `traceback.format_*` functions, `sys.exc_info()`, `kwargs["exc_info"]`, or a variable
-assigned from any of them.
+assigned from any of them. The message of an error the application raised itself
+(`exc_info[1].log_message`, `.reason`, `.status_code` of an `HTTPError` or an error class
+shaped like it) is the application's own wording and is not reported.
 
 ## Why
 
