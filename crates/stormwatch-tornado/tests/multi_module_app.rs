@@ -10,7 +10,7 @@ use stormwatch_tornado::{audit, Selection};
 fn full_findings_and_chains() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/multi-module-app");
     let result = audit(&root, &Selection::default());
-    assert_eq!(result.files, 7);
+    assert_eq!(result.files, 11);
     assert!(result.skipped.is_empty());
     let rendered: Vec<String> = result
         .findings
@@ -36,7 +36,12 @@ fn full_findings_and_chains() {
 
     assert_eq!(result.deployment_files.len(), 8);
     let ids: Vec<&str> = result.findings.iter().map(|f| f.rule.as_str()).collect();
-    assert_eq!(ids.iter().filter(|i| **i == "TW001").count(), 2);
+    let production_debug = result
+        .findings
+        .iter()
+        .filter(|f| f.rule == "TW001" && f.severity > stormwatch_findings::Severity::Info)
+        .count();
+    assert_eq!(production_debug, 2);
     // Deployment: the Dockerfile's --autoreload, compose's APP_ENV=staging, k8s --logging=debug;
     // development files only as info; production-safe values (APP_ENV=production,
     // --autoreload=false/0, --verbose_errors=f) never.
@@ -77,4 +82,42 @@ fn full_findings_and_chains() {
         .trace
         .iter()
         .any(|s| s.location.file == "app/server.py"));
+}
+
+/// The same project's other applications and its non-production code: the admin app's
+/// cookie-authenticated POST without XSRF protection is medium and names the handler; the
+/// GET-only status app is not reported; debug in tests and examples is info with the reason.
+#[test]
+fn per_application_and_non_production_code() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/multi-module-app");
+    let result = audit(&root, &Selection::default());
+    let tw008: Vec<(&str, String)> = result
+        .findings
+        .iter()
+        .filter(|f| f.rule == "TW008")
+        .map(|f| (f.path.as_str(), f.severity.to_string()))
+        .collect();
+    assert_eq!(tw008, [("app/admin.py", "medium".to_string())]);
+    let admin = result.findings.iter().find(|f| f.rule == "TW008").unwrap();
+    assert!(admin.message.contains("DeleteUserHandler.post"));
+    for path in ["tests/test_server.py", "examples/demo.py"] {
+        let here: Vec<_> = result.findings.iter().filter(|f| f.path == path).collect();
+        assert!(!here.is_empty(), "{path}");
+        assert!(
+            here.iter()
+                .all(|f| f.severity == stormwatch_findings::Severity::Info),
+            "{path}"
+        );
+    }
+    // Brought back at full severity with --all-code.
+    let all = audit(
+        &root,
+        &Selection {
+            all_code: true,
+            ..Selection::default()
+        },
+    );
+    assert!(all.findings.iter().any(|f| f.path == "tests/test_server.py"
+        && f.rule == "TW001"
+        && f.severity == stormwatch_findings::Severity::High));
 }
