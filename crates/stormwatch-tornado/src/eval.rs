@@ -134,6 +134,16 @@ fn map_str(t: Tracked, method: &str) -> Tracked {
     }
 }
 
+/// What a value is when following it went deeper than [`MAX_DEPTH`].
+fn too_deep() -> Tracked {
+    Tracked {
+        val: Val::Opaque(format!(
+            "followed through more than {MAX_DEPTH} names, calls and imports; not followed further"
+        )),
+        chain: Vec::new(),
+    }
+}
+
 /// The values of a list, tuple or set display.
 fn elements(e: &Expr) -> Option<&[Expr]> {
     match e {
@@ -196,7 +206,7 @@ impl<'a> Project<'a> {
         depth: usize,
     ) -> Tracked {
         if depth > MAX_DEPTH {
-            return Tracked::unknown();
+            return too_deep();
         }
         let f = &self.files[file];
         let here = |note: &str| self.step(file, e, note.to_string());
@@ -593,7 +603,7 @@ impl<'a> Project<'a> {
         depth: usize,
     ) -> Tracked {
         if depth > MAX_DEPTH {
-            return Tracked::unknown();
+            return too_deep();
         }
         let mut found: Vec<(&'a Stmt, Option<Condition<'a>>)> = Vec::new();
         for_each_stmt(&def.body, None, &mut |s, c| {
@@ -630,7 +640,7 @@ impl<'a> Project<'a> {
         depth: usize,
     ) -> Tracked {
         if depth > MAX_DEPTH {
-            return Tracked::unknown();
+            return too_deep();
         }
         if let Some(def) = scope.function {
             // A parameter is the starting value that the body's statements then change
@@ -742,7 +752,7 @@ impl<'a> Project<'a> {
 
     pub(crate) fn module_binding(&self, file: usize, name: &str, depth: usize) -> Tracked {
         if depth > MAX_DEPTH {
-            return Tracked::unknown();
+            return too_deep();
         }
         let body = &self.files[file].ast.body;
         self.binding_in(file, body, name, Scope::default(), usize::MAX, depth)

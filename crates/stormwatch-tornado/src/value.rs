@@ -42,6 +42,8 @@ pub enum Val {
         orelse: Box<Tracked>,
     },
     Unknown,
+    /// A value the analysis stopped following, with the reason (reported, never guessed).
+    Opaque(String),
 }
 
 /// How application code derives a value from an environment variable's text.
@@ -199,7 +201,7 @@ impl Tracked {
                 (Truth::False, Truth::False) => Truth::False,
                 _ => Truth::Depends(condition.clone()),
             },
-            Val::Unknown => Truth::Unknown,
+            Val::Unknown | Val::Opaque(_) => Truth::Unknown,
         }
     }
 }

@@ -176,3 +176,28 @@ app = tornado.web.Application([], **options.group_dict('application'))\n";
         "{found:#?}"
     );
 }
+
+/// A chain of aliases longer than the analysis follows is reported (info, with the reason),
+/// not dropped; a short one is followed to its value.
+#[test]
+fn long_alias_chains_are_reported_not_dropped() {
+    let chain = |n: usize| {
+        let mut src = String::from("import tornado.web\n\nA0 = True\n");
+        for i in 1..=n {
+            src.push_str(&format!("A{i} = A{}\n", i - 1));
+        }
+        src.push_str(&format!("app = tornado.web.Application([], debug=A{n})\n"));
+        src
+    };
+    let short = findings(&[("server.py", &chain(5))], &["TW001"]);
+    assert!(
+        short[0].starts_with("TW001 high server.py:3 "),
+        "{short:#?}"
+    );
+    let long = findings(&[("server.py", &chain(60))], &["TW001"]);
+    assert_eq!(long.len(), 1, "{long:#?}");
+    assert!(
+        long[0].starts_with("TW001 info ") && long[0].contains("not followed further"),
+        "{long:#?}"
+    );
+}

@@ -6,7 +6,7 @@ use stormwatch_findings::Severity;
 use ruff_python_ast::{self as ast, Stmt};
 
 use crate::engine::{AppSite, CallSite, ClassInfo, Project};
-use crate::value::{Step, Truth};
+use crate::value::{Step, Truth, Val};
 
 /// A method defined directly in a class body.
 pub(crate) fn method<'a>(class: &ClassInfo<'a>, name: &str) -> Option<&'a ast::StmtFunctionDef> {
@@ -277,6 +277,13 @@ pub(crate) fn setting_rule(
                     "`{key}` depends on `{condition}`, which the analysis cannot decide; make sure it is off in production: {what}"
                 ),
             ),
+            Truth::Unknown => match &value.val {
+                Val::Opaque(reason) => (
+                    Severity::Info,
+                    format!("`{key}` could not be judged: its value is {reason}"),
+                ),
+                _ => continue,
+            },
             _ => continue,
         };
         let Some(origin) = value.chain.first().cloned() else {
