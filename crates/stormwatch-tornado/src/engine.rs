@@ -306,6 +306,38 @@ impl<'a> Project<'a> {
         out.into_iter().map(|i| &self.classes[i]).collect()
     }
 
+    /// The files that the `entries` reach through their imports (themselves included).
+    pub fn reachable(&self, entries: &[usize]) -> Vec<bool> {
+        let mut seen = vec![false; self.files.len()];
+        let mut queue: Vec<usize> = entries.to_vec();
+        while let Some(i) = queue.pop() {
+            if std::mem::replace(&mut seen[i], true) {
+                continue;
+            }
+            for m in self.imports[i].modules() {
+                // Importing `a.b.c` runs `a`, `a.b` and `a.b.c`.
+                let mut name = m.as_str();
+                loop {
+                    if let Some(&target) = self.index.get(name) {
+                        if !seen[target] {
+                            queue.push(target);
+                        }
+                    }
+                    match name.rsplit_once('.') {
+                        Some((parent, _)) => name = parent,
+                        None => break,
+                    }
+                }
+            }
+        }
+        seen
+    }
+
+    /// The file of a module of the repository.
+    pub fn module_file(&self, module: &str) -> Option<usize> {
+        self.index.get(module).copied()
+    }
+
     /// Whether `name` is a `tornado.options` option defined somewhere in the repository.
     pub fn defines_option(&self, name: &str) -> bool {
         self.options.contains_key(name)

@@ -11,7 +11,12 @@ use crate::walk::for_each_stmt;
 /// A file's import bindings: local name -> dotted name, from imports anywhere in the file
 /// (module level, in functions, under `if`/`try`).
 #[derive(Debug, Default)]
-pub struct Imports(HashMap<String, String>);
+pub struct Imports {
+    names: HashMap<String, String>,
+    /// Every module the file imports (`a.b.c` for `import a.b.c`; `x` and `x.y` for
+    /// `from x import y`), for following what an entry point reaches.
+    modules: Vec<String>,
+}
 
 impl Imports {
     pub fn of(f: &PyFile) -> Self {
@@ -20,7 +25,11 @@ impl Imports {
     }
 
     pub fn get(&self, local: &str) -> Option<&str> {
-        self.0.get(local).map(String::as_str)
+        self.names.get(local).map(String::as_str)
+    }
+
+    pub fn modules(&self) -> &[String] {
+        &self.modules
     }
 }
 
@@ -39,18 +48,20 @@ pub fn relative_base(module: &str, is_package: bool, level: u32) -> Option<Strin
 }
 
 fn collect(body: &[Stmt], module: &str, is_package: bool) -> Imports {
-    let mut map = HashMap::new();
-    collect_into(&mut map, body, module, is_package);
-    Imports(map)
+    let mut imports = Imports::default();
+    collect_into(&mut imports, body, module, is_package);
+    imports
 }
 
-fn collect_into(map: &mut HashMap<String, String>, body: &[Stmt], module: &str, is_package: bool) {
+fn collect_into(imports: &mut Imports, body: &[Stmt], module: &str, is_package: bool) {
     for_each_stmt(body, None, &mut |s, _| match s {
-        Stmt::FunctionDef(d) => collect_into(map, &d.body, module, is_package),
-        Stmt::ClassDef(c) => collect_into(map, &c.body, module, is_package),
+        Stmt::FunctionDef(d) => collect_into(imports, &d.body, module, is_package),
+        Stmt::ClassDef(c) => collect_into(imports, &c.body, module, is_package),
         Stmt::Import(i) => {
+            let map = &mut imports.names;
             for alias in &i.names {
                 let full = alias.name.as_str();
+                imports.modules.push(full.to_string());
                 match &alias.asname {
                     Some(a) => {
                         map.insert(a.as_str().to_string(), full.to_string());
@@ -78,6 +89,10 @@ fn collect_into(map: &mut HashMap<String, String>, body: &[Stmt], module: &str, 
                 }
                 base.push_str(m.as_str());
             }
+            let map = &mut imports.names;
+            if !base.is_empty() {
+                imports.modules.push(base.clone());
+            }
             for alias in &i.names {
                 let local = alias.asname.as_ref().unwrap_or(&alias.name).as_str();
                 let full = if base.is_empty() {
@@ -85,6 +100,7 @@ fn collect_into(map: &mut HashMap<String, String>, body: &[Stmt], module: &str, 
                 } else {
                     format!("{base}.{}", alias.name.as_str())
                 };
+                imports.modules.push(full.clone());
                 map.insert(local.to_string(), full);
             }
         }

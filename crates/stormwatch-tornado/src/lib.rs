@@ -93,7 +93,31 @@ fn analyze(
     let (apps, calls) = project.sites();
     let deployment = stormwatch_deploy::scan(root);
     let rels: Vec<&Path> = files.iter().map(|f| f.rel.as_path()).collect();
-    let roles = roles::Roles::new(&rels, deployment.commands.iter().map(|c| c.full()));
+    let mut roles = roles::Roles::new(&rels, deployment.commands.iter().map(|c| c.full()));
+    // What the project's declared entry points (deployment commands, packaging scripts)
+    // reach through imports runs in production, wherever it lives.
+    let packaged = if root.is_dir() {
+        roles::packaging_entry_points(root)
+    } else {
+        Vec::new()
+    };
+    let mut entries: Vec<usize> = files
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| roles.started_by_deployment(&f.rel, &f.module))
+        .map(|(i, _)| i)
+        .collect();
+    entries.extend(packaged.iter().filter_map(|m| project.module_file(m)));
+    if !entries.is_empty() {
+        let reached = project.reachable(&entries);
+        roles.set_reached(
+            files
+                .iter()
+                .zip(reached)
+                .filter(|(_, r)| *r)
+                .map(|(f, _)| f.rel.clone()),
+        );
+    }
     let mut hits = rules::check(&project, &apps, &calls, &roles);
     hits.extend(rules::check_deployment(
         &project,

@@ -83,6 +83,9 @@ pub struct Roles {
     started: HashSet<PathBuf>,
     /// Modules a deployment command starts with `python -m`.
     started_modules: HashSet<String>,
+    /// Files that a declared entry point reaches through imports (empty when the project
+    /// declares none): production wherever they live.
+    reached: HashSet<PathBuf>,
 }
 
 impl Roles {
@@ -131,7 +134,13 @@ impl Roles {
             vendored,
             started,
             started_modules,
+            reached: HashSet::new(),
         }
+    }
+
+    /// Marks the files an entry point reaches (relative to the scanned directory).
+    pub fn set_reached(&mut self, reached: impl IntoIterator<Item = PathBuf>) {
+        self.reached = reached.into_iter().collect();
     }
 
     /// Whether a deployment command runs this file as a script (`python app/server.py`,
@@ -159,6 +168,9 @@ impl Roles {
         if module == "tornado" || module.starts_with("tornado.") {
             return Some(Role::TornadoItself);
         }
+        if self.reached.contains(rel) {
+            return None;
+        }
         let name = rel.file_name().and_then(|n| n.to_str()).unwrap_or("");
         if name.starts_with("test_")
             || name.ends_with("_test.py")
@@ -173,6 +185,97 @@ impl Roles {
             DIRS.iter().find(|(d, _)| *d == dir).map(|(_, r)| *r)
         })
     }
+}
+
+/// The modules that packaging metadata under `root` declares as commands:
+/// `[project.scripts]`/`[project.gui-scripts]` and `[tool.poetry.scripts]` in
+/// `pyproject.toml`, `console_scripts` in `setup.cfg`, and `"name = module:function"`
+/// strings in `setup.py` (read as text, never run).
+pub fn packaging_entry_points(root: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let read = |name: &str| {
+        let path = root.join(name);
+        let small =
+            std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_file() && m.len() < 1024 * 1024);
+        small.then(|| std::fs::read_to_string(&path).ok()).flatten()
+    };
+    let mut add = |spec: &str| {
+        let module = spec.split(':').next().unwrap_or("").trim();
+        let valid = !module.is_empty()
+            && module
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.');
+        if valid && spec.contains(':') {
+            out.push(module.to_string());
+        }
+    };
+    if let Some(text) = read("pyproject.toml") {
+        if let Ok(doc) = text.parse::<toml_edit::DocumentMut>() {
+            let tables = [
+                doc.get("project").and_then(|p| p.get("scripts")),
+                doc.get("project").and_then(|p| p.get("gui-scripts")),
+                doc.get("tool")
+                    .and_then(|t| t.get("poetry"))
+                    .and_then(|p| p.get("scripts")),
+            ];
+            for table in tables.into_iter().flatten() {
+                let Some(t) = table.as_table_like() else {
+                    continue;
+                };
+                for (_, v) in t.iter() {
+                    if let Some(spec) = v.as_str() {
+                        add(spec);
+                    } else if let Some(spec) = v
+                        .as_table_like()
+                        .and_then(|t| t.get("callable"))
+                        .and_then(|c| c.as_str())
+                    {
+                        add(spec);
+                    }
+                }
+            }
+        }
+    }
+    if let Some(text) = read("setup.cfg") {
+        let mut in_scripts = false;
+        for line in text.lines() {
+            let trimmed = line.trim();
+            if trimmed.starts_with('[') {
+                in_scripts = false;
+            } else if trimmed.starts_with("console_scripts") || trimmed.starts_with("gui_scripts") {
+                in_scripts = true;
+                if let Some((_, rest)) = trimmed.split_once('=') {
+                    if let Some((_, spec)) = rest.split_once('=') {
+                        add(spec);
+                    }
+                }
+            } else if in_scripts && line.starts_with(char::is_whitespace) {
+                if let Some((_, spec)) = trimmed.split_once('=') {
+                    add(spec);
+                }
+            } else if !trimmed.is_empty() {
+                in_scripts = false;
+            }
+        }
+    }
+    if let Some(text) = read("setup.py") {
+        // Quoted "name = module:function" strings (entry_points={'console_scripts': [...]}).
+        for quote in ['"', '\''] {
+            for (i, piece) in text.split(quote).enumerate() {
+                if i % 2 == 1 && piece.len() < 200 {
+                    if let Some((name, spec)) = piece.split_once('=') {
+                        let name = name.trim();
+                        if !name.is_empty() && !name.contains(char::is_whitespace) {
+                            add(spec);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
 }
 
 #[cfg(test)]

@@ -201,3 +201,53 @@ fn long_alias_chains_are_reported_not_dropped() {
         "{long:#?}"
     );
 }
+
+/// Code that a declared entry point reaches through imports is production wherever it lives:
+/// `[project.scripts]` starts `scripts/serve.py`, which imports `scripts/common.py`; another
+/// script nothing starts stays information.
+#[test]
+fn entry_points_and_what_they_import_are_production() {
+    let pyproject = "[project]\nname = \"svc\"\nversion = \"1\"\n\n[project.scripts]\nsvc-serve = \"scripts.serve:main\"\n";
+    let serve = "import tornado.web\n\nfrom scripts.common import SETTINGS\n\n\ndef main():\n    tornado.web.Application([], **SETTINGS).listen(8000)\n";
+    let common = "SETTINGS = {'debug': True}\n";
+    let other = "import tornado.web\n\napp = tornado.web.Application([], autoreload=True)\n";
+    let found = findings(
+        &[
+            ("pyproject.toml", pyproject),
+            ("scripts/__init__.py", ""),
+            ("scripts/serve.py", serve),
+            ("scripts/common.py", common),
+            ("scripts/other.py", other),
+        ],
+        &["TW001", "TW002"],
+    );
+    assert_eq!(found.len(), 2, "{found:#?}");
+    assert!(
+        found[0].starts_with("TW001 high scripts/common.py:1 "),
+        "{found:#?}"
+    );
+    assert!(
+        found[1].starts_with("TW002 info scripts/other.py:3 "),
+        "{found:#?}"
+    );
+}
+
+/// Entry points from setup.cfg and setup.py (read as text, never run).
+#[test]
+fn setup_cfg_and_setup_py_entry_points() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("setup.cfg"),
+        "[metadata]\nname = a\n\n[options.entry_points]\nconsole_scripts =\n    a-serve = tools.serve:main\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("setup.py"),
+        "from setuptools import setup\nsetup(entry_points={'console_scripts': ['b-run = b.cli:run']})\n",
+    )
+    .unwrap();
+    assert_eq!(
+        stormwatch_tornado::roles::packaging_entry_points(dir.path()),
+        ["b.cli", "tools.serve"]
+    );
+}
