@@ -20,6 +20,26 @@ use crate::walk::{for_each_stmt, is_name, short, str_lit, text_of, Condition};
 /// not guessed: the value is unknown, and the reason says so.
 pub const MAX_DEPTH: usize = 24;
 
+/// Most expressions one top-level evaluation may visit. Following parameters through their
+/// callers branches; code written to make that explode (functions calling each other many
+/// times over) ends here, reported, instead of running for minutes.
+const MAX_STEPS: usize = 10_000;
+
+thread_local! {
+    /// Expressions visited by the current top-level evaluation on this thread.
+    static STEPS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// Counts one step of the current evaluation (`depth` 0 starts a new one); false when the
+/// budget is spent.
+fn within_budget(depth: usize) -> bool {
+    STEPS.with(|s| {
+        let n = if depth == 0 { 1 } else { s.get() + 1 };
+        s.set(n);
+        n <= MAX_STEPS
+    })
+}
+
 /// Most call sites of one function that are followed to learn a parameter's value.
 const MAX_CALLERS: usize = 8;
 
@@ -207,6 +227,14 @@ impl<'a> Project<'a> {
     ) -> Tracked {
         if depth > MAX_DEPTH {
             return too_deep();
+        }
+        if !within_budget(depth) {
+            return Tracked {
+                val: Val::Opaque(format!(
+                    "more than {MAX_STEPS} expressions away; not followed further"
+                )),
+                chain: Vec::new(),
+            };
         }
         let f = &self.files[file];
         let here = |note: &str| self.step(file, e, note.to_string());
@@ -753,6 +781,9 @@ impl<'a> Project<'a> {
     pub(crate) fn module_binding(&self, file: usize, name: &str, depth: usize) -> Tracked {
         if depth > MAX_DEPTH {
             return too_deep();
+        }
+        if depth == 0 {
+            within_budget(0);
         }
         let body = &self.files[file].ast.body;
         self.binding_in(file, body, name, Scope::default(), usize::MAX, depth)
