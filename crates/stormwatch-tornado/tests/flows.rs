@@ -256,8 +256,8 @@ fn setup_cfg_and_setup_py_entry_points() {
 /// callers branch exponentially; the evaluation budget ends it (this ran for minutes before).
 #[test]
 fn mutually_recursive_fan_out_finishes() {
-    let f = vec!["g(x)"; 8].join(", ");
-    let g = vec!["f(x)"; 8].join(", ");
+    let f = ["g(x)"; 8].join(", ");
+    let g = ["f(x)"; 8].join(", ");
     let src = format!(
         "import tornado.web\n\ndef f(x):\n    return [{f}]\n\ndef g(x):\n    return [{g}]\n\n\
 app = tornado.web.Application([], debug=f(True), autoreload=g(False))\n"
