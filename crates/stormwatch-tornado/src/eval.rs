@@ -88,10 +88,7 @@ fn conditional(v: Tracked, cond: Option<&str>, prev: Option<Tracked>) -> Tracked
         val: Val::Cond {
             condition: cond.to_string(),
             then: Box::new(v),
-            orelse: Box::new(prev.unwrap_or(Tracked {
-                val: Val::None,
-                chain: Vec::new(),
-            })),
+            orelse: Box::new(prev.unwrap_or(Tracked::bare(Val::None))),
         },
         chain,
     }
@@ -156,12 +153,9 @@ fn map_str(t: Tracked, method: &str) -> Tracked {
 
 /// What a value is when following it went deeper than [`MAX_DEPTH`].
 fn too_deep() -> Tracked {
-    Tracked {
-        val: Val::Opaque(format!(
-            "followed through more than {MAX_DEPTH} names, calls and imports; not followed further"
-        )),
-        chain: Vec::new(),
-    }
+    Tracked::bare(Val::Opaque(format!(
+        "followed through more than {MAX_DEPTH} names, calls and imports; not followed further"
+    )))
 }
 
 /// The values of a list, tuple or set display.
@@ -229,12 +223,9 @@ impl<'a> Project<'a> {
             return too_deep();
         }
         if !within_budget(depth) {
-            return Tracked {
-                val: Val::Opaque(format!(
-                    "more than {MAX_STEPS} expressions away; not followed further"
-                )),
-                chain: Vec::new(),
-            };
+            return Tracked::bare(Val::Opaque(format!(
+                "more than {MAX_STEPS} expressions away; not followed further"
+            )));
         }
         let f = &self.files[file];
         let here = |note: &str| self.step(file, e, note.to_string());
@@ -454,10 +445,7 @@ impl<'a> Project<'a> {
         }
         // Something outside the repository (`tornado.web.RedirectHandler`): known by name.
         match qual {
-            Some(q) => Tracked {
-                val: Val::Ref(format!("{q}.{attr}")),
-                chain: Vec::new(),
-            },
+            Some(q) => Tracked::bare(Val::Ref(format!("{q}.{attr}"))),
             None => Tracked::unknown(),
         }
     }
@@ -698,16 +686,10 @@ impl<'a> Project<'a> {
                     return self.module_binding(target, attr, depth + 1);
                 }
             }
-            return Tracked {
-                val: Val::Ref(q.to_string()),
-                chain: Vec::new(),
-            };
+            return Tracked::bare(Val::Ref(q.to_string()));
         }
         if self.top_level[file].contains_key(name) {
-            return Tracked {
-                val: Val::Ref(format!("{}.{name}", self.files[file].module)),
-                chain: Vec::new(),
-            };
+            return self.local_ref(file, name);
         }
         Tracked::unknown()
     }
@@ -768,14 +750,16 @@ impl<'a> Project<'a> {
         // Callers disagree: the value depends on which one runs.
         let then = values.iter().find(|v| v.truth() == Truth::True).cloned();
         let orelse = values.iter().find(|v| v.truth() != Truth::True).cloned();
-        Some(Tracked {
-            val: Val::Cond {
-                condition: format!("which caller of {}() runs", def.name),
-                then: Box::new(then.unwrap_or_else(Tracked::unknown)),
-                orelse: Box::new(orelse.unwrap_or_else(Tracked::unknown)),
-            },
-            chain: Vec::new(),
-        })
+        Some(Tracked::bare(Val::Cond {
+            condition: format!("which caller of {}() runs", def.name),
+            then: Box::new(then.unwrap_or_else(Tracked::unknown)),
+            orelse: Box::new(orelse.unwrap_or_else(Tracked::unknown)),
+        }))
+    }
+
+    /// A class or function defined at the top of `file`, by its dotted name.
+    fn local_ref(&self, file: usize, name: &str) -> Tracked {
+        Tracked::bare(Val::Ref(format!("{}.{name}", self.files[file].module)))
     }
 
     pub(crate) fn module_binding(&self, file: usize, name: &str, depth: usize) -> Tracked {
@@ -795,10 +779,9 @@ impl<'a> Project<'a> {
                 (target != file).then(|| self.module_binding(target, attr, depth + 1))
             })
             .or_else(|| {
-                self.top_level[file].contains_key(name).then(|| Tracked {
-                    val: Val::Ref(format!("{}.{name}", self.files[file].module)),
-                    chain: Vec::new(),
-                })
+                self.top_level[file]
+                    .contains_key(name)
+                    .then(|| self.local_ref(file, name))
             })
             .unwrap_or_else(Tracked::unknown)
     }
@@ -929,10 +912,7 @@ impl<'a> Project<'a> {
                     Some(eval(&a.value))
                 }
                 Stmt::AnnAssign(a) if is_name(&a.target, name) => a.value.as_deref().map(eval),
-                Stmt::FunctionDef(d) if d.name.as_str() == name => Some(Tracked {
-                    val: Val::Ref(format!("{}.{name}", f.module)),
-                    chain: Vec::new(),
-                }),
+                Stmt::FunctionDef(d) if d.name.as_str() == name => Some(self.local_ref(file, name)),
                 Stmt::Assign(a) => {
                     let Some(key) = a.targets.iter().find_map(|t| subscript_key(t, name)) else {
                         continue;

@@ -149,11 +149,16 @@ impl Tracked {
         }
     }
 
-    pub fn unknown() -> Self {
+    /// A value with no place recorded yet (the caller adds the step that reaches it).
+    pub fn bare(val: Val) -> Self {
         Self {
-            val: Val::Unknown,
+            val,
             chain: Vec::new(),
         }
+    }
+
+    pub fn unknown() -> Self {
+        Self::bare(Val::Unknown)
     }
 
     /// The same value, having also passed through `step`.
