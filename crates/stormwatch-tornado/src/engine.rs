@@ -526,7 +526,6 @@ impl<'a> Project<'a> {
                 class: ctx.class,
             };
             let at = call.range().start().to_usize();
-            let (line, column) = self.files[file].position(at);
             if let Some(skip) = self.is_app_call(file, call, ctx) {
                 apps.push(self.app_site(file, call, scope, skip));
                 continue;
@@ -555,6 +554,7 @@ impl<'a> Project<'a> {
                     }
                 }
             }
+            let (line, column) = self.files[file].position(at);
             calls.push(CallSite {
                 file,
                 line,
