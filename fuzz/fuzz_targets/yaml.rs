@@ -1,0 +1,11 @@
+//! The positioned YAML reader on arbitrary text: documents or an error, never a panic,
+//! a hang or unbounded memory (nesting and alias expansion are capped).
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    if let Ok(text) = std::str::from_utf8(data) {
+        let _ = stormwatch_yaml::parse(text);
+    }
+});
