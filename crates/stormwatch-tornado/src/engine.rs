@@ -12,7 +12,7 @@ use ruff_text_size::Ranged;
 
 use crate::eval::{merge, Scope, OPEN};
 use crate::imports::{module_index, Imports};
-use crate::source::PyFile;
+use crate::source::{PyFile, Source};
 use crate::value::{Step, Tracked, Val};
 pub use crate::walk::Condition;
 use crate::walk::{self, str_lit, text_of, Context, FileScan};
@@ -29,7 +29,9 @@ pub struct Route {
 
 /// One place where settings reach an `Application`.
 pub struct AppSite {
+    /// The file's index in the project it was found in.
     pub file: usize,
+    pub path: std::path::PathBuf,
     pub line: usize,
     pub column: usize,
     /// Every setting passed, by name, with its evaluated value.
@@ -91,6 +93,9 @@ pub(crate) struct CallRef<'a> {
 
 pub struct Project<'a> {
     pub files: &'a [PyFile],
+    /// Every file of the repository, beyond the group being analysed (for what is only
+    /// searched as text).
+    pub repository: &'a [&'a Source],
     scans: Vec<FileScan<'a>>,
     pub(crate) imports: Vec<Imports>,
     /// Each file's top-level classes and functions, so that resolving a name is a lookup
@@ -119,7 +124,7 @@ fn last_name(func: &Expr) -> Option<&str> {
 }
 
 impl<'a> Project<'a> {
-    pub fn new(files: &'a [PyFile]) -> Self {
+    pub fn new(files: &'a [PyFile], repository: &'a [&'a Source]) -> Self {
         let index = module_index(files);
         // Per-file passes run on every core; cross-file passes below read their results.
         let imports = files.par_iter().map(Imports::of).collect();
@@ -140,6 +145,7 @@ impl<'a> Project<'a> {
             .collect();
         let mut p = Project {
             files,
+            repository,
             scans,
             imports,
             top_level,
@@ -306,41 +312,9 @@ impl<'a> Project<'a> {
         out.into_iter().map(|i| &self.classes[i]).collect()
     }
 
-    /// The files that the `entries` reach through their imports (themselves included).
-    pub fn reachable(&self, entries: &[usize]) -> Vec<bool> {
-        let mut seen = vec![false; self.files.len()];
-        let mut queue: Vec<usize> = entries.to_vec();
-        while let Some(i) = queue.pop() {
-            if std::mem::replace(&mut seen[i], true) {
-                continue;
-            }
-            for m in self.imports[i].modules() {
-                // Importing `a.b.c` runs `a`, `a.b` and `a.b.c`.
-                let mut name = m.as_str();
-                loop {
-                    if let Some(&target) = self.index.get(name) {
-                        if !seen[target] {
-                            queue.push(target);
-                        }
-                    }
-                    match name.rsplit_once('.') {
-                        Some((parent, _)) => name = parent,
-                        None => break,
-                    }
-                }
-            }
-        }
-        seen
-    }
-
-    /// The file of a module of the repository.
-    pub fn module_file(&self, module: &str) -> Option<usize> {
-        self.index.get(module).copied()
-    }
-
-    /// Whether `name` is a `tornado.options` option defined somewhere in the repository.
-    pub fn defines_option(&self, name: &str) -> bool {
-        self.options.contains_key(name)
+    /// The names of the `tornado.options` options the files define.
+    pub fn option_names(&self) -> Vec<String> {
+        self.options.keys().cloned().collect()
     }
 
     /// The source text of a node.
@@ -645,6 +619,7 @@ impl<'a> Project<'a> {
         };
         AppSite {
             file,
+            path: self.files[file].path.clone(),
             line,
             column,
             settings,

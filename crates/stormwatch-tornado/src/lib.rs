@@ -2,7 +2,10 @@
 //! follows how settings reach `tornado.web.Application`, and applies the [`rules`].
 
 use rayon::prelude::*;
+use std::collections::HashSet;
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use stormwatch_findings::{ConfigFinding, Location, TraceStep};
 
@@ -12,6 +15,7 @@ mod imports;
 pub mod roles;
 pub mod rules;
 mod source;
+mod summary;
 mod value;
 mod walk;
 
@@ -56,43 +60,134 @@ fn display(p: &Path) -> String {
     s.strip_prefix("./").map(str::to_string).unwrap_or(s)
 }
 
+/// Source bytes whose syntax trees are kept from the first parse until their group is
+/// analysed; past it, a tree is parsed again when its group comes (a tree takes about fifteen
+/// bytes per byte of text, so this keeps a small repository to one parse and a huge one under
+/// a fixed amount of memory).
+const RETAINED_SOURCE_BYTES: usize = 6 << 20;
+
+/// A file after the first parse: its text, its summary, and maybe its syntax tree.
+struct Loaded {
+    source: Arc<source::Source>,
+    summary: summary::Summary,
+    ast: Mutex<Option<ruff_python_ast::ModModule>>,
+}
+
+/// Parses and summarises files in parallel, keeping trees within the budget.
+fn load(sources: Vec<source::Source>, retained: &AtomicUsize) -> (Vec<Loaded>, Vec<SkippedFile>) {
+    let results: Vec<Result<Loaded, SkippedFile>> = sources
+        .into_par_iter()
+        .map(|s| {
+            let file = source::parse(Arc::new(s))?;
+            let summary = summary::Summary::of(&file);
+            let size = file.text.len();
+            let keep = retained.fetch_add(size, Ordering::Relaxed) + size <= RETAINED_SOURCE_BYTES;
+            if !keep {
+                retained.fetch_sub(size, Ordering::Relaxed);
+            }
+            let source::PyFile { source, ast } = file;
+            Ok(Loaded {
+                source,
+                summary,
+                ast: Mutex::new(keep.then_some(ast)),
+            })
+        })
+        .collect();
+    let mut ok = Vec::new();
+    let mut bad = Vec::new();
+    for r in results {
+        match r {
+            Ok(f) => ok.push(f),
+            Err(e) => bad.push(e),
+        }
+    }
+    (ok, bad)
+}
+
 /// Audits every Python file under `root` (or the single file `root`).
 pub fn audit(root: &Path, selection: &Selection) -> ConfigAudit {
     let paths = source::python_files(root);
-    let (mut files, mut skipped) = source::parse_all(root, &paths);
-    let config_files = source::config_files(root, &files);
-    if !config_files.is_empty() {
-        let (more, bad) = source::parse_all(root, &config_files);
-        files.extend(more);
+    let (sources, mut skipped) = source::read_all(root, &paths);
+    let retained = AtomicUsize::new(0);
+    let (mut loaded, bad) = load(sources, &retained);
+    skipped.extend(bad);
+    let config_paths = {
+        let known: HashSet<&Path> = loaded.iter().map(|l| l.source.path.as_path()).collect();
+        let callers = loaded
+            .iter()
+            .filter(|l| !l.summary.config_literals.is_empty())
+            .map(|l| {
+                (
+                    l.source.path.as_path(),
+                    l.summary.config_literals.as_slice(),
+                )
+            });
+        source::config_files(root, &known, callers)
+    };
+    if !config_paths.is_empty() {
+        let (sources, bad) = source::read_all(root, &config_paths);
         skipped.extend(bad);
+        let (more, bad) = load(sources, &retained);
+        skipped.extend(bad);
+        loaded.extend(more);
     }
-    let result = analyze(root, selection, &files, skipped);
-    // Freeing the syntax trees of a large code base takes a noticeable share of the run;
-    // nothing waits for it. Dropping a tree recurses into it, so the thread gets a stack as
-    // deep as the ones that built it (a long operator chain is a deep tree).
-    let freeing = std::thread::Builder::new()
-        .stack_size(256 * 1024 * 1024)
-        .spawn(move || drop(files));
-    if let Err(e) = freeing {
-        // Not enough address space for another thread: nothing is lost by not freeing early.
-        drop(e);
+    analyze(root, selection, &loaded, skipped)
+}
+
+/// What the analysis of one group of files found.
+struct GroupResult {
+    hits: Vec<rules::Hit>,
+    apps: Vec<engine::AppSite>,
+    options: Vec<String>,
+    command_line_options: bool,
+}
+
+/// Parses (or takes the kept trees of) one group of files, analyses it and frees the trees.
+fn analyse_group(
+    group: &[usize],
+    loaded: &[Loaded],
+    sources: &[&source::Source],
+    roles: &roles::Roles,
+) -> GroupResult {
+    let files: Vec<source::PyFile> = group
+        .par_iter()
+        .filter_map(|&i| {
+            let l = &loaded[i];
+            let kept = l.ast.lock().ok().and_then(|mut a| a.take());
+            match kept {
+                Some(ast) => Some(source::PyFile {
+                    source: l.source.clone(),
+                    ast,
+                }),
+                // It parsed the first time: the same text parses again.
+                None => source::parse(l.source.clone()).ok(),
+            }
+        })
+        .collect();
+    let project = engine::Project::new(&files, sources);
+    let (apps, calls) = project.sites();
+    let hits = rules::check(&project, &apps, &calls, roles);
+    GroupResult {
+        hits,
+        apps,
+        options: project.option_names(),
+        command_line_options: project.command_line_options,
     }
-    result
 }
 
 fn analyze(
     root: &Path,
     selection: &Selection,
-    files: &[source::PyFile],
+    loaded: &[Loaded],
     skipped: Vec<SkippedFile>,
 ) -> ConfigAudit {
     // Paths are reported relative to the scanned directory, as the user named it.
     let base = if root.is_dir() { root } else { Path::new("") };
-    let lines = files.par_iter().map(|f| f.text.lines().count()).sum();
-    let project = engine::Project::new(files);
-    let (apps, calls) = project.sites();
+    let sources: Vec<&source::Source> = loaded.iter().map(|l| &*l.source).collect();
+    let summaries: Vec<&summary::Summary> = loaded.iter().map(|l| &l.summary).collect();
+    let lines = sources.par_iter().map(|f| f.text.lines().count()).sum();
     let deployment = stormwatch_deploy::scan(root);
-    let rels: Vec<&Path> = files.iter().map(|f| f.rel.as_path()).collect();
+    let rels: Vec<&Path> = sources.iter().map(|f| f.rel.as_path()).collect();
     let mut roles = roles::Roles::new(&rels, deployment.commands.iter().map(|c| c.full()));
     // What the project's declared entry points (deployment commands, packaging scripts)
     // reach through imports runs in production, wherever it lives.
@@ -101,26 +196,46 @@ fn analyze(
     } else {
         Vec::new()
     };
-    let mut entries: Vec<usize> = files
+    let mut entries: Vec<usize> = sources
         .iter()
         .enumerate()
         .filter(|(_, f)| roles.started_by_deployment(&f.rel, &f.module))
         .map(|(i, _)| i)
         .collect();
-    entries.extend(packaged.iter().filter_map(|m| project.module_file(m)));
+    let modules = summary::first_of_each_module(&sources);
+    entries.extend(
+        packaged
+            .iter()
+            .filter_map(|m| modules.get(m.as_str()).copied()),
+    );
     if !entries.is_empty() {
-        let reached = project.reachable(&entries);
+        let reached = summary::reachable(&sources, &summaries, &entries);
         roles.set_reached(
-            files
+            sources
                 .iter()
                 .zip(reached)
                 .filter(|(_, r)| *r)
                 .map(|(f, _)| f.rel.clone()),
         );
     }
-    let mut hits = rules::check(&project, &apps, &calls, &roles);
+    // Each group of files that can reach each other is analysed on its own, so that only
+    // the syntax trees of the groups in progress are alive.
+    let groups = summary::components(&sources, &summaries);
+    let results: Vec<GroupResult> = groups
+        .par_iter()
+        .map(|g| analyse_group(g, loaded, &sources, &roles))
+        .collect();
+    let mut facts = rules::Facts::default();
+    let mut hits = Vec::new();
+    let mut apps = Vec::new();
+    for r in results {
+        hits.extend(r.hits);
+        apps.extend(r.apps);
+        facts.options.extend(r.options);
+        facts.command_line_options |= r.command_line_options;
+    }
     hits.extend(rules::check_deployment(
-        &project,
+        &facts,
         &apps,
         &deployment,
         selection.target,
@@ -147,8 +262,8 @@ fn analyze(
     let mut warnings = Vec::new();
     let mut seen: std::collections::HashMap<(String, String, usize, usize, String), usize> =
         Default::default();
-    let by_path: std::collections::HashMap<&Path, &source::PyFile> =
-        files.iter().map(|f| (f.path.as_path(), f)).collect();
+    let by_path: std::collections::HashMap<&Path, &source::Source> =
+        sources.iter().map(|f| (f.path.as_path(), *f)).collect();
     for mut hit in hits {
         if !selection.enabled(hit.rule.id) {
             continue;
@@ -254,7 +369,7 @@ fn analyze(
         warnings: warnings.into_iter().map(relative).collect(),
         deployment_files,
         skipped: skipped.into_iter().map(relative).collect(),
-        files: files.len(),
+        files: sources.len(),
         lines,
     }
 }

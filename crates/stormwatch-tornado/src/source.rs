@@ -2,6 +2,7 @@
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use rayon::prelude::*;
 use ruff_python_ast::ModModule;
@@ -10,8 +11,9 @@ use stormwatch_manifest::text::{decode, read_text, LineIndex};
 /// Python files larger than this are generated or vendored, not application settings.
 const MAX_PY_BYTES: u64 = 4 * 1024 * 1024;
 
-/// One parsed Python file.
-pub struct PyFile {
+/// One Python file's text and where it is. Kept for the whole audit (suppression comments,
+/// messages); its syntax tree is not (see [`PyFile`]).
+pub struct Source {
     pub path: PathBuf,
     /// The path relative to the scanned root (what "test code" and module names are judged by).
     pub rel: PathBuf,
@@ -19,15 +21,47 @@ pub struct PyFile {
     pub module: String,
     pub text: String,
     pub lines: LineIndex,
-    pub ast: ModModule,
 }
 
-impl PyFile {
+impl Source {
     /// 1-based line and column of a byte offset.
     pub fn position(&self, offset: usize) -> (usize, usize) {
         let line = self.lines.line(offset);
         let line_start = self.text[..offset].rfind('\n').map_or(0, |i| i + 1);
         (line, self.text[line_start..offset].chars().count() + 1)
+    }
+
+    pub fn is_package(&self) -> bool {
+        self.path.file_name().is_some_and(|n| n == "__init__.py")
+    }
+}
+
+/// A file with its syntax tree, alive only while the files it is analysed with are (a syntax
+/// tree takes about fifteen times the memory of its text).
+pub struct PyFile {
+    pub source: Arc<Source>,
+    pub ast: ModModule,
+}
+
+impl std::ops::Deref for PyFile {
+    type Target = Source;
+    fn deref(&self) -> &Source {
+        &self.source
+    }
+}
+
+/// Parses a file's text.
+pub fn parse(source: Arc<Source>) -> Result<PyFile, SkippedFile> {
+    match ruff_python_parser::parse_module(&source.text) {
+        Ok(parsed) => Ok(PyFile {
+            ast: parsed.into_syntax(),
+            source,
+        }),
+        Err(e) => Err(SkippedFile {
+            path: source.path.clone(),
+            line: source.lines.line(e.location.start().to_usize()),
+            message: format!("Python syntax error: {}", e.error),
+        }),
     }
 }
 
@@ -80,9 +114,9 @@ fn module_name(root: &Path, path: &Path, packages: &HashSet<&Path>) -> String {
     parts.join(".")
 }
 
-/// Reads and parses files in parallel. Unreadable and unparsable files are returned
-/// separately with the line of the problem.
-pub fn parse_all(root: &Path, files: &[PathBuf]) -> (Vec<PyFile>, Vec<SkippedFile>) {
+/// Reads files in parallel (UTF-8 or their PEP 263 encoding) and refuses those past the size
+/// and nesting limits; they are returned separately with the line of the problem.
+pub fn read_all(root: &Path, files: &[PathBuf]) -> (Vec<Source>, Vec<SkippedFile>) {
     let base = if root.is_file() {
         root.parent().unwrap_or(Path::new("."))
     } else {
@@ -93,7 +127,7 @@ pub fn parse_all(root: &Path, files: &[PathBuf]) -> (Vec<PyFile>, Vec<SkippedFil
         .filter(|p| p.file_name().is_some_and(|n| n == "__init__.py"))
         .filter_map(|p| p.parent())
         .collect();
-    let results: Vec<Result<PyFile, SkippedFile>> = files
+    let results: Vec<Result<Source, SkippedFile>> = files
         .par_iter()
         .map(|path| {
             let skipped = |line, message: String| SkippedFile {
@@ -112,17 +146,11 @@ pub fn parse_all(root: &Path, files: &[PathBuf]) -> (Vec<PyFile>, Vec<SkippedFil
             if let Some((line, message)) = nesting_limit(&text) {
                 return Err(skipped(line, format!("Python syntax error: {message}")));
             }
-            let lines = LineIndex::new(&text);
-            let parsed = ruff_python_parser::parse_module(&text).map_err(|e| {
-                let line = lines.line(e.location.start().to_usize());
-                skipped(line, format!("Python syntax error: {}", e.error))
-            })?;
-            Ok(PyFile {
+            Ok(Source {
                 module: module_name(base, path, &packages),
                 rel: path.strip_prefix(base).unwrap_or(path).to_path_buf(),
                 path: path.clone(),
-                ast: parsed.into_syntax(),
-                lines,
+                lines: LineIndex::new(&text),
                 text,
             })
         })
@@ -140,9 +168,14 @@ pub fn parse_all(root: &Path, files: &[PathBuf]) -> (Vec<PyFile>, Vec<SkippedFil
 
 /// Config files that `tornado.options.parse_config_file` may read, whatever their extension
 /// (Tornado executes them as Python: `server.conf` in its own docs): the path literals of the
-/// files that call it, resolved against the calling file's directory and the scanned root.
-/// Only existing regular files inside the scanned root that are not already parsed.
-pub fn config_files(root: &Path, files: &[PyFile]) -> Vec<PathBuf> {
+/// files that call it (`callers`: path and literals), resolved against the calling file's
+/// directory and the scanned root. Only existing regular files inside the scanned root that
+/// are not among the `known` Python files.
+pub fn config_files<'a>(
+    root: &Path,
+    known: &HashSet<&Path>,
+    callers: impl Iterator<Item = (&'a Path, &'a [String])>,
+) -> Vec<PathBuf> {
     let base = if root.is_file() {
         root.parent().unwrap_or(Path::new("."))
     } else {
@@ -151,27 +184,11 @@ pub fn config_files(root: &Path, files: &[PyFile]) -> Vec<PathBuf> {
     let Ok(canonical_root) = base.canonicalize() else {
         return Vec::new();
     };
-    let known: HashSet<&Path> = files.iter().map(|f| f.path.as_path()).collect();
     let mut out: Vec<PathBuf> = Vec::new();
-    for f in files
-        .iter()
-        .filter(|f| f.text.contains("parse_config_file"))
-    {
-        let mut literals = Vec::new();
-        crate::walk::string_literals(&f.ast.body, &mut |s| {
-            let looks_like_path = s.len() < 256
-                && !s.contains('\n')
-                && Path::new(s)
-                    .extension()
-                    .and_then(|e| e.to_str())
-                    .is_some_and(|e| matches!(e, "conf" | "cfg" | "cnf" | "config" | "ini"));
-            if looks_like_path {
-                literals.push(s.to_string());
-            }
-        });
-        let dir = f.path.parent().unwrap_or(base);
-        for lit in literals {
-            for candidate in [dir.join(&lit), base.join(&lit)] {
+    for (path, literals) in callers {
+        let dir = path.parent().unwrap_or(base);
+        for lit in literals.iter().filter(|l| !l.ends_with(".py")) {
+            for candidate in [dir.join(lit), base.join(lit)] {
                 let inside = candidate
                     .canonicalize()
                     .is_ok_and(|c| c.starts_with(&canonical_root));

@@ -40,17 +40,14 @@ app = Application(handlers, cookie_secret=os.environ["COOKIE_SECRET"])
 "#,
 };
 
-/// Test files that contain `secret` as a string literal.
+/// A test file of the repository that contains `secret` in quotes.
 fn shared_with_tests(project: &Project, secret: &str) -> Option<String> {
+    let quoted = [format!("'{secret}'"), format!("\"{secret}\"")];
     project
-        .files
+        .repository
         .iter()
         .filter(|f| is_test_file(&f.rel))
-        .find(|f| {
-            let mut found = false;
-            crate::walk::string_literals(&f.ast.body, &mut |s| found |= s == secret);
-            found
-        })
+        .find(|f| quoted.iter().any(|q| f.text.contains(q.as_str())))
         .map(|f| f.rel.display().to_string())
 }
 

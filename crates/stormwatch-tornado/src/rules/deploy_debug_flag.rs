@@ -2,8 +2,9 @@
 
 use stormwatch_findings::Severity;
 
+use super::Facts;
 use super::{command_hit, Hit, RuleInfo, DEBUG_FAMILY};
-use crate::engine::{AppSite, Project};
+use crate::engine::AppSite;
 use crate::value::Step;
 use stormwatch_deploy::Deployment;
 
@@ -58,7 +59,7 @@ fn tornado_bool(value: Option<&str>) -> bool {
     )
 }
 
-pub fn check(project: &Project, apps: &[AppSite], deployment: &Deployment, hits: &mut Vec<Hit>) {
+pub fn check(facts: &Facts, apps: &[AppSite], deployment: &Deployment, hits: &mut Vec<Hit>) {
     // Options whose value reaches a debug-family setting, with that setting.
     let mut controlling: Vec<(String, &str, Vec<Step>)> = Vec::new();
     for app in apps {
@@ -78,7 +79,7 @@ pub fn check(project: &Project, apps: &[AppSite], deployment: &Deployment, hits:
             let Some((name, value)) = option_of(arg) else {
                 continue;
             };
-            if !project.defines_option(&name) || !tornado_bool(value) {
+            if !facts.options.contains(&name) || !tornado_bool(value) {
                 continue;
             }
             let flow = controlling.iter().find(|(o, _, _)| *o == name);

@@ -2,8 +2,8 @@
 
 use stormwatch_findings::Severity;
 
+use super::Facts;
 use super::{command_hit, Hit, RuleInfo};
-use crate::engine::Project;
 use stormwatch_deploy::Deployment;
 
 pub const RULE: RuleInfo = RuleInfo {
@@ -34,8 +34,8 @@ Use `--logging=info` (the default) or `warning` in production.
 "#,
 };
 
-pub fn check(project: &Project, deployment: &Deployment, hits: &mut Vec<Hit>) {
-    if !project.command_line_options {
+pub fn check(facts: &Facts, deployment: &Deployment, hits: &mut Vec<Hit>) {
+    if !facts.command_line_options {
         return;
     }
     for cmd in &deployment.commands {

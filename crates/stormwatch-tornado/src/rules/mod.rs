@@ -68,9 +68,9 @@ pub(crate) fn command_hit(
 }
 
 /// The step where settings reach an `Application`.
-pub(crate) fn app_step(project: &Project, app: &AppSite) -> Step {
+pub(crate) fn app_step(app: &AppSite) -> Step {
     Step {
-        file: project.files[app.file].path.clone(),
+        file: app.path.clone(),
         line: app.line,
         column: app.column,
         note: "Application(...)".into(),
@@ -200,17 +200,27 @@ pub(crate) const DEBUG_FAMILY: &[(&str, bool)] = &[
     ("static_hash_cache", false),
 ];
 
-/// The deployment rules, run over what the deployment files start the app with.
+/// What the deployment rules need to know about the whole repository.
+#[derive(Debug, Default)]
+pub struct Facts {
+    /// Every `tornado.options` option defined.
+    pub options: std::collections::HashSet<String>,
+    /// Whether some file calls `parse_command_line` (so `--logging=debug` takes effect).
+    pub command_line_options: bool,
+}
+
+/// The deployment rules, run over what the deployment files start the app with (`apps`:
+/// every application of the repository).
 pub fn check_deployment(
-    project: &Project,
+    facts: &Facts,
     apps: &[AppSite],
     deployment: &stormwatch_deploy::Deployment,
     target: Target,
 ) -> Vec<Hit> {
     let mut hits = Vec::new();
-    deploy_debug_flag::check(project, apps, deployment, &mut hits);
+    deploy_debug_flag::check(facts, apps, deployment, &mut hits);
     deploy_debug_env::check(apps, deployment, &mut hits);
-    deploy_logging_flag::check(project, deployment, &mut hits);
+    deploy_logging_flag::check(facts, deployment, &mut hits);
     for hit in &mut hits {
         use stormwatch_deploy::Stage;
         let stage = hit.stage.or_else(|| deployment.stage_of(&hit.step.file));

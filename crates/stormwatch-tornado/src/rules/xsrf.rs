@@ -170,7 +170,7 @@ pub fn check(project: &Project, app: &AppSite, hits: &mut Vec<Hit>) {
         Some((_, v)) if v.truth() == Truth::False => "false",
         Some(_) => return,
     };
-    let step = app_step(project, app);
+    let step = app_step(app);
     let Some(routes) = &app.routes else {
         hits.push(super::hit_at(
             &RULE,

@@ -1,0 +1,382 @@
+//! What the audit keeps of every file once its syntax tree is gone: the modules it imports,
+//! the `tornado.options` it defines and reads, and the config files it may read. From these,
+//! the files are split into groups that can only reach each other ([`components`]): each
+//! group is parsed, analysed and freed on its own, so that memory follows the largest group
+//! rather than the whole repository, and entry-point reachability ([`reachable`]) needs no
+//! syntax tree at all.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use ruff_python_ast::visitor::{self, Visitor};
+use ruff_python_ast::Expr;
+
+use crate::imports::Imports;
+use crate::source::{PyFile, Source};
+use crate::walk::str_lit;
+
+/// `tornado.options.options` attributes that read every option rather than one.
+const READS_EVERY_OPTION: &[&str] = &[
+    "group_dict",
+    "as_dict",
+    "items",
+    "groups",
+    "parse_config_file",
+    "parse_command_line",
+    "_options",
+];
+
+/// Config-like extensions that `parse_config_file` may be given (Tornado runs them as Python).
+pub(crate) const CONFIG_EXTENSIONS: &[&str] = &["conf", "cfg", "cnf", "config", "ini", "py"];
+
+#[derive(Debug, Default)]
+pub struct Summary {
+    /// Every module the file imports (see [`Imports::modules`]).
+    pub modules: Vec<String>,
+    /// Option names given to `define("name", ...)`.
+    pub defines: Vec<String>,
+    /// `options.NAME` read.
+    pub reads: Vec<String>,
+    /// Reads options as a whole: `options.group_dict()`, `options` passed as a value,
+    /// `parse_config_file` (which sets any of them).
+    pub reads_all: bool,
+    /// Path-like string literals of a file that calls `parse_config_file`.
+    pub config_literals: Vec<String>,
+}
+
+impl Summary {
+    pub fn of(file: &PyFile) -> Self {
+        let imports = Imports::of(file);
+        let mut v = OptionUse {
+            imports: &imports,
+            summary: Summary::default(),
+        };
+        v.visit_body(&file.ast.body);
+        let mut summary = v.summary;
+        if file.text.contains("parse_config_file") {
+            summary.reads_all = true;
+            crate::walk::string_literals(&file.ast.body, &mut |s| {
+                if looks_like_config_path(s) {
+                    summary.config_literals.push(s.to_string());
+                }
+            });
+        }
+        summary.modules = imports.modules().to_vec();
+        summary
+    }
+}
+
+pub(crate) fn looks_like_config_path(s: &str) -> bool {
+    s.len() < 256
+        && !s.contains('\n')
+        && Path::new(s)
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| CONFIG_EXTENSIONS.contains(&e))
+}
+
+struct OptionUse<'i> {
+    imports: &'i Imports,
+    summary: Summary,
+}
+
+impl OptionUse<'_> {
+    /// Whether a name refers to the options object (`options`, `opts` imported as it).
+    fn is_options(&self, e: &Expr) -> bool {
+        match e {
+            Expr::Name(n) => {
+                n.id.as_str() == "options"
+                    || self.imports.get(n.id.as_str()) == Some("tornado.options.options")
+            }
+            Expr::Attribute(a) => a.attr.as_str() == "options",
+            _ => false,
+        }
+    }
+}
+
+impl<'a> Visitor<'a> for OptionUse<'_> {
+    fn visit_expr(&mut self, expr: &'a Expr) {
+        match expr {
+            Expr::Attribute(a) if self.is_options(&a.value) => {
+                let name = a.attr.as_str();
+                if READS_EVERY_OPTION.contains(&name) {
+                    self.summary.reads_all = true;
+                } else {
+                    self.summary.reads.push(name.to_string());
+                }
+                return;
+            }
+            Expr::Name(_) if self.is_options(expr) => self.summary.reads_all = true,
+            Expr::Call(c) => {
+                let is_define = match &*c.func {
+                    Expr::Name(n) => {
+                        n.id.as_str() == "define"
+                            || self.imports.get(n.id.as_str()) == Some("tornado.options.define")
+                    }
+                    Expr::Attribute(a) => a.attr.as_str() == "define",
+                    _ => false,
+                };
+                if is_define {
+                    if let Some(name) = c.arguments.args.first().and_then(str_lit) {
+                        self.summary.defines.push(name);
+                    }
+                }
+            }
+            _ => {}
+        }
+        visitor::walk_expr(self, expr);
+    }
+}
+
+/// Module name -> every file of that name (a `src.` prefix also answers to the name without
+/// it), for the edges that the per-group import resolution may follow.
+fn modules_index<'s>(sources: &[&'s Source]) -> HashMap<&'s str, Vec<usize>> {
+    let mut index: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, s) in sources.iter().enumerate() {
+        index.entry(s.module.as_str()).or_default().push(i);
+        if let Some(rest) = s.module.strip_prefix("src.") {
+            index.entry(rest).or_default().push(i);
+        }
+    }
+    index
+}
+
+/// The files a module name may mean: importing `a.b.c` runs `a`, `a.b` and `a.b.c`.
+fn imported_files<'i>(
+    index: &'i HashMap<&str, Vec<usize>>,
+    module: &str,
+) -> impl Iterator<Item = usize> + 'i {
+    let mut names = Vec::new();
+    let mut name = module;
+    loop {
+        names.push(name.to_string());
+        match name.rsplit_once('.') {
+            Some((parent, _)) => name = parent,
+            None => break,
+        }
+    }
+    names
+        .into_iter()
+        .flat_map(move |n| index.get(n.as_str()).into_iter().flatten().copied())
+}
+
+struct UnionFind(Vec<usize>);
+
+impl UnionFind {
+    fn find(&mut self, mut i: usize) -> usize {
+        while self.0[i] != i {
+            self.0[i] = self.0[self.0[i]];
+            i = self.0[i];
+        }
+        i
+    }
+
+    fn union(&mut self, a: usize, b: usize) {
+        let (ra, rb) = (self.find(a), self.find(b));
+        if ra != rb {
+            self.0[ra.max(rb)] = ra.min(rb);
+        }
+    }
+}
+
+/// Groups of files that the analysis may follow values between: a file and what it imports
+/// (every file of that module name), option readers and the files that define those
+/// options, and the files that read config files with those files. Each group lists its
+/// files in their original order; groups come largest first.
+pub fn components(sources: &[&Source], summaries: &[&Summary]) -> Vec<Vec<usize>> {
+    let n = sources.len();
+    let mut uf = UnionFind((0..n).collect());
+    let index = modules_index(sources);
+    let mut definers: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, s) in summaries.iter().enumerate() {
+        for m in &s.modules {
+            for j in imported_files(&index, m) {
+                uf.union(i, j);
+            }
+        }
+        for d in &s.defines {
+            definers.entry(d.as_str()).or_default().push(i);
+        }
+    }
+    let any_definer = definers.values().flatten().copied().min();
+    // Every definer together, when anything reads options as a whole.
+    let reads_all = summaries.iter().any(|s| s.reads_all);
+    if reads_all {
+        if let Some(first) = any_definer {
+            for &j in definers.values().flatten() {
+                uf.union(first, j);
+            }
+        }
+    }
+    let by_name: HashMap<&str, Vec<usize>> = {
+        let mut m: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (i, s) in sources.iter().enumerate() {
+            if let Some(name) = s.path.file_name().and_then(|n| n.to_str()) {
+                m.entry(name).or_default().push(i);
+            }
+        }
+        m
+    };
+    for (i, s) in summaries.iter().enumerate() {
+        for r in &s.reads {
+            for &j in definers.get(r.as_str()).into_iter().flatten() {
+                uf.union(i, j);
+            }
+        }
+        if s.reads_all {
+            if let Some(first) = any_definer {
+                uf.union(i, first);
+            }
+        }
+        // A config file named by a literal, wherever the analysis may resolve it.
+        for lit in &s.config_literals {
+            let lit_path = Path::new(lit.trim_start_matches("./"));
+            let Some(name) = lit_path.file_name().and_then(|n| n.to_str()) else {
+                continue;
+            };
+            for &j in by_name.get(name).into_iter().flatten() {
+                if sources[j].path.ends_with(lit_path) {
+                    uf.union(i, j);
+                    if let Some(first) = any_definer {
+                        uf.union(j, first);
+                    }
+                }
+            }
+        }
+    }
+    let mut groups: HashMap<usize, Vec<usize>> = HashMap::new();
+    for i in 0..n {
+        let root = uf.find(i);
+        groups.entry(root).or_default().push(i);
+    }
+    let mut out: Vec<Vec<usize>> = groups.into_values().collect();
+    out.sort_by(|a, b| b.len().cmp(&a.len()).then(a[0].cmp(&b[0])));
+    out
+}
+
+/// The files that `entries` reach through their imports (themselves included).
+pub fn reachable(sources: &[&Source], summaries: &[&Summary], entries: &[usize]) -> Vec<bool> {
+    let index = first_of_each_module(sources);
+    let mut seen = vec![false; sources.len()];
+    let mut queue: Vec<usize> = entries.to_vec();
+    while let Some(i) = queue.pop() {
+        if std::mem::replace(&mut seen[i], true) {
+            continue;
+        }
+        for m in &summaries[i].modules {
+            let mut name = m.as_str();
+            loop {
+                if let Some(&target) = index.get(name) {
+                    if !seen[target] {
+                        queue.push(target);
+                    }
+                }
+                match name.rsplit_once('.') {
+                    Some((parent, _)) => name = parent,
+                    None => break,
+                }
+            }
+        }
+    }
+    seen
+}
+
+/// Module name -> the file Python would import for it (the first of that name).
+pub fn first_of_each_module<'s>(sources: &[&'s Source]) -> HashMap<&'s str, usize> {
+    let mut index = HashMap::new();
+    for (i, s) in sources.iter().enumerate() {
+        index.entry(s.module.as_str()).or_insert(i);
+        if let Some(rest) = s.module.strip_prefix("src.") {
+            index.entry(rest).or_insert(i);
+        }
+    }
+    index
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+    use std::sync::Arc;
+
+    fn file(path: &str, module: &str, text: &str) -> PyFile {
+        let source = Arc::new(Source {
+            path: PathBuf::from(path),
+            rel: PathBuf::from(path),
+            module: module.into(),
+            text: text.into(),
+            lines: stormwatch_manifest::text::LineIndex::new(text),
+        });
+        crate::source::parse(source).unwrap()
+    }
+
+    fn groups(files: &[PyFile]) -> Vec<Vec<usize>> {
+        let sources: Vec<&Source> = files.iter().map(|f| &*f.source).collect();
+        let summaries: Vec<Summary> = files.iter().map(Summary::of).collect();
+        let refs: Vec<&Summary> = summaries.iter().collect();
+        let mut g = components(&sources, &refs);
+        g.sort();
+        g
+    }
+
+    #[test]
+    fn options_read_and_defined() {
+        let f = file(
+            "a.py",
+            "a",
+            "from tornado.options import define, options as opts\n\
+             define('debug', default=True)\n\
+             x = opts.port\n\
+             def f(options):\n    return options.group_dict('app')\n",
+        );
+        let s = Summary::of(&f);
+        assert_eq!(s.defines, ["debug"]);
+        assert_eq!(s.reads, ["port"]);
+        assert!(s.reads_all);
+        assert!(s.modules.contains(&"tornado.options".to_string()));
+    }
+
+    #[test]
+    fn groups_follow_imports_options_and_config_files() {
+        let files = [
+            file("app/web.py", "app.web", "from .settings import S\n"),
+            file("app/settings.py", "app.settings", "S = {}\n"),
+            file(
+                "opts.py",
+                "opts",
+                "from tornado.options import define\ndefine('debug', default=False)\n",
+            ),
+            file(
+                "main.py",
+                "main",
+                "from tornado.options import options\nprint(options.debug)\n",
+            ),
+            file("alone.py", "alone", "import os\n"),
+            file(
+                "boot.py",
+                "boot",
+                "import tornado.options\ntornado.options.parse_config_file('conf/prod.py')\n",
+            ),
+            file("conf/prod.py", "conf.prod", "debug = True\n"),
+        ];
+        assert_eq!(groups(&files), vec![vec![0, 1], vec![2, 3, 5, 6], vec![4]]);
+    }
+
+    #[test]
+    fn reachability_follows_first_module_of_a_name() {
+        let files = [
+            file("main.py", "main", "import app.web\n"),
+            file("app/__init__.py", "app", ""),
+            file("app/web.py", "app.web", "from . import util\n"),
+            file("app/util.py", "app.util", ""),
+            file("tests/test_web.py", "tests.test_web", "import app.web\n"),
+        ];
+        let sources: Vec<&Source> = files.iter().map(|f| &*f.source).collect();
+        let summaries: Vec<Summary> = files.iter().map(Summary::of).collect();
+        let refs: Vec<&Summary> = summaries.iter().collect();
+        assert_eq!(
+            reachable(&sources, &refs, &[0]),
+            [true, true, true, true, false]
+        );
+    }
+}
