@@ -13,7 +13,7 @@ use ruff_python_ast::{self as ast, CmpOp, Expr, Stmt};
 use ruff_text_size::Ranged;
 
 use crate::engine::Project;
-use crate::value::{literal_eq, EnvTest, Step, Tracked, Truth, Val};
+use crate::value::{convert, literal_eq, EnvTest, Step, Tracked, Truth, Val};
 use crate::walk::{for_each_stmt, is_name, short, str_lit, text_of, Condition};
 
 /// How many names, calls and imports one value may be followed through. Deeper chains are
@@ -46,6 +46,15 @@ const MAX_CALLERS: usize = 8;
 /// A key of [`Val::Dict`] that stands for "and possibly more keys": the dict took in a value
 /// that could not be followed (`**unknown`, `.update(unknown)`).
 pub const OPEN: &str = "**";
+
+/// How a class's instances get their fields (see [`Project::field_class`]).
+pub(crate) enum FieldClass {
+    /// From the constructor's keywords, else the class defaults.
+    Fields,
+    /// A pydantic settings model: the environment variable `PREFIX` + field name, else the
+    /// constructor's keyword, else the default.
+    Settings { prefix: String },
+}
 
 /// Where an expression is evaluated: the function and class around it.
 #[derive(Clone, Copy, Default)]
@@ -119,17 +128,10 @@ fn negate(inner: Tracked, step: Step) -> Tracked {
     }
 }
 
+/// A string method or conversion applied to a value; an environment variable stays one, with
+/// the conversion recorded so that a deployment's value can be judged exactly.
 fn map_str(t: Tracked, method: &str) -> Tracked {
-    let apply = |s: &str| match method {
-        "lower" | "casefold" => s.to_lowercase(),
-        "upper" => s.to_uppercase(),
-        _ => s.trim().to_string(),
-    };
     match t.val {
-        Val::Str(s) => Tracked {
-            val: Val::Str(apply(&s)),
-            chain: t.chain,
-        },
         Val::Env {
             var,
             unset,
@@ -147,7 +149,13 @@ fn map_str(t: Tracked, method: &str) -> Tracked {
                 chain: t.chain,
             }
         }
-        _ => Tracked::unknown(),
+        ref v => match convert(method, v) {
+            Val::Unknown => Tracked::unknown(),
+            val => Tracked {
+                val,
+                chain: t.chain,
+            },
+        },
     }
 }
 
@@ -432,6 +440,18 @@ impl<'a> Project<'a> {
         // An attribute of a value the analysis holds: `options` under another name, an
         // instance of a repository class.
         let base = self.eval(file, &a.value, scope, at, depth + 1);
+        if let Val::Object {
+            class,
+            fields,
+            complete,
+        } = base.val
+        {
+            let c = self.class_index.get(class.as_str()).copied();
+            return match c.and_then(|c| self.object_field(c, fields, complete, attr, depth)) {
+                Some(v) => v.via(here()),
+                None => Tracked::unknown(),
+            };
+        }
         if let Val::Ref(q) = base.val {
             // `options` passed around as a parameter (`get_app_settings(options)`).
             if q == "tornado.options.options" {
@@ -515,17 +535,15 @@ impl<'a> Project<'a> {
                     };
                 }
             }
-            "int" => {
+            "int" | "distutils.util.strtobool" | "ast.literal_eval" | "json.loads" => {
                 if let Some(a) = args.args.first() {
-                    let v = sub(a);
-                    return match &v.val {
-                        Val::Str(s) => match s.trim().parse::<i64>() {
-                            Ok(i) => Tracked::new(Val::Int(i), here),
-                            Err(_) => Tracked::unknown(),
-                        },
-                        Val::Int(_) | Val::Bool(_) => v.via(here),
-                        _ => Tracked::unknown(),
+                    let method = match qual.as_str() {
+                        "int" => "int",
+                        "distutils.util.strtobool" => "strtobool",
+                        "ast.literal_eval" => "literal_eval",
+                        _ => "json",
                     };
+                    return map_str(sub(a), method).via(here);
                 }
             }
             "tornado.web.url"
@@ -576,9 +594,156 @@ impl<'a> Project<'a> {
         }
         // An instance of a repository class.
         if let Some(&c) = self.class_index.get(qual.as_str()) {
-            return Tracked::new(Val::Ref(self.classes[c].qualified.clone()), here);
+            let class = self.classes[c].qualified.clone();
+            if self.field_class(c).is_none() {
+                return Tracked::new(Val::Ref(class), here);
+            }
+            let mut fields = Vec::new();
+            let mut complete = args.args.is_empty();
+            for kw in args.keywords.iter() {
+                match &kw.arg {
+                    Some(k) => fields.push((k.to_string(), sub(&kw.value))),
+                    None => complete = false,
+                }
+            }
+            return Tracked::new(
+                Val::Object {
+                    class,
+                    fields,
+                    complete,
+                },
+                here,
+            );
         }
         Tracked::unknown()
+    }
+
+    /// Whether instances of a class take their fields from the constructor's keywords (a
+    /// dataclass, an attrs class, a pydantic model), and for pydantic settings models, the
+    /// prefix of the environment variables that override them.
+    pub(crate) fn field_class(&self, c: usize) -> Option<FieldClass> {
+        const SETTINGS: &[&str] = &["pydantic_settings.BaseSettings", "pydantic.BaseSettings"];
+        const MODELS: &[&str] = &["pydantic.BaseModel", "pydantic.main.BaseModel"];
+        const DECORATORS: &[&str] = &[
+            "dataclasses.dataclass",
+            "dataclass",
+            "attr.s",
+            "attr.attrs",
+            "attr.define",
+            "attr.frozen",
+            "attrs.define",
+            "attrs.frozen",
+            "pydantic.dataclasses.dataclass",
+        ];
+        if SETTINGS.iter().any(|b| self.derives_from(c, b)) {
+            return Some(FieldClass::Settings {
+                prefix: self.env_prefix(c),
+            });
+        }
+        if MODELS.iter().any(|b| self.derives_from(c, b)) {
+            return Some(FieldClass::Fields);
+        }
+        let class = &self.classes[c];
+        class
+            .def
+            .decorator_list
+            .iter()
+            .any(|d| {
+                let target = match &d.expression {
+                    Expr::Call(call) => &*call.func,
+                    other => other,
+                };
+                self.qualify(class.file, target)
+                    .is_some_and(|q| DECORATORS.contains(&q.as_str()))
+            })
+            .then_some(FieldClass::Fields)
+    }
+
+    /// `model_config = SettingsConfigDict(env_prefix="APP_")` or `class Config: env_prefix =
+    /// "APP_"` in a settings class or its bases.
+    fn env_prefix(&self, c: usize) -> String {
+        for k in self.mro(c) {
+            for stmt in &self.classes[k].def.body {
+                let literal = match stmt {
+                    Stmt::Assign(a) if a.targets.iter().any(|t| is_name(t, "model_config")) => {
+                        match &*a.value {
+                            Expr::Call(call) => call
+                                .arguments
+                                .keywords
+                                .iter()
+                                .find(|kw| {
+                                    kw.arg.as_ref().is_some_and(|n| n.as_str() == "env_prefix")
+                                })
+                                .and_then(|kw| str_lit(&kw.value)),
+                            Expr::Dict(d) => d.items.iter().find_map(|item| {
+                                (item.key.as_ref().and_then(str_lit).as_deref()
+                                    == Some("env_prefix"))
+                                .then(|| str_lit(&item.value))
+                                .flatten()
+                            }),
+                            _ => None,
+                        }
+                    }
+                    Stmt::ClassDef(inner) if inner.name.as_str() == "Config" => {
+                        inner.body.iter().find_map(|s| match s {
+                            Stmt::Assign(a)
+                                if a.targets.iter().any(|t| is_name(t, "env_prefix")) =>
+                            {
+                                str_lit(&a.value)
+                            }
+                            _ => None,
+                        })
+                    }
+                    _ => None,
+                };
+                if let Some(p) = literal {
+                    return p;
+                }
+            }
+        }
+        String::new()
+    }
+
+    /// An attribute of an [`Val::Object`]: the constructor's keyword, else the class default
+    /// (for a settings model, overridden by its environment variable).
+    fn object_field(
+        &self,
+        c: usize,
+        fields: Vec<(String, Tracked)>,
+        complete: bool,
+        attr: &str,
+        depth: usize,
+    ) -> Option<Tracked> {
+        if let Some((_, v)) = fields.into_iter().find(|(k, _)| k == attr) {
+            return Some(v);
+        }
+        if !complete {
+            return None;
+        }
+        let default = self.instance_attribute(c, attr, depth + 1)?;
+        match self.field_class(c) {
+            Some(FieldClass::Settings { prefix }) => {
+                let var = format!("{prefix}{attr}").to_uppercase();
+                let condition = format!("{} field `{attr}` (${var})", self.classes[c].qualified);
+                // pydantic reads booleans as `1/0`, `true/false`, `yes/no`, `on/off`.
+                let test = if matches!(default.val, Val::Bool(_)) {
+                    EnvTest::Map("strtobool".into(), Box::new(EnvTest::Raw))
+                } else {
+                    EnvTest::Raw
+                };
+                let chain = default.chain.clone();
+                Some(Tracked {
+                    val: Val::Env {
+                        var,
+                        unset: Box::new(default),
+                        condition,
+                        test,
+                    },
+                    chain,
+                })
+            }
+            _ => Some(default),
+        }
     }
 
     /// The function a call goes to, when it is defined in the repository: a function of this

@@ -25,6 +25,14 @@ pub enum Val {
     /// A class or function by its dotted name, or an instance of a repository class
     /// (`pkg.Config()`): not a plain value, but what a route or an attribute refers to.
     Ref(String),
+    /// An instance of a repository class whose constructor sets its fields (a dataclass, an
+    /// attrs class, a pydantic model): the fields given by keyword, and whether the call
+    /// passed others the analysis cannot name (positional or `**kwargs`).
+    Object {
+        class: String,
+        fields: Vec<(String, Tracked)>,
+        complete: bool,
+    },
     /// Decided by an environment variable: `unset` is the value when the variable is not set,
     /// `condition` the source text that reads it.
     Env {
@@ -51,7 +59,8 @@ pub enum Val {
 pub enum EnvTest {
     /// The text itself (`os.environ.get("X", default)`).
     Raw,
-    /// A string method applied to it (`.lower()`, `.upper()`, `.strip()`).
+    /// A string method (`.lower()`, `.upper()`, `.strip()`) or a conversion (`int`,
+    /// `strtobool`, `literal_eval`, `json.loads`) applied to it; see [`convert`].
     Map(String, Box<EnvTest>),
     /// `==`/`in` against literals (`negate` for `!=`/`not in`).
     Cmp {
@@ -74,14 +83,7 @@ impl EnvTest {
     pub fn apply(&self, text: &str) -> Val {
         match self {
             EnvTest::Raw => Val::Str(text.to_string()),
-            EnvTest::Map(method, inner) => match inner.apply(text) {
-                Val::Str(s) => Val::Str(match method.as_str() {
-                    "lower" | "casefold" => s.to_lowercase(),
-                    "upper" => s.to_uppercase(),
-                    _ => s.trim().to_string(),
-                }),
-                _ => Val::Unknown,
-            },
+            EnvTest::Map(method, inner) => convert(method, &inner.apply(text)),
             EnvTest::Cmp {
                 negate,
                 values,
@@ -105,6 +107,48 @@ impl EnvTest {
                 None => Val::Unknown,
             },
         }
+    }
+}
+
+/// What a string method or conversion makes of a plain value, as Python computes it
+/// (`Unknown` where Python would raise).
+pub fn convert(method: &str, v: &Val) -> Val {
+    match (method, v) {
+        ("lower" | "casefold", Val::Str(s)) => Val::Str(s.to_lowercase()),
+        ("upper", Val::Str(s)) => Val::Str(s.to_uppercase()),
+        ("strip", Val::Str(s)) => Val::Str(s.trim().to_string()),
+        ("int", Val::Str(s)) => s.trim().parse().map_or(Val::Unknown, Val::Int),
+        ("int", Val::Int(i)) => Val::Int(*i),
+        ("int", Val::Bool(b)) => Val::Int(i64::from(*b)),
+        // `distutils.util.strtobool` returns 1 or 0.
+        ("strtobool", Val::Str(s)) => match s.to_ascii_lowercase().as_str() {
+            "y" | "yes" | "t" | "true" | "on" | "1" => Val::Int(1),
+            "n" | "no" | "f" | "false" | "off" | "0" => Val::Int(0),
+            _ => Val::Unknown,
+        },
+        ("literal_eval" | "json", Val::Str(s)) => {
+            let t = s.trim();
+            let python = method == "literal_eval";
+            match t {
+                "True" if python => Val::Bool(true),
+                "False" if python => Val::Bool(false),
+                "None" if python => Val::None,
+                "true" if !python => Val::Bool(true),
+                "false" if !python => Val::Bool(false),
+                "null" if !python => Val::None,
+                _ => {
+                    let quoted = |q: char| t.len() >= 2 && t.starts_with(q) && t.ends_with(q);
+                    if let Ok(i) = t.parse() {
+                        Val::Int(i)
+                    } else if quoted('"') || (python && quoted('\'')) {
+                        Val::Str(t[1..t.len() - 1].to_string())
+                    } else {
+                        Val::Unknown
+                    }
+                }
+            }
+        }
+        _ => Val::Unknown,
     }
 }
 
@@ -178,7 +222,7 @@ impl Tracked {
             Val::None => Truth::False,
             Val::Dict(d) => Truth::from(!d.is_empty()),
             Val::List(l) => Truth::from(!l.is_empty()),
-            Val::Ref(_) => Truth::Unknown,
+            Val::Ref(_) | Val::Object { .. } => Truth::Unknown,
             Val::Env {
                 var,
                 unset,

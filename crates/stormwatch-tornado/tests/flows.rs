@@ -265,3 +265,86 @@ app = tornado.web.Application([], debug=f(True), autoreload=g(False))\n"
     let found = findings(&[("app.py", &src)], &["TW001", "TW002"]);
     assert!(found.iter().all(|l| l.contains("app.py")), "{found:#?}");
 }
+
+/// Environment variables turned into values the way applications do it: `int`, `strtobool`,
+/// `ast.literal_eval`, `json.loads`, each judged by the value it gives when unset.
+#[test]
+fn environment_conversions() {
+    let app = "import ast, json, os\nfrom distutils.util import strtobool\nimport tornado.web\n\n\
+a = tornado.web.Application([], debug=bool(int(os.getenv('A_DEBUG', '1'))))\n\
+b = tornado.web.Application([], debug=strtobool(os.environ.get('B_DEBUG', 'no')))\n\
+c = tornado.web.Application([], debug=ast.literal_eval(os.getenv('C_DEBUG', 'True')))\n\
+d = tornado.web.Application([], debug=json.loads(os.getenv('D_DEBUG', 'false')))\n\
+e = tornado.web.Application([], debug=int(os.getenv('E_DEBUG', '0')))\n";
+    let found = findings(&[("app.py", app)], &["TW001"]);
+    assert!(
+        has(
+            &found,
+            "TW001 high app.py:5 `debug` is True unless the environment sets $A_DEBUG"
+        ),
+        "{found:#?}"
+    );
+    assert!(
+        has(
+            &found,
+            "TW001 high app.py:7 `debug` is True unless the environment sets $C_DEBUG"
+        ),
+        "{found:#?}"
+    );
+    // Off by default: information only, whatever "0" or "no" would be as a raw string.
+    for line in [6, 8, 9] {
+        assert!(
+            has(
+                &found,
+                &format!("TW001 info app.py:{line} `debug` depends on $")
+            ),
+            "{found:#?}"
+        );
+    }
+}
+
+/// Config objects: dataclass and pydantic model fields (class defaults, constructor keywords)
+/// and a pydantic settings model, whose fields the environment overrides (with its prefix).
+#[test]
+fn dataclass_and_pydantic_settings_fields() {
+    let config = "import dataclasses\nfrom pydantic_settings import BaseSettings, SettingsConfigDict\n\n\n\
+@dataclasses.dataclass\nclass Config:\n    debug: bool = True\n    port: int = 8888\n\n\n\
+class Settings(BaseSettings):\n    model_config = SettingsConfigDict(env_prefix='APP_')\n    debug: bool = True\n    serve_traceback: bool = False\n";
+    let app = "import tornado.web\nfrom app.config import Config, Settings\n\n\
+dev = Config()\nprod = Config(debug=False)\nsettings = Settings()\n\n\
+a = tornado.web.Application([], debug=dev.debug)\n\
+b = tornado.web.Application([], debug=prod.debug)\n\
+c = tornado.web.Application([], autoreload=settings.debug, serve_traceback=settings.serve_traceback)\n";
+    let found = findings(
+        &[
+            ("app/__init__.py", ""),
+            ("app/config.py", config),
+            ("app/main.py", app),
+        ],
+        &["TW001", "TW002", "TW003"],
+    );
+    assert!(
+        has(&found, "TW001 high app/config.py:7 `debug` is True"),
+        "{found:#?}"
+    );
+    assert!(
+        has(
+            &found,
+            "TW002 high app/config.py:13 `autoreload` is True unless the environment sets $APP_DEBUG"
+        ),
+        "{found:#?}"
+    );
+    assert!(
+        has(
+            &found,
+            "TW003 info app/config.py:14 `serve_traceback` depends on $APP_SERVE_TRACEBACK"
+        ),
+        "{found:#?}"
+    );
+    // `Config(debug=False)` is not the default.
+    assert_eq!(
+        found.iter().filter(|f| f.starts_with("TW001")).count(),
+        1,
+        "{found:#?}"
+    );
+}
