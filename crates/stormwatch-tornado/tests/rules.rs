@@ -173,7 +173,7 @@ fn tw009_cookie_secret() {
 fn tw010_check_origin() {
     let found = check("TW010");
     let positives = found.iter().take_while(|l| !l.starts_with("--")).count();
-    assert_eq!(positives, 2, "{found:#?}");
+    assert_eq!(positives, 4, "{found:#?}");
     insta::assert_snapshot!(found.join("\n"));
 }
 
@@ -181,7 +181,7 @@ fn tw010_check_origin() {
 fn tw011_autoescape() {
     let found = check("TW011");
     let positives = found.iter().take_while(|l| !l.starts_with("--")).count();
-    assert_eq!(positives, 1, "{found:#?}");
+    assert_eq!(positives, 2, "{found:#?}");
     insta::assert_snapshot!(found.join("\n"));
 }
 
@@ -197,10 +197,10 @@ fn tw012_cookie_flags() {
 fn tw013_debug_logging() {
     let found = check("TW013");
     let positives = found.iter().take_while(|l| !l.starts_with("--")).count();
-    assert_eq!(positives, 4, "{found:#?}");
+    assert_eq!(positives, 6, "{found:#?}");
     assert_eq!(
         found.len(),
-        6,
+        8,
         "one info note for the conditional call: {found:#?}"
     );
     insta::assert_snapshot!(found.join("\n"));

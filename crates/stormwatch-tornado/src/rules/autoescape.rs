@@ -3,7 +3,7 @@
 use stormwatch_findings::Severity;
 
 use super::{Hit, RuleInfo};
-use crate::engine::AppSite;
+use crate::engine::{AppSite, CallSite, Project};
 use crate::value::Val;
 
 pub const RULE: RuleInfo = RuleInfo {
@@ -13,7 +13,9 @@ pub const RULE: RuleInfo = RuleInfo {
     summary: "Template autoescaping disabled",
     docs: r#"## What it catches
 
-The `autoescape` application setting set to `None`.
+The `autoescape` application setting set to `None`, and template loaders or templates
+created with `autoescape=None` (`tornado.template.Loader(path, autoescape=None)`,
+`DictLoader`, `Template`), which render without escaping whatever the application says.
 
 ## Why
 
@@ -43,10 +45,56 @@ pub fn check(app: &AppSite, hits: &mut Vec<Hit>) {
                 rule: &RULE,
                 severity: RULE.severity,
                 step: origin,
-                message: "`autoescape` is None: templates insert values into HTML unescaped".into(),
+                message: MESSAGE.into(),
                 trace: value.chain.clone(),
                 stage: None,
             });
         }
     }
+}
+
+const MESSAGE: &str = "`autoescape` is None: templates insert values into HTML unescaped";
+
+/// `tornado.template.Loader(..., autoescape=None)` and its kin.
+pub fn check_call(project: &Project, call: &CallSite, hits: &mut Vec<Hit>) {
+    if !matches!(
+        call.qualified.as_str(),
+        "tornado.template.Loader" | "tornado.template.DictLoader" | "tornado.template.Template"
+    ) {
+        return;
+    }
+    let Some(kw) = call
+        .call
+        .arguments
+        .keywords
+        .iter()
+        .find(|k| k.arg.as_ref().is_some_and(|a| a.as_str() == "autoescape"))
+    else {
+        return;
+    };
+    let value = project.eval(call.file, &kw.value, call.scope, usize::MAX, 0);
+    if value.val != Val::None {
+        return;
+    }
+    let Some(origin) = value.chain.first().cloned() else {
+        return;
+    };
+    let mut trace = value.chain.clone();
+    trace.push(super::step_at(
+        project,
+        call.file,
+        call.call,
+        &call.qualified,
+    ));
+    hits.push(Hit {
+        rule: &RULE,
+        severity: RULE.severity,
+        step: origin,
+        message: format!(
+            "{MESSAGE} (`{}`)",
+            call.qualified.rsplit('.').next().unwrap_or_default()
+        ),
+        trace,
+        stage: None,
+    });
 }

@@ -4,8 +4,10 @@ use ruff_python_ast::visitor::source_order::{walk_stmt, SourceOrderVisitor};
 use ruff_python_ast::{Expr, Stmt};
 use stormwatch_findings::Severity;
 
+use ruff_text_size::{Ranged, TextRange};
+
 use super::{hit_at, method, step_at, Hit, RuleInfo};
-use crate::engine::Project;
+use crate::engine::{ClassInfo, Project};
 
 pub const RULE: RuleInfo = RuleInfo {
     id: "TW010",
@@ -14,8 +16,9 @@ pub const RULE: RuleInfo = RuleInfo {
     summary: "WebSocket check_origin always returns True",
     docs: r#"## What it catches
 
-A `check_origin` override in a `tornado.websocket.WebSocketHandler` subclass whose every
-`return` returns `True`.
+A `check_origin` override in a `tornado.websocket.WebSocketHandler` subclass (or a mixin or
+base class it inherits it from) whose every `return` returns `True`, or
+`check_origin = lambda self, origin: True`.
 
 ## Why
 
@@ -63,29 +66,64 @@ impl<'a> SourceOrderVisitor<'a> for Returns {
     }
 }
 
+/// Whether every `return` of a function body returns `True` (and there is one).
+fn always_true(body: &[Stmt]) -> bool {
+    let mut returns = Returns {
+        all_true: true,
+        count: 0,
+    };
+    for s in body {
+        returns.visit_stmt(s);
+    }
+    returns.count > 0 && returns.all_true
+}
+
+/// A `check_origin` defined in a class body that accepts every origin: a method, or
+/// `check_origin = lambda self, origin: True`.
+fn accepts_any(class: &ClassInfo) -> Option<(&'static str, TextRange)> {
+    class.def.body.iter().find_map(|s| match s {
+        Stmt::FunctionDef(f) if f.name.as_str() == "check_origin" => {
+            always_true(&f.body).then_some(("def check_origin", f.range()))
+        }
+        Stmt::Assign(a)
+            if a.targets
+                .iter()
+                .any(|t| matches!(t, Expr::Name(n) if n.id.as_str() == "check_origin")) =>
+        {
+            let is_true = matches!(&*a.value, Expr::Lambda(l) if matches!(&*l.body, Expr::BooleanLiteral(b) if b.value));
+            is_true.then_some(("check_origin = lambda ...: True", a.range()))
+        }
+        _ => None,
+    })
+}
+
 pub fn check(project: &Project, hits: &mut Vec<Hit>) {
     for class in project.subclasses_of("tornado.websocket.WebSocketHandler") {
-        let Some(def) = method(class, "check_origin") else {
+        let Some(index) = project.class_index(&class.qualified) else {
             continue;
         };
-        let mut returns = Returns {
-            all_true: true,
-            count: 0,
+        // The `check_origin` the handler actually uses: its own or the nearest base's (a
+        // mixin included), reported once where it is written.
+        let Some(defining) = project
+            .mro(index)
+            .into_iter()
+            .map(|c| project.class(c))
+            .find(|c| method(c, "check_origin").is_some() || accepts_any(c).is_some())
+        else {
+            continue;
         };
-        for s in def.body.iter() {
-            returns.visit_stmt(s);
-        }
-        if returns.count > 0 && returns.all_true {
-            let step = step_at(project, class.file, def, "def check_origin");
-            hits.push(hit_at(
-                &RULE,
-                RULE.severity,
-                step,
-                format!(
-                    "`{}.check_origin` returns True for every origin",
-                    class.def.name.as_str()
-                ),
-            ));
-        }
+        let Some((note, range)) = accepts_any(defining) else {
+            continue;
+        };
+        let step = step_at(project, defining.file, &range, note);
+        hits.push(hit_at(
+            &RULE,
+            RULE.severity,
+            step,
+            format!(
+                "`{}.check_origin` returns True for every origin",
+                defining.def.name.as_str()
+            ),
+        ));
     }
 }

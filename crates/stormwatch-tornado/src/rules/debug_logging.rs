@@ -7,6 +7,7 @@ use stormwatch_findings::Severity;
 
 use super::{hit_at, step_at, Hit, RuleInfo};
 use crate::engine::{CallSite, Project};
+use crate::value::{Tracked, Val};
 use crate::walk::str_lit;
 
 pub const RULE: RuleInfo = RuleInfo {
@@ -19,7 +20,9 @@ pub const RULE: RuleInfo = RuleInfo {
 The application's logging set to DEBUG level (`logging.DEBUG`, `"DEBUG"` or `10`):
 `logging.basicConfig(level=...)`, and `.setLevel(...)` on the root logger
 (`logging.getLogger()`, `logging.root`) or on Tornado's loggers (`tornado.access`,
-`tornado.application`, `tornado.general`, `tornado.log.access_log`, ...). A dedicated logger
+`tornado.application`, `tornado.general`, `tornado.log.access_log`, ...), and
+`logging.config.dictConfig(...)` whose `root` or `tornado` logger (or the `""` logger) has
+level DEBUG, with the dict followed like settings are. A dedicated logger
 or handler set to DEBUG (`logging.getLogger("serial").setLevel(DEBUG)` writing its own file)
 is a deliberate choice, not the application's level, and is not reported. A call that runs
 only under a condition (`if os.environ.get("DEBUG"):`, `if options.debug:`) is reported as
@@ -125,12 +128,107 @@ fn is_tornado_logger(receiver: &Expr) -> bool {
         .is_some_and(|n| n == "tornado" || n.starts_with("tornado."))
 }
 
+/// Whether a logging level value is DEBUG.
+fn is_debug_value(v: &Val) -> bool {
+    match v {
+        Val::Str(s) => s.eq_ignore_ascii_case("debug"),
+        Val::Int(i) => *i == 10,
+        Val::Ref(q) => q == "logging.DEBUG",
+        _ => false,
+    }
+}
+
+/// The `level` of an entry of a `dictConfig` dict.
+fn level_of(entry: &Tracked) -> Option<&Tracked> {
+    match &entry.val {
+        Val::Dict(items) => items.iter().find(|(k, _)| k == "level").map(|(_, v)| v),
+        _ => None,
+    }
+}
+
+/// `logging.config.dictConfig({...})`: the root logger (`root`, or `""` under `loggers`) or
+/// Tornado's at DEBUG, unless Tornado's own logger is configured above it.
+fn check_dict_config(project: &Project, call: &CallSite, hits: &mut Vec<Hit>) {
+    let Some(arg) = call.call.arguments.args.first() else {
+        return;
+    };
+    let at = ruff_text_size::Ranged::range(call.call).start().to_usize();
+    let config = project.eval(call.file, arg, call.scope, at, 0);
+    let Val::Dict(items) = &config.val else {
+        return;
+    };
+    let get = |key: &str| items.iter().find(|(k, _)| k == key).map(|(_, v)| v);
+    let mut levels: Vec<(&str, &Tracked)> = Vec::new();
+    if let Some(level) = get("root").and_then(level_of) {
+        levels.push(("root", level));
+    }
+    if let Some(Val::Dict(loggers)) = get("loggers").map(|l| &l.val) {
+        for (name, entry) in loggers {
+            let tornado = name == "tornado" || name.starts_with("tornado.");
+            if name.is_empty() || name == "root" || tornado {
+                if let Some(level) = level_of(entry) {
+                    levels.push((if tornado { name } else { "root" }, level));
+                }
+            }
+        }
+    }
+    let tornado_quiet = levels.iter().any(|(n, l)| {
+        *n == "tornado" && matches!(l.val, Val::Str(_) | Val::Int(_)) && !is_debug_value(&l.val)
+    });
+    for (name, level) in levels {
+        if name == "root" && tornado_quiet {
+            continue;
+        }
+        let (severity, how) = match &level.val {
+            v if is_debug_value(v) => (RULE.severity, String::new()),
+            Val::Env { var, unset, .. } if is_debug_value(&unset.val) => (
+                RULE.severity,
+                format!(" unless the environment sets ${var}"),
+            ),
+            _ => continue,
+        };
+        let (severity, when) = match &call.condition {
+            None => (severity, String::new()),
+            Some(c) => (
+                Severity::Info,
+                format!(
+                    " when `{}`: make sure that is never true in production",
+                    c.text(&project.files[call.file])
+                ),
+            ),
+        };
+        let Some(origin) = level.chain.first().cloned() else {
+            continue;
+        };
+        let mut trace = level.chain.clone();
+        trace.push(step_at(
+            project,
+            call.file,
+            call.call,
+            "logging.config.dictConfig",
+        ));
+        hits.push(Hit {
+            rule: &RULE,
+            severity,
+            step: origin,
+            message: format!(
+                "`logging.config.dictConfig` sets the {name} logger to DEBUG{how}{when}: request data ends up in the logs"
+            ),
+            trace,
+            stage: None,
+        });
+    }
+}
+
 pub fn check(
     project: &Project,
     call: &CallSite,
     tornado_quieted: &HashSet<usize>,
     hits: &mut Vec<Hit>,
 ) {
+    if call.qualified == "logging.config.dictConfig" {
+        return check_dict_config(project, call, hits);
+    }
     let args = &call.call.arguments;
     let level = if call.qualified == "logging.basicConfig" {
         if tornado_quieted.contains(&call.file) {

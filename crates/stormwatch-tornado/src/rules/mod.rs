@@ -176,6 +176,7 @@ pub fn check(
         cookie_flags::check(project, call, &mut hits);
         debug_logging::check(project, call, &tornado_quieted, &mut hits);
         xheaders::check(project, call, &mut hits);
+        autoescape::check_call(project, call, &mut hits);
     }
     write_error::check(project, &mut hits);
     check_origin::check(project, &mut hits);
