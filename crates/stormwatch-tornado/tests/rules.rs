@@ -149,7 +149,7 @@ fn tw006_main_block_started_by_deployment() {
 fn tw007_write_error() {
     let found = check("TW007");
     let positives = found.iter().take_while(|l| !l.starts_with("--")).count();
-    assert_eq!(positives, 3, "{found:#?}");
+    assert_eq!(positives, 4, "{found:#?}");
     insta::assert_snapshot!(found.join("\n"));
 }
 

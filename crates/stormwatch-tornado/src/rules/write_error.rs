@@ -6,6 +6,7 @@ use stormwatch_findings::Severity;
 
 use super::{hit_at, method, step_at, Hit, RuleInfo};
 use crate::engine::Project;
+use crate::eval::Scope;
 use crate::walk::{calls_in, str_lit};
 
 pub const RULE: RuleInfo = RuleInfo {
@@ -15,7 +16,8 @@ pub const RULE: RuleInfo = RuleInfo {
     summary: "write_error sends the traceback to the client",
     docs: r#"## What it catches
 
-A `write_error` override in a `RequestHandler` subclass that passes exception details to
+A `write_error` override in a `RequestHandler` subclass (or inherited from a mixin), or a
+helper of the repository it hands the error to (up to three calls deep), that passes exception details to
 `self.write`, `self.finish` or `self.render`: `traceback.format_exc()` and the other
 `traceback.format_*` functions, `sys.exc_info()`, `kwargs["exc_info"]`, or a variable
 assigned from any of them. The message of an error the application raised itself
@@ -64,13 +66,17 @@ impl<'x> Visitor<'x> for Leaks<'_, '_> {
             Expr::Attribute(a) if OWN_MESSAGE.contains(&a.attr.as_str()) => return,
             Expr::Call(c) => {
                 let q = self.project.qualify(self.file, &c.func).unwrap_or_default();
-                if q.starts_with("traceback.format") || q == "sys.exc_info" {
+                // `kwargs.get("exc_info")` too.
+                let get_exc_info = matches!(&*c.func, Expr::Attribute(a) if a.attr.as_str() == "get")
+                    && c.arguments.args.first().and_then(str_lit).as_deref() == Some("exc_info");
+                if q.starts_with("traceback.format") || q == "sys.exc_info" || get_exc_info {
                     self.found = true;
                 }
             }
             Expr::Subscript(s) if str_lit(&s.slice).as_deref() == Some("exc_info") => {
                 self.found = true
             }
+
             Expr::Name(n) if self.tainted.iter().any(|t| t == n.id.as_str()) => self.found = true,
             _ => {}
         }
@@ -89,73 +95,202 @@ fn leaks(project: &Project, file: usize, tainted: &[String], e: &Expr) -> bool {
     v.found
 }
 
-pub fn check(project: &Project, hits: &mut Vec<Hit>) {
-    for class in project.subclasses_of("tornado.web.RequestHandler") {
-        let Some(def) = method(class, "write_error") else {
-            continue;
-        };
-        let file = class.file;
-        // Names holding exception details: `exc_info` and anything assigned from a leak.
-        let mut tainted = vec!["exc_info".to_string()];
-        let mut changed = true;
-        while changed {
-            changed = false;
-            for stmt in def.body.iter() {
-                if let Stmt::Assign(a) = stmt {
-                    if leaks(project, file, &tainted, &a.value) {
-                        for t in &a.targets {
-                            if let Expr::Name(n) = t {
-                                if !tainted.iter().any(|x| x == n.id.as_str()) {
-                                    tainted.push(n.id.to_string());
-                                    changed = true;
-                                }
+/// How deep `write_error` is followed into the helpers it hands the error to.
+const MAX_HELPER_DEPTH: usize = 3;
+
+/// A send of exception details: the call, its file, and the helpers it was reached through.
+struct Leak<'a> {
+    file: usize,
+    call: &'a ast::ExprCall,
+    method: String,
+    via: Vec<String>,
+}
+
+/// Names of a function's parameters, in order (`self` included).
+fn parameter_names(def: &ast::StmtFunctionDef) -> Vec<&str> {
+    let p = &def.parameters;
+    p.posonlyargs
+        .iter()
+        .chain(p.args.iter())
+        .map(|a| a.parameter.name.as_str())
+        .collect()
+}
+
+/// Sends of exception details in `def`, where `tainted` names hold them: directly through
+/// `self.write/finish/render` (or the same methods of a handler passed in), or through a
+/// function or method of the repository that is given them.
+fn find_leaks<'a>(
+    project: &Project<'a>,
+    file: usize,
+    def: &'a ast::StmtFunctionDef,
+    class: Option<&'a ast::StmtClassDef>,
+    mut tainted: Vec<String>,
+    via: &[String],
+    out: &mut Vec<Leak<'a>>,
+) {
+    // Names holding exception details: what the caller handed in and anything assigned
+    // from a leak.
+    let mut changed = true;
+    while changed {
+        changed = false;
+        for stmt in def.body.iter() {
+            if let Stmt::Assign(a) = stmt {
+                if leaks(project, file, &tainted, &a.value) {
+                    for t in &a.targets {
+                        if let Expr::Name(n) = t {
+                            if !tainted.iter().any(|x| x == n.id.as_str()) {
+                                tainted.push(n.id.to_string());
+                                changed = true;
                             }
                         }
                     }
                 }
             }
         }
-        calls_in(&def.body, &mut |call: &ast::ExprCall| {
-            let Expr::Attribute(a) = &*call.func else {
-                return;
+    }
+    let params = parameter_names(def);
+    let receivers: Vec<&str> = if class.is_some() {
+        vec!["self"]
+    } else {
+        params.clone()
+    };
+    let scope = Scope {
+        function: Some(def),
+        class,
+    };
+    calls_in(&def.body, &mut |call: &'a ast::ExprCall| {
+        let leaked_args: Vec<Option<&str>> = call
+            .arguments
+            .args
+            .iter()
+            .map(|x| leaks(project, file, &tainted, x).then_some(""))
+            .chain(call.arguments.keywords.iter().map(|k| {
+                // `**kwargs` of `write_error(self, status_code, **kwargs)` holds `exc_info`.
+                let passes_all = k.arg.is_none()
+                    && matches!(&k.value, Expr::Name(n) if def.parameters.kwarg.as_ref().is_some_and(|kw| kw.name.as_str() == n.id.as_str()));
+                (passes_all || leaks(project, file, &tainted, &k.value))
+                    .then(|| k.arg.as_ref().map_or("**", |a| a.as_str()))
+            }))
+            .collect();
+        if leaked_args.iter().all(Option::is_none) {
+            return;
+        }
+        if let Expr::Attribute(a) = &*call.func {
+            let receiver = match &*a.value {
+                Expr::Name(n) if receivers.contains(&n.id.as_str()) => Some(n.id.as_str()),
+                _ => None,
             };
-            let is_self = matches!(&*a.value, Expr::Name(n) if n.id.as_str() == "self");
-            if !is_self
-                || !matches!(
-                    a.attr.as_str(),
-                    "write" | "finish" | "render" | "render_string"
-                )
+            let method = a.attr.as_str();
+            if let (Some(receiver), "write" | "finish" | "render" | "render_string") =
+                (receiver, method)
             {
+                let sends = call
+                    .arguments
+                    .args
+                    .iter()
+                    .any(|x| leaks(project, file, &tainted, x))
+                    || call
+                        .arguments
+                        .keywords
+                        .iter()
+                        .any(|k| leaks(project, file, &tainted, &k.value));
+                if sends {
+                    out.push(Leak {
+                        file,
+                        call,
+                        method: format!("{receiver}.{method}"),
+                        via: via.to_vec(),
+                    });
+                }
                 return;
             }
-            let leaked = call
-                .arguments
-                .args
-                .iter()
-                .any(|x| leaks(project, file, &tainted, x))
-                || call
-                    .arguments
-                    .keywords
-                    .iter()
-                    .any(|k| leaks(project, file, &tainted, &k.value));
-            if leaked {
-                let step = step_at(
-                    project,
-                    file,
-                    call,
-                    &format!("self.{}(...)", a.attr.as_str()),
-                );
-                hits.push(hit_at(
-                    &RULE,
-                    RULE.severity,
-                    step,
-                    format!(
-                        "`{}.write_error` sends exception details to the client with self.{}(...)",
-                        class.def.name.as_str(),
-                        a.attr.as_str()
-                    ),
-                ));
+        }
+        if via.len() >= MAX_HELPER_DEPTH {
+            return;
+        }
+        let Some((helper, helper_class, helper_file)) = project.callee(file, &call.func, scope)
+        else {
+            return;
+        };
+        // The helper's parameters that receive the details.
+        let names = parameter_names(helper);
+        let skip = usize::from(helper_class.is_some() && matches!(&*call.func, Expr::Attribute(_)));
+        let mut inner = vec!["exc_info".to_string()];
+        for (i, arg) in call.arguments.args.iter().enumerate() {
+            if leaks(project, file, &tainted, arg) {
+                if let Some(n) = names.get(i + skip) {
+                    inner.push(n.to_string());
+                }
             }
-        });
+        }
+        for k in call.arguments.keywords.iter() {
+            match &k.arg {
+                Some(a) if leaks(project, file, &tainted, &k.value) => inner.push(a.to_string()),
+                None => {
+                    if let Some(kw) = &helper.parameters.kwarg {
+                        inner.push(kw.name.to_string());
+                    }
+                }
+                _ => {}
+            }
+        }
+        let mut via = via.to_vec();
+        via.push(helper.name.to_string());
+        find_leaks(project, helper_file, helper, helper_class, inner, &via, out);
+    });
+}
+
+pub fn check(project: &Project, hits: &mut Vec<Hit>) {
+    for handler in project.subclasses_of("tornado.web.RequestHandler") {
+        let Some(index) = project.class_index(&handler.qualified) else {
+            continue;
+        };
+        // The `write_error` the handler uses: its own or the nearest base's (a mixin
+        // included), reported once where the details are sent.
+        let Some(class) = project
+            .mro(index)
+            .into_iter()
+            .map(|c| project.class(c))
+            .find(|c| method(c, "write_error").is_some())
+        else {
+            continue;
+        };
+        let Some(def) = method(class, "write_error") else {
+            continue;
+        };
+        let mut found = Vec::new();
+        let tainted = vec!["exc_info".to_string()];
+        find_leaks(
+            project,
+            class.file,
+            def,
+            Some(class.def),
+            tainted,
+            &[],
+            &mut found,
+        );
+        for leak in found {
+            let through = if leak.via.is_empty() {
+                String::new()
+            } else {
+                format!(" (through {}())", leak.via.join("() -> "))
+            };
+            let step = step_at(
+                project,
+                leak.file,
+                leak.call,
+                &format!("{}(...)", leak.method),
+            );
+            hits.push(hit_at(
+                &RULE,
+                RULE.severity,
+                step,
+                format!(
+                    "`{}.write_error` sends exception details to the client with {}(...){through}",
+                    class.def.name.as_str(),
+                    leak.method
+                ),
+            ));
+        }
     }
 }
