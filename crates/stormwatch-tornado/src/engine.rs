@@ -482,7 +482,24 @@ impl<'a> Project<'a> {
             }
             return (self.qualify(file, &a.value).as_deref() == Some(APPLICATION)).then_some(1);
         }
+        if self.is_partial_application(file, call) {
+            return Some(1);
+        }
         (self.qualify(file, &call.func).as_deref() == Some(APPLICATION)).then_some(0)
+    }
+
+    /// `functools.partial(Application, ...)`: the settings given there reach every
+    /// application the partial object makes.
+    fn is_partial_application(&self, file: usize, call: &ast::ExprCall) -> bool {
+        last_name(&call.func) == Some("partial")
+            && self.qualify(file, &call.func).as_deref() == Some("functools.partial")
+            && call
+                .arguments
+                .args
+                .first()
+                .and_then(|f| self.qualify(file, f))
+                .as_deref()
+                == Some(APPLICATION)
     }
 
     fn file_sites(&self, file: usize) -> (Vec<AppSite>, Vec<CallSite<'a>>) {
@@ -606,7 +623,9 @@ impl<'a> Project<'a> {
                 },
             }
         }
-        if call.arguments.args.iter().any(|a| a.is_starred_expr()) {
+        // A partial application gets the rest of its arguments where it is called.
+        let partial = self.is_partial_application(file, call);
+        if partial || call.arguments.args.iter().any(|a| a.is_starred_expr()) {
             complete = false;
         }
         let routes = match handlers {
@@ -614,6 +633,7 @@ impl<'a> Project<'a> {
                 let v = self.eval(file, h, scope, at, 0);
                 self.routes_of(file, &v)
             }
+            None if partial => None,
             // `Application()` with routes added later (`add_handlers`) or none.
             None => Some(Vec::new()),
         };

@@ -446,6 +446,9 @@ impl<'a> Project<'a> {
             complete,
         } = base.val
         {
+            if let Some((_, v)) = fields.iter().find(|(k, _)| k == attr) {
+                return v.clone().via(here());
+            }
             let c = self.class_index.get(class.as_str()).copied();
             return match c.and_then(|c| self.object_field(c, fields, complete, attr, depth)) {
                 Some(v) => v.via(here()),
@@ -573,6 +576,19 @@ impl<'a> Project<'a> {
             if matches!(method, "lower" | "upper" | "strip" | "casefold") {
                 return map_str(sub(&a.value), method).via(here);
             }
+            if method == "parse_args" {
+                if let Expr::Name(parser) = &*a.value {
+                    let fields = self.argparse_flags(file, parser.id.as_str(), scope, depth);
+                    return Tracked::new(
+                        Val::Object {
+                            class: "argparse.Namespace".into(),
+                            fields,
+                            complete: false,
+                        },
+                        here,
+                    );
+                }
+            }
             if method == "copy" && args.args.is_empty() {
                 let v = sub(&a.value);
                 if matches!(v.val, Val::Dict(_) | Val::List(_)) {
@@ -616,6 +632,62 @@ impl<'a> Project<'a> {
             );
         }
         Tracked::unknown()
+    }
+
+    /// The options `parser.add_argument(...)` declares in the scope that parses them, each
+    /// with the value it has when the command line does not pass it (`store_true`: False,
+    /// `store_false`: True, else its `default`). The step names the flag, for the deployment
+    /// rule that looks for it on production command lines.
+    fn argparse_flags(
+        &self,
+        file: usize,
+        parser: &str,
+        scope: Scope<'a>,
+        depth: usize,
+    ) -> Vec<(String, Tracked)> {
+        let body = match scope.function {
+            Some(def) => &def.body,
+            None => &self.files[file].ast.body,
+        };
+        let mut out = Vec::new();
+        crate::walk::calls_in(body, &mut |call: &'a ast::ExprCall| {
+            let Expr::Attribute(a) = &*call.func else {
+                return;
+            };
+            if a.attr.as_str() != "add_argument" || !is_name(&a.value, parser) {
+                return;
+            }
+            let args = &call.arguments;
+            let keyword = |k: &str| {
+                args.keywords
+                    .iter()
+                    .find(|kw| kw.arg.as_ref().is_some_and(|n| n.as_str() == k))
+                    .map(|kw| &kw.value)
+            };
+            let names: Vec<String> = args.args.iter().filter_map(str_lit).collect();
+            let Some(flag) = names.iter().find(|n| n.starts_with("--")) else {
+                return;
+            };
+            let dest = keyword("dest")
+                .and_then(str_lit)
+                .unwrap_or_else(|| flag.trim_start_matches('-').replace('-', "_"));
+            let action = keyword("action").and_then(str_lit);
+            let step = self.step(
+                file,
+                call,
+                format!(
+                    "command-line flag {flag} (its value when the command line does not pass it)"
+                ),
+            );
+            let value = match (keyword("default"), action.as_deref()) {
+                (Some(d), _) => self.eval(file, d, scope, usize::MAX, depth + 1).via(step),
+                (None, Some("store_true")) => Tracked::new(Val::Bool(false), step),
+                (None, Some("store_false")) => Tracked::new(Val::Bool(true), step),
+                (None, _) => Tracked::new(Val::None, step),
+            };
+            out.push((dest, value));
+        });
+        out
     }
 
     /// Whether instances of a class take their fields from the constructor's keywords (a
@@ -1226,9 +1298,22 @@ impl<'a> Project<'a> {
             return Tracked::unknown();
         }
         let sub = |x: &'a Expr| self.eval(file, x, scope, at, depth + 1);
-        let left = sub(&c.left);
         let right_expr = &c.comparators[0];
         let op = c.ops[0];
+        // `"--debug" in sys.argv`: false unless the command line passes the flag, which the
+        // deployment rule looks for.
+        if matches!(op, CmpOp::In) && self.qualify(file, right_expr).as_deref() == Some("sys.argv")
+        {
+            if let Some(flag) = str_lit(&c.left).filter(|f| f.starts_with('-')) {
+                let step = self.step(
+                    file,
+                    e,
+                    format!("command-line flag {flag} (its value when the command line does not pass it)"),
+                );
+                return Tracked::new(Val::Bool(false), step);
+            }
+        }
+        let left = sub(&c.left);
         let rights: Vec<Val> = match elements(right_expr) {
             Some(xs) => xs.iter().map(|x| sub(x).val).collect(),
             None => vec![sub(right_expr).val],

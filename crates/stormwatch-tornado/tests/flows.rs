@@ -348,3 +348,61 @@ c = tornado.web.Application([], autoreload=settings.debug, serve_traceback=setti
         "{found:#?}"
     );
 }
+
+/// `functools.partial(Application, ...)`: the settings given to the partial are the
+/// application's; the ones it gets later are unknown, so nothing is reported as not set.
+#[test]
+fn partial_application() {
+    let app = "import functools\nfrom functools import partial\nimport tornado.web\n\n\
+make_app = functools.partial(tornado.web.Application, debug=True)\n\
+make_other = partial(tornado.web.Application, cookie_secret='x' * 40)\n\n\
+app = make_app([(r'/', tornado.web.RequestHandler)])\n";
+    let found = findings(&[("app.py", app)], &["TW001", "TW008"]);
+    assert!(
+        has(&found, "TW001 high app.py:5 `debug` is True"),
+        "{found:#?}"
+    );
+    assert!(
+        !found
+            .iter()
+            .any(|f| f.starts_with("TW008") && !f.contains(" info ")),
+        "{found:#?}"
+    );
+}
+
+/// Command-line flags: an argparse default is the value when the command line says nothing;
+/// a `store_true` flag or `"--x" in sys.argv` is off unless a production command passes it.
+#[test]
+fn argparse_and_sys_argv_flags() {
+    let cli = "import argparse\n\n\n\
+def parse_args():\n    p = argparse.ArgumentParser()\n    p.add_argument('--port', type=int, default=8888)\n    p.add_argument('--autoreload', dest='reload', default=True)\n    p.add_argument('--debug', action='store_true')\n    return p.parse_args()\n";
+    let main = "import sys\nimport tornado.web\nfrom app.cli import parse_args\n\n\n\
+def main():\n    args = parse_args()\n    app = tornado.web.Application([], debug=args.debug, autoreload=args.reload,\n        serve_traceback='--traceback' in sys.argv)\n    app.listen(args.port)\n";
+    let files = [
+        ("app/__init__.py", ""),
+        ("app/cli.py", cli),
+        ("app/main.py", main),
+        (
+            "Dockerfile",
+            "FROM python:3.12\nCMD [\"python\", \"-m\", \"app.main\", \"--debug\", \"--traceback\"]\n",
+        ),
+    ];
+    let found = findings(&files, &["TW001", "TW002", "TW003", "TW101"]);
+    assert!(
+        has(&found, "TW002 high app/cli.py:7 `autoreload` is True"),
+        "{found:#?}"
+    );
+    assert!(
+        has(
+            &found,
+            "Dockerfile:2 Dockerfile starts the app with `--debug`, which turns on `debug`"
+        ),
+        "{found:#?}"
+    );
+    assert!(
+        has(&found, "Dockerfile:2 Dockerfile starts the app with `--traceback`, which turns on `serve_traceback`"),
+        "{found:#?}"
+    );
+    // Off when the command line does not pass them: nothing to report in the code.
+    assert!(!found.iter().any(|f| f.starts_with("TW001")), "{found:#?}");
+}

@@ -18,7 +18,9 @@ pub const RULE: RuleInfo = RuleInfo {
 A command in a deployment file (Dockerfile `CMD`/`ENTRYPOINT`, compose `command`,
 Kubernetes `command`/`args`, systemd `ExecStart`, Procfile, supervisord `command`) that
 passes `--NAME` or `--NAME=value` for a `tornado.options` option the application defines
-with `define("NAME", ...)` and that turns on debug mode or one of its parts (it flows into
+with `define("NAME", ...)`, or a flag read with `argparse` (`add_argument("--debug",
+action="store_true")`) or from `sys.argv` (`"--debug" in sys.argv`), and that turns on
+debug mode or one of its parts (it flows into
 `debug`, `autoreload` or `serve_traceback`, or is named so). A flag the application does not
 define is ignored: it cannot change anything.
 
@@ -62,6 +64,8 @@ fn tornado_bool(value: Option<&str>) -> bool {
 pub fn check(facts: &Facts, apps: &[AppSite], deployment: &Deployment, hits: &mut Vec<Hit>) {
     // Options whose value reaches a debug-family setting, with that setting.
     let mut controlling: Vec<(String, &str, Vec<Step>)> = Vec::new();
+    // Command-line flags read with argparse or from sys.argv (`--debug`) likewise.
+    let mut flags: Vec<(String, &str, Vec<Step>)> = Vec::new();
     for app in apps {
         for (key, value) in &app.settings {
             if !DEBUG_FAMILY.iter().any(|(k, bad)| k == key && *bad) {
@@ -71,11 +75,36 @@ pub fn check(facts: &Facts, apps: &[AppSite], deployment: &Deployment, hits: &mu
                 if let Some(opt) = step.note.strip_prefix("options.") {
                     controlling.push((opt.to_string(), key.as_str(), value.chain.clone()));
                 }
+                if let Some(flag) = step.note.strip_prefix("command-line flag ") {
+                    let flag = flag.split(' ').next().unwrap_or_default();
+                    flags.push((flag.to_string(), key.as_str(), value.chain.clone()));
+                }
             }
         }
     }
     for cmd in &deployment.commands {
         for arg in &cmd.args {
+            // A command-line flag that feeds a debug setting, passed as is or with a true value.
+            let (flag, value) = match arg.split_once('=') {
+                Some((f, v)) => (f, Some(v)),
+                None => (arg.as_str(), None),
+            };
+            if let Some((_, key, chain)) = flags.iter().find(|(f, _, _)| f == flag) {
+                if tornado_bool(value) {
+                    let mut hit = command_hit(
+                        &RULE,
+                        cmd,
+                        arg,
+                        format!(
+                            "{} starts the app with `{arg}`, which turns on `{key}`",
+                            cmd.kind.label()
+                        ),
+                    );
+                    hit.trace.extend(chain.iter().cloned());
+                    hits.push(hit);
+                    continue;
+                }
+            }
             let Some((name, value)) = option_of(arg) else {
                 continue;
             };
