@@ -112,6 +112,19 @@ pub struct Project<'a> {
     /// Calls by the last part of the callee's name, for the names the repository defines.
     callers: HashMap<String, Vec<CallRef<'a>>>,
     pub command_line_options: bool,
+    /// The scanned directory (data files are read only from inside it).
+    pub(crate) root: std::path::PathBuf,
+    /// JSON and YAML files read by the code, by path.
+    pub(crate) data_files: std::sync::Mutex<HashMap<std::path::PathBuf, Option<Tracked>>>,
+}
+
+/// The scanned directory, from a file's path and its path relative to it.
+fn scan_root(path: &Path, rel: &Path) -> std::path::PathBuf {
+    let mut root = path.to_path_buf();
+    for _ in rel.components() {
+        root.pop();
+    }
+    root
 }
 
 /// The last part of a callee (`self.make_app` -> `make_app`).
@@ -157,6 +170,11 @@ impl<'a> Project<'a> {
             options: HashMap::new(),
             callers: HashMap::new(),
             command_line_options: false,
+            root: files
+                .first()
+                .map(|f| scan_root(&f.path, &f.rel))
+                .unwrap_or_default(),
+            data_files: Default::default(),
         };
         p.collect_classes();
         p.app_classes = p

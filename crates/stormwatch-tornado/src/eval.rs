@@ -9,6 +9,8 @@
 //! `tornado.options` values, `os.environ`/`os.getenv`, `bool`/`int`/`str` conversions,
 //! comparisons, `not`, `and`/`or` and conditional expressions.
 
+use std::path::Path;
+
 use ruff_python_ast::{self as ast, CmpOp, Expr, Stmt};
 use ruff_text_size::Ranged;
 
@@ -296,6 +298,10 @@ impl<'a> Project<'a> {
                     _ => Tracked::unknown(),
                 }
             }
+            Expr::Name(n) if n.id.as_str() == "__file__" => Tracked::new(
+                Val::Str(f.path.to_string_lossy().into_owned()),
+                here("__file__"),
+            ),
             Expr::Name(n) => self.lookup(file, n.id.as_str(), scope, at, depth + 1),
             Expr::Attribute(a) => self.eval_attribute(file, e, a, scope, at, depth),
             Expr::Subscript(s) => {
@@ -557,6 +563,38 @@ impl<'a> Project<'a> {
                 let items = args.args.iter().map(sub).collect();
                 return Tracked::new(Val::List(items), here);
             }
+            "os.path.dirname" | "os.path.abspath" | "os.path.realpath" | "os.path.normpath" => {
+                if let Some(Val::Str(p)) = args.args.first().map(|a| sub(a).val) {
+                    let path = if qual == "os.path.dirname" {
+                        Path::new(&p)
+                            .parent()
+                            .map_or_else(String::new, |d| d.to_string_lossy().into_owned())
+                    } else {
+                        p
+                    };
+                    return Tracked::new(Val::Str(path), here);
+                }
+            }
+            "os.path.join" => {
+                let mut joined = std::path::PathBuf::new();
+                for a in args.args.iter() {
+                    match sub(a).val {
+                        Val::Str(part) => joined.push(part),
+                        _ => return Tracked::unknown(),
+                    }
+                }
+                return Tracked::new(Val::Str(joined.to_string_lossy().into_owned()), here);
+            }
+            "json.load" | "yaml.safe_load" | "yaml.load" | "yaml.full_load" => {
+                if let Some(v) = args
+                    .args
+                    .first()
+                    .and_then(|a| self.opened_path(file, a, scope, depth))
+                    .and_then(|p| self.data_file(file, &p))
+                {
+                    return v.via(here);
+                }
+            }
             "tornado.options.options.group_dict" | "tornado.options.options.as_dict" => {
                 let group = args.args.first().and_then(str_lit);
                 let items = self
@@ -575,6 +613,23 @@ impl<'a> Project<'a> {
             // `os.getenv("X", "0").lower()`.
             if matches!(method, "lower" | "upper" | "strip" | "casefold") {
                 return map_str(sub(&a.value), method).via(here);
+            }
+            // `config.get("debug", False)` on a dict the analysis holds.
+            if method == "get" {
+                if let Some(key) = args.args.first().and_then(str_lit) {
+                    if let Val::Dict(items) = sub(&a.value).val {
+                        if let Some((_, v)) = items.iter().find(|(k, _)| *k == key) {
+                            return v.clone().via(here);
+                        }
+                        if !items.iter().any(|(k, _)| k == OPEN) {
+                            return match args.args.get(1) {
+                                Some(d) => sub(d).via(here),
+                                None => Tracked::new(Val::None, here),
+                            };
+                        }
+                        return Tracked::unknown();
+                    }
+                }
             }
             if method == "parse_args" {
                 if let Expr::Name(parser) = &*a.value {
@@ -632,6 +687,65 @@ impl<'a> Project<'a> {
             );
         }
         Tracked::unknown()
+    }
+
+    /// The path of a file object: `open(PATH)`, or a name bound by `with open(PATH) as f:` in
+    /// the enclosing function (or module).
+    fn opened_path(
+        &self,
+        file: usize,
+        e: &'a Expr,
+        scope: Scope<'a>,
+        depth: usize,
+    ) -> Option<String> {
+        let is_open = |c: &ast::ExprCall| {
+            matches!(
+                self.qualify(file, &c.func).as_deref(),
+                Some("open" | "io.open" | "codecs.open")
+            )
+        };
+        let call = match e {
+            Expr::Call(c) if is_open(c) => c,
+            Expr::Name(n) => {
+                let body = match scope.function {
+                    Some(def) => &def.body,
+                    None => &self.files[file].ast.body,
+                };
+                let mut found = None;
+                for_each_stmt(body, None, &mut |stmt, _| {
+                    if let Stmt::With(w) = stmt {
+                        for item in &w.items {
+                            if let (Expr::Call(c), Some(var)) =
+                                (&item.context_expr, item.optional_vars.as_deref())
+                            {
+                                if is_name(var, n.id.as_str()) && is_open(c) {
+                                    found = Some(c);
+                                }
+                            }
+                        }
+                    }
+                });
+                found?
+            }
+            _ => return None,
+        };
+        let path = call.arguments.args.first()?;
+        match self.eval(file, path, scope, usize::MAX, depth + 1).val {
+            Val::Str(p) => Some(p),
+            _ => None,
+        }
+    }
+
+    /// A JSON or YAML file of the repository, read once per audit.
+    fn data_file(&self, file: usize, path: &str) -> Option<Tracked> {
+        let source = &self.files[file];
+        let dir = source.path.parent().unwrap_or(Path::new("."));
+        let resolved = crate::data_files::resolve(&self.root, dir, path)?;
+        let mut cache = self.data_files.lock().ok()?;
+        cache
+            .entry(resolved.clone())
+            .or_insert_with(|| crate::data_files::load(&resolved))
+            .clone()
     }
 
     /// The options `parser.add_argument(...)` declares in the scope that parses them, each

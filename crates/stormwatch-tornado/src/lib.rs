@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use stormwatch_findings::{ConfigFinding, Location, TraceStep};
 
+mod data_files;
 mod engine;
 mod eval;
 mod imports;

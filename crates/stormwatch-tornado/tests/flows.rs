@@ -406,3 +406,38 @@ def main():\n    args = parse_args()\n    app = tornado.web.Application([], debu
     // Off when the command line does not pass them: nothing to report in the code.
     assert!(!found.iter().any(|f| f.starts_with("TW001")), "{found:#?}");
 }
+
+/// JSON and YAML config files the application reads at run time: the key's line in the data
+/// file is where the finding points; a file outside the scanned directory is never read.
+#[test]
+fn runtime_json_and_yaml_config_files() {
+    let app = "import json, os\nimport yaml\nimport tornado.web\n\n\
+HERE = os.path.dirname(os.path.abspath(__file__))\n\n\n\
+def make_app():\n    with open(os.path.join(HERE, 'config.json')) as f:\n        config = json.load(f)\n    \
+extra = yaml.safe_load(open('deploy/app.yml'))\n    \
+return tornado.web.Application([], debug=config['debug'], serve_traceback=extra['server'].get('traceback', False),\n        \
+autoreload=config.get('autoreload', False), xsrf_cookies=json.load(open('../outside.json'))['xsrf'])\n";
+    let found = findings(
+        &[
+            ("app.py", app),
+            (
+                "config.json",
+                "{\n  \"port\": 8888,\n  \"debug\": true\n}\n",
+            ),
+            ("deploy/app.yml", "server:\n  traceback: yes\n"),
+        ],
+        &["TW001", "TW002", "TW003", "TW008"],
+    );
+    assert!(
+        has(&found, "TW001 high config.json:3 `debug` is True"),
+        "{found:#?}"
+    );
+    assert!(
+        has(
+            &found,
+            "TW003 high deploy/app.yml:2 `serve_traceback` is True"
+        ),
+        "{found:#?}"
+    );
+    assert!(!found.iter().any(|f| f.starts_with("TW002")), "{found:#?}");
+}

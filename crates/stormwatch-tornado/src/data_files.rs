@@ -1,0 +1,144 @@
+//! Configuration data files an application reads at run time (`json.load(open("config.json"))`,
+//! `yaml.safe_load(...)`), read as values with the line of every key, so that a `debug: true`
+//! there is followed into `Application` like a literal in the code.
+//!
+//! The files come from the scanned repository, which is untrusted: only regular files inside
+//! the scanned root are read, at most [`MAX_BYTES`], through the bounded YAML reader (JSON is
+//! read by it too: every JSON document is YAML).
+
+use std::path::{Path, PathBuf};
+
+use stormwatch_yaml::{Node, Value};
+
+use crate::value::{Step, Tracked, Val};
+
+/// Larger files are not configuration.
+pub const MAX_BYTES: u64 = 1024 * 1024;
+
+/// The file a path written in the code names: absolute, or relative to the reading file's
+/// directory or to the scanned root (where the process is usually started). Only regular
+/// files inside `root`.
+pub fn resolve(root: &Path, from_dir: &Path, path: &str) -> Option<PathBuf> {
+    let canonical_root = root.canonicalize().ok()?;
+    let candidates = if Path::new(path).is_absolute() {
+        vec![PathBuf::from(path)]
+    } else {
+        vec![from_dir.join(path), root.join(path)]
+    };
+    candidates.into_iter().find(|c| {
+        let regular =
+            std::fs::symlink_metadata(c).is_ok_and(|m| m.is_file() && m.len() <= MAX_BYTES);
+        regular
+            && c.canonicalize()
+                .is_ok_and(|p| p.starts_with(&canonical_root))
+    })
+}
+
+/// The first document of a JSON or YAML file as a value; `None` when it does not parse.
+pub fn load(path: &Path) -> Option<Tracked> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let docs = stormwatch_yaml::parse(&text);
+    let doc = docs.documents.into_iter().next()?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    Some(to_tracked(path, &name, &doc, ""))
+}
+
+/// PyYAML's reading of a plain scalar (YAML 1.1: `yes`/`on` are true), which is also right for
+/// JSON, where only `true`/`false`/`null` and numbers are plain.
+fn plain(text: &str) -> Val {
+    match text {
+        "" | "~" | "null" | "Null" | "NULL" => Val::None,
+        "true" | "True" | "TRUE" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" => Val::Bool(true),
+        "false" | "False" | "FALSE" | "no" | "No" | "NO" | "off" | "Off" | "OFF" => {
+            Val::Bool(false)
+        }
+        _ => text
+            .parse::<i64>()
+            .map_or_else(|_| Val::Str(text.to_string()), Val::Int),
+    }
+}
+
+fn to_tracked(path: &Path, file_name: &str, node: &Node, key: &str) -> Tracked {
+    let val = match &node.value {
+        Value::Scalar { text, plain: true } => plain(text),
+        Value::Scalar { text, plain: false } => Val::Str(text.clone()),
+        Value::Seq(items) => Val::List(
+            items
+                .iter()
+                .map(|i| to_tracked(path, file_name, i, key))
+                .collect(),
+        ),
+        Value::Map(_) => Val::Dict(
+            node.entries()
+                .into_iter()
+                .filter_map(|(k, v)| {
+                    let k = k.as_str()?.to_string();
+                    let inner = to_tracked(path, file_name, v, &k);
+                    Some((k, inner))
+                })
+                .collect(),
+        ),
+    };
+    let note = if key.is_empty() {
+        format!("read from {file_name}")
+    } else {
+        format!("`{key}` in {file_name}")
+    };
+    Tracked::new(
+        val,
+        Step {
+            file: path.to_path_buf(),
+            line: node.line,
+            column: node.column,
+            note,
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_and_yaml_values_with_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let json = dir.path().join("config.json");
+        std::fs::write(
+            &json,
+            "{\n  \"port\": 8888,\n  \"debug\": true,\n  \"name\": \"x\"\n}\n",
+        )
+        .unwrap();
+        let v = load(&json).unwrap();
+        let Val::Dict(items) = v.val else { panic!() };
+        let debug = &items.iter().find(|(k, _)| k == "debug").unwrap().1;
+        assert_eq!(debug.val, Val::Bool(true));
+        assert_eq!(debug.chain[0].line, 3);
+        let yaml = dir.path().join("app.yml");
+        std::fs::write(&yaml, "server:\n  debug: yes\n  secret: 'on'\n").unwrap();
+        let Val::Dict(items) = load(&yaml).unwrap().val else {
+            panic!()
+        };
+        let Val::Dict(server) = &items[0].1.val else {
+            panic!()
+        };
+        assert_eq!(server[0].1.val, Val::Bool(true));
+        assert_eq!(server[1].1.val, Val::Str("on".into()));
+    }
+
+    #[test]
+    fn only_regular_files_inside_the_root() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("repo");
+        std::fs::create_dir(&root).unwrap();
+        std::fs::write(dir.path().join("outside.json"), "{}").unwrap();
+        std::fs::write(root.join("inside.json"), "{}").unwrap();
+        assert!(resolve(&root, &root, "inside.json").is_some());
+        assert!(resolve(&root, &root, "../outside.json").is_none());
+        let outside = dir.path().join("outside.json");
+        assert!(resolve(&root, &root, outside.to_str().unwrap()).is_none());
+        assert!(resolve(&root, &root, "missing.json").is_none());
+    }
+}
