@@ -46,6 +46,59 @@ pub fn load(path: &Path) -> Option<Tracked> {
     Some(to_tracked(path, &name, &doc, ""))
 }
 
+/// An INI file as `configparser` reads it: sections of `key = value` (or `key: value`)
+/// entries, keys lower-cased, `#`/`;` comment lines skipped; every value a string.
+pub fn load_ini(path: &Path) -> Option<Tracked> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let step = |line: usize, note: String| Step {
+        file: path.to_path_buf(),
+        line,
+        column: 1,
+        note,
+    };
+    let mut sections: Vec<(String, Tracked)> = Vec::new();
+    for (i, raw) in text.lines().enumerate() {
+        let line = raw.trim();
+        if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
+            continue;
+        }
+        if let Some(section) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            let section = section.trim().to_string();
+            let at = step(i + 1, format!("[{section}] in {name}"));
+            sections.push((section, Tracked::new(Val::Dict(Vec::new()), at)));
+            continue;
+        }
+        let Some(split) = line.find(['=', ':']) else {
+            continue;
+        };
+        let (key, value) = (
+            line[..split].trim().to_lowercase(),
+            line[split + 1..].trim(),
+        );
+        let Some((
+            section,
+            Tracked {
+                val: Val::Dict(items),
+                ..
+            },
+        )) = sections.last_mut()
+        else {
+            continue;
+        };
+        let at = step(i + 1, format!("`{key}` in [{section}] of {name}"));
+        items.retain(|(k, _)| *k != key);
+        items.push((key, Tracked::new(Val::Str(value.to_string()), at)));
+    }
+    Some(Tracked::new(
+        Val::Dict(sections),
+        step(1, format!("read from {name}")),
+    ))
+}
+
 /// PyYAML's reading of a plain scalar (YAML 1.1: `yes`/`on` are true), which is also right for
 /// JSON, where only `true`/`false`/`null` and numbers are plain.
 fn plain(text: &str) -> Val {
@@ -126,6 +179,27 @@ mod tests {
         };
         assert_eq!(server[0].1.val, Val::Bool(true));
         assert_eq!(server[1].1.val, Val::Str("on".into()));
+    }
+
+    #[test]
+    fn ini_sections_and_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let ini = dir.path().join("app.ini");
+        std::fs::write(
+            &ini,
+            "; comment\n[server]\nPort = 80\ndebug: yes\n\n[db]\nurl=x\n",
+        )
+        .unwrap();
+        let Val::Dict(sections) = load_ini(&ini).unwrap().val else {
+            panic!()
+        };
+        let Val::Dict(server) = &sections[0].1.val else {
+            panic!()
+        };
+        assert_eq!(server[0].0, "port");
+        assert_eq!(server[1].1.val, Val::Str("yes".into()));
+        assert_eq!(server[1].1.chain[0].line, 4);
+        assert_eq!(sections[1].0, "db");
     }
 
     #[test]

@@ -114,8 +114,9 @@ pub struct Project<'a> {
     pub command_line_options: bool,
     /// The scanned directory (data files are read only from inside it).
     pub(crate) root: std::path::PathBuf,
-    /// JSON and YAML files read by the code, by path.
-    pub(crate) data_files: std::sync::Mutex<HashMap<std::path::PathBuf, Option<Tracked>>>,
+    /// Data files read by the code, by path and whether read as INI (else JSON or YAML).
+    #[allow(clippy::type_complexity)]
+    pub(crate) data_files: std::sync::Mutex<HashMap<(std::path::PathBuf, bool), Option<Tracked>>>,
 }
 
 /// The scanned directory, from a file's path and its path relative to it.

@@ -614,6 +614,23 @@ impl<'a> Project<'a> {
             if matches!(method, "lower" | "upper" | "strip" | "casefold") {
                 return map_str(sub(&a.value), method).via(here);
             }
+            // `config.getboolean("server", "debug")` on a ConfigParser that read a file.
+            if matches!(method, "get" | "getboolean" | "getint") && args.args.len() == 2 {
+                if let (Expr::Name(parser), Some(section), Some(key)) =
+                    (&*a.value, str_lit(&args.args[0]), str_lit(&args.args[1]))
+                {
+                    if let Some(v) =
+                        self.ini_value(file, parser.id.as_str(), &section, &key, scope, depth)
+                    {
+                        let v = match method {
+                            "getboolean" => map_str(v, "strtobool"),
+                            "getint" => map_str(v, "int"),
+                            _ => v,
+                        };
+                        return v.via(here);
+                    }
+                }
+            }
             // `config.get("debug", False)` on a dict the analysis holds.
             if method == "get" {
                 if let Some(key) = args.args.first().and_then(str_lit) {
@@ -736,6 +753,66 @@ impl<'a> Project<'a> {
         }
     }
 
+    /// `section`/`key` of the INI file that `parser.read(PATH)` reads in the enclosing
+    /// function or the module.
+    fn ini_value(
+        &self,
+        file: usize,
+        parser: &str,
+        section: &str,
+        key: &str,
+        scope: Scope<'a>,
+        depth: usize,
+    ) -> Option<Tracked> {
+        let bodies = [
+            scope.function.map(|d| &d.body[..]),
+            Some(&self.files[file].ast.body[..]),
+        ];
+        let mut path = None;
+        for (body, in_function) in bodies.into_iter().zip([true, false]) {
+            let Some(body) = body else { continue };
+            let scope = if in_function { scope } else { Scope::default() };
+            crate::walk::calls_in(body, &mut |call: &'a ast::ExprCall| {
+                if path.is_some() {
+                    return;
+                }
+                let Expr::Attribute(a) = &*call.func else {
+                    return;
+                };
+                if a.attr.as_str() != "read" || !is_name(&a.value, parser) {
+                    return;
+                }
+                if let Some(p) = call.arguments.args.first() {
+                    if let Val::Str(p) = self.eval(file, p, scope, usize::MAX, depth + 1).val {
+                        path = Some(p);
+                    }
+                }
+            });
+            if path.is_some() {
+                break;
+            }
+        }
+        let source = &self.files[file];
+        let dir = source.path.parent().unwrap_or(Path::new("."));
+        let resolved = crate::data_files::resolve(&self.root, dir, &path?)?;
+        let ini = {
+            let mut cache = self.data_files.lock().ok()?;
+            cache
+                .entry((resolved.clone(), true))
+                .or_insert_with(|| crate::data_files::load_ini(&resolved))
+                .clone()?
+        };
+        let Val::Dict(sections) = ini.val else {
+            return None;
+        };
+        let (_, entries) = sections.into_iter().find(|(s, _)| s == section)?;
+        let Val::Dict(entries) = entries.val else {
+            return None;
+        };
+        let key = key.to_lowercase();
+        entries.into_iter().find(|(k, _)| *k == key).map(|(_, v)| v)
+    }
+
     /// A JSON or YAML file of the repository, read once per audit.
     fn data_file(&self, file: usize, path: &str) -> Option<Tracked> {
         let source = &self.files[file];
@@ -743,7 +820,7 @@ impl<'a> Project<'a> {
         let resolved = crate::data_files::resolve(&self.root, dir, path)?;
         let mut cache = self.data_files.lock().ok()?;
         cache
-            .entry(resolved.clone())
+            .entry((resolved.clone(), false))
             .or_insert_with(|| crate::data_files::load(&resolved))
             .clone()
     }

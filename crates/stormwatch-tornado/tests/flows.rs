@@ -441,3 +441,26 @@ autoreload=config.get('autoreload', False), xsrf_cookies=json.load(open('../outs
     );
     assert!(!found.iter().any(|f| f.starts_with("TW002")), "{found:#?}");
 }
+
+/// An INI file read with configparser: `getboolean` judged as configparser reads the text.
+#[test]
+fn runtime_ini_config_file() {
+    let app = "import configparser\nimport tornado.web\n\nconfig = configparser.ConfigParser()\nconfig.read('server.ini')\n\n\n\
+def make_app():\n    return tornado.web.Application([], debug=config.getboolean('server', 'Debug'),\n        \
+autoreload=config.getboolean('server', 'autoreload'))\n";
+    let found = findings(
+        &[
+            ("app.py", app),
+            (
+                "server.ini",
+                "[server]\nport = 8080\ndebug = on\nautoreload = no\n",
+            ),
+        ],
+        &["TW001", "TW002"],
+    );
+    assert!(
+        has(&found, "TW001 high server.ini:3 `debug` is True"),
+        "{found:#?}"
+    );
+    assert!(!found.iter().any(|f| f.starts_with("TW002")), "{found:#?}");
+}
