@@ -825,6 +825,62 @@ impl<'a> Project<'a> {
             .clone()
     }
 
+    /// A parameter that a `@click.option("--debug", is_flag=True, default=...)` decorator
+    /// fills: its value when the command line does not pass the flag (the default, or False
+    /// for a flag without one).
+    fn click_option(
+        &self,
+        file: usize,
+        def: &'a ast::StmtFunctionDef,
+        name: &str,
+        depth: usize,
+    ) -> Option<Tracked> {
+        def.decorator_list.iter().find_map(|d| {
+            let Expr::Call(call) = &d.expression else {
+                return None;
+            };
+            if self.qualify(file, &call.func).as_deref() != Some("click.option") {
+                return None;
+            }
+            let args = &call.arguments;
+            let names: Vec<String> = args.args.iter().filter_map(str_lit).collect();
+            let flag = names.iter().find(|n| n.starts_with("--"))?;
+            let flag_name = flag.trim_start_matches('-');
+            // `--debug/--no-debug` declares both spellings at once.
+            let (on, _) = flag_name.split_once('/').unwrap_or((flag_name, ""));
+            let dest = names
+                .iter()
+                .find(|n| !n.starts_with('-'))
+                .cloned()
+                .unwrap_or_else(|| on.replace('-', "_"));
+            if dest != name {
+                return None;
+            }
+            let keyword = |k: &str| {
+                args.keywords
+                    .iter()
+                    .find(|kw| kw.arg.as_ref().is_some_and(|n| n.as_str() == k))
+                    .map(|kw| &kw.value)
+            };
+            let step = self.step(
+                file,
+                call,
+                format!(
+                    "command-line flag --{on} (its value when the command line does not pass it)"
+                ),
+            );
+            Some(match keyword("default") {
+                Some(d) => self
+                    .eval(file, d, Scope::default(), usize::MAX, depth + 1)
+                    .via(step),
+                None if keyword("is_flag").is_some() || flag_name.contains('/') => {
+                    Tracked::new(Val::Bool(false), step)
+                }
+                None => Tracked::new(Val::None, step),
+            })
+        })
+    }
+
     /// The options `parser.add_argument(...)` declares in the scope that parses them, each
     /// with the value it has when the command line does not pass it (`store_true`: False,
     /// `store_false`: True, else its `default`). The step names the flag, for the deployment
@@ -1132,6 +1188,9 @@ impl<'a> Project<'a> {
         name: &str,
         depth: usize,
     ) -> Option<Tracked> {
+        if let Some(flag) = self.click_option(file, def, name, depth) {
+            return Some(flag);
+        }
         let method = scope.class.is_some();
         let (position, default) = parameter(def, name, method)?;
         let default_value = || match default {

@@ -464,3 +464,39 @@ autoreload=config.getboolean('server', 'autoreload'))\n";
     );
     assert!(!found.iter().any(|f| f.starts_with("TW002")), "{found:#?}");
 }
+
+/// click options fill the command function's parameters: the default when the command line
+/// says nothing, and TW101 when a production command passes the flag.
+#[test]
+fn click_options() {
+    let main = "import click\nimport tornado.web\n\n\n\
+@click.command()\n@click.option('--port', default=8888)\n@click.option('--debug/--no-debug', default=False)\n\
+@click.option('--traceback', 'serve_traceback', is_flag=True)\n@click.option('--reload', default=True)\n\
+def main(port, debug, serve_traceback, reload):\n    \
+app = tornado.web.Application([], debug=debug, serve_traceback=serve_traceback, autoreload=reload)\n    app.listen(port)\n";
+    let found = findings(
+        &[
+            ("app/__init__.py", ""),
+            ("app/main.py", main),
+            ("Procfile", "web: python -m app.main --debug\n"),
+        ],
+        &["TW001", "TW002", "TW003", "TW101"],
+    );
+    assert!(
+        has(&found, "TW002 high app/main.py:9 `autoreload` is True"),
+        "{found:#?}"
+    );
+    assert!(
+        has(
+            &found,
+            "Procfile:1 Procfile starts the app with `--debug`, which turns on `debug`"
+        ),
+        "{found:#?}"
+    );
+    assert!(
+        !found
+            .iter()
+            .any(|f| f.starts_with("TW001") || f.starts_with("TW003")),
+        "{found:#?}"
+    );
+}
