@@ -94,15 +94,7 @@ fn load(sources: Vec<source::Source>, retained: &AtomicUsize) -> (Vec<Loaded>, V
             })
         })
         .collect();
-    let mut ok = Vec::new();
-    let mut bad = Vec::new();
-    for r in results {
-        match r {
-            Ok(f) => ok.push(f),
-            Err(e) => bad.push(e),
-        }
-    }
-    (ok, bad)
+    source::split(results)
 }
 
 /// Audits every Python file under `root` (or the single file `root`).

@@ -155,6 +155,11 @@ pub fn read_all(root: &Path, files: &[PathBuf]) -> (Vec<Source>, Vec<SkippedFile
             })
         })
         .collect();
+    split(results)
+}
+
+/// The files that were read (or parsed), and those that were skipped.
+pub(crate) fn split<T>(results: Vec<Result<T, SkippedFile>>) -> (Vec<T>, Vec<SkippedFile>) {
     let mut ok = Vec::new();
     let mut bad = Vec::new();
     for r in results {
