@@ -19,6 +19,36 @@ use crate::walk::{self, str_lit, text_of, Context, FileScan};
 
 pub(crate) const APPLICATION: &str = "tornado.web.Application";
 
+/// A file of the project being analysed: its place in [`Project::files`] (and in every
+/// per-file table of the project).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct FileId(pub usize);
+
+/// A class of the project being analysed: its place in the project's class table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ClassId(pub usize);
+
+impl<T> std::ops::Index<FileId> for [T] {
+    type Output = T;
+    fn index(&self, i: FileId) -> &T {
+        &self[i.0]
+    }
+}
+
+impl<T> std::ops::Index<FileId> for Vec<T> {
+    type Output = T;
+    fn index(&self, i: FileId) -> &T {
+        &self[i.0]
+    }
+}
+
+impl<T> std::ops::Index<ClassId> for Vec<T> {
+    type Output = T;
+    fn index(&self, i: ClassId) -> &T {
+        &self[i.0]
+    }
+}
+
 /// A route of an application: the handler class it sends requests to.
 #[derive(Debug, Clone)]
 pub struct Route {
@@ -30,7 +60,7 @@ pub struct Route {
 /// One place where settings reach an `Application`.
 pub struct AppSite {
     /// The file's index in the project it was found in.
-    pub file: usize,
+    pub file: FileId,
     pub path: std::path::PathBuf,
     pub line: usize,
     pub column: usize,
@@ -47,7 +77,7 @@ pub struct AppSite {
 /// Any other call, for the rules that look at calls (`tornado.autoreload.start()`,
 /// `self.set_cookie(...)`, `logging.basicConfig(...)`).
 pub struct CallSite<'a> {
-    pub file: usize,
+    pub file: FileId,
     pub line: usize,
     pub column: usize,
     /// The dotted name of the callee (`tornado.autoreload.start`, `self.set_cookie`).
@@ -64,7 +94,7 @@ pub struct CallSite<'a> {
 
 /// A class of the repository with its resolved base classes.
 pub struct ClassInfo<'a> {
-    pub file: usize,
+    pub file: FileId,
     pub qualified: String,
     pub bases: Vec<String>,
     pub def: &'a ast::StmtClassDef,
@@ -86,7 +116,7 @@ pub struct OptionDef {
 /// A call of a function of the repository, for following what callers pass.
 #[derive(Clone, Copy)]
 pub(crate) struct CallRef<'a> {
-    pub file: usize,
+    pub file: FileId,
     pub call: &'a ast::ExprCall,
     pub context: Context<'a>,
 }
@@ -101,12 +131,12 @@ pub struct Project<'a> {
     /// Each file's top-level classes and functions, so that resolving a name is a lookup
     /// rather than a scan of the module.
     pub(crate) top_level: Vec<HashMap<String, TopDef<'a>>>,
-    pub(crate) index: HashMap<String, usize>,
+    pub(crate) index: HashMap<String, FileId>,
     pub(crate) classes: Vec<ClassInfo<'a>>,
     /// Qualified name -> class.
-    pub(crate) class_index: HashMap<String, usize>,
+    pub(crate) class_index: HashMap<String, ClassId>,
     /// Class definition (by address) -> class.
-    by_def: HashMap<usize, usize>,
+    by_def: HashMap<usize, ClassId>,
     app_classes: HashSet<String>,
     pub(crate) options: HashMap<String, OptionDef>,
     /// Calls by the last part of the callee's name, for the names the repository defines.
@@ -194,6 +224,7 @@ impl<'a> Project<'a> {
             .par_iter()
             .enumerate()
             .map(|(i, scan)| {
+                let i = FileId(i);
                 scan.classes
                     .iter()
                     .map(|c| ClassInfo {
@@ -211,8 +242,10 @@ impl<'a> Project<'a> {
             .collect();
         self.classes = per_file.into_iter().flatten().collect();
         for (i, c) in self.classes.iter().enumerate() {
-            self.class_index.entry(c.qualified.clone()).or_insert(i);
-            self.by_def.insert(c.def as *const _ as usize, i);
+            self.class_index
+                .entry(c.qualified.clone())
+                .or_insert(ClassId(i));
+            self.by_def.insert(c.def as *const _ as usize, ClassId(i));
         }
     }
 
@@ -239,7 +272,7 @@ impl<'a> Project<'a> {
                 if let Some(name) = last_name(&raw.call.func) {
                     if defined.contains(name) {
                         callers.entry(name.to_string()).or_default().push(CallRef {
-                            file,
+                            file: FileId(file),
                             call: raw.call,
                             context: raw.context,
                         });
@@ -255,20 +288,20 @@ impl<'a> Project<'a> {
     }
 
     /// The class a definition belongs to.
-    pub(crate) fn class_of_def(&self, def: &ast::StmtClassDef) -> Option<usize> {
+    pub(crate) fn class_of_def(&self, def: &ast::StmtClassDef) -> Option<ClassId> {
         self.by_def.get(&(def as *const _ as usize)).copied()
     }
 
-    pub fn class(&self, i: usize) -> &ClassInfo<'a> {
+    pub fn class(&self, i: ClassId) -> &ClassInfo<'a> {
         &self.classes[i]
     }
 
-    pub fn class_index(&self, qualified: &str) -> Option<usize> {
+    pub fn class_index(&self, qualified: &str) -> Option<ClassId> {
         self.class_index.get(qualified).copied()
     }
 
     /// The class itself, then its repository bases, depth first (each once).
-    pub fn mro(&self, class: usize) -> Vec<usize> {
+    pub fn mro(&self, class: ClassId) -> Vec<ClassId> {
         let mut out = vec![class];
         let mut i = 0;
         while i < out.len() && out.len() < 64 {
@@ -287,9 +320,9 @@ impl<'a> Project<'a> {
     /// A method by name, from the class or its repository bases.
     pub fn method_in_mro(
         &self,
-        class: usize,
+        class: ClassId,
         name: &str,
-    ) -> Option<(usize, &'a ast::StmtFunctionDef)> {
+    ) -> Option<(ClassId, &'a ast::StmtFunctionDef)> {
         self.mro(class).into_iter().find_map(|c| {
             self.classes[c].def.body.iter().find_map(|s| match s {
                 Stmt::FunctionDef(f) if f.name.as_str() == name => Some((c, f)),
@@ -299,7 +332,7 @@ impl<'a> Project<'a> {
     }
 
     /// Whether a class derives from `base` (a dotted name) through repository classes.
-    pub fn derives_from(&self, class: usize, base: &str) -> bool {
+    pub fn derives_from(&self, class: ClassId, base: &str) -> bool {
         self.mro(class)
             .into_iter()
             .any(|c| self.classes[c].bases.iter().any(|b| b == base))
@@ -337,17 +370,17 @@ impl<'a> Project<'a> {
     }
 
     /// The source text of a node.
-    pub fn text(&self, file: usize, node: &impl Ranged) -> &str {
+    pub fn text(&self, file: FileId, node: &impl Ranged) -> &str {
         text_of(&self.files[file], node)
     }
 
     /// 1-based line and column of a node.
-    pub fn position(&self, file: usize, node: &impl Ranged) -> (usize, usize) {
+    pub fn position(&self, file: FileId, node: &impl Ranged) -> (usize, usize) {
         self.files[file].position(node.range().start().to_usize())
     }
 
     /// The dotted name an expression refers to (`tw.Application` -> `tornado.web.Application`).
-    pub fn qualify(&self, file: usize, e: &Expr) -> Option<String> {
+    pub fn qualify(&self, file: FileId, e: &Expr) -> Option<String> {
         match e {
             Expr::Name(n) => {
                 let id = n.id.as_str();
@@ -372,7 +405,7 @@ impl<'a> Project<'a> {
         }
     }
 
-    fn is_options_call(&self, file: usize, func: &Expr, name: &str) -> bool {
+    fn is_options_call(&self, file: FileId, func: &Expr, name: &str) -> bool {
         // Most calls end in another name: rule them out before building qualified names.
         last_name(func) == Some(name)
             && self.qualify(file, func).is_some_and(|q| {
@@ -388,6 +421,7 @@ impl<'a> Project<'a> {
         let mut config_calls = Vec::new();
         let mut defines = Vec::new();
         for (i, scan) in self.scans.iter().enumerate() {
+            let i = FileId(i);
             for raw in &scan.calls {
                 let func = &raw.call.func;
                 if self.is_options_call(i, func, "define") {
@@ -455,22 +489,25 @@ impl<'a> Project<'a> {
     }
 
     /// The file a config path names: relative to the calling file, or to the scanned root.
-    fn resolve_config_path(&self, from: usize, path: &str) -> Option<usize> {
+    fn resolve_config_path(&self, from: FileId, path: &str) -> Option<FileId> {
         let base = self.files[from].path.parent().unwrap_or(Path::new("."));
         let wanted = [base.join(path), Path::new(path).to_path_buf()];
-        self.files.iter().position(|f| {
-            wanted.iter().any(|w| {
-                f.path == *w
-                    || (w.is_relative() && f.path.ends_with(w.strip_prefix(".").unwrap_or(w)))
+        self.files
+            .iter()
+            .position(|f| {
+                wanted.iter().any(|w| {
+                    f.path == *w
+                        || (w.is_relative() && f.path.ends_with(w.strip_prefix(".").unwrap_or(w)))
+                })
             })
-        })
+            .map(FileId)
     }
 
     /// Every settings site and every other call in the project.
     pub fn sites(&self) -> (Vec<AppSite>, Vec<CallSite<'a>>) {
         let per_file: Vec<(Vec<AppSite>, Vec<CallSite<'a>>)> = (0..self.files.len())
             .into_par_iter()
-            .map(|i| self.file_sites(i))
+            .map(|i| self.file_sites(FileId(i)))
             .collect();
         let mut apps = Vec::new();
         let mut calls = Vec::new();
@@ -484,7 +521,7 @@ impl<'a> Project<'a> {
     /// Whether a call hands settings to `Application`: `Application(...)`, or
     /// `super().__init__(...)`/`Application.__init__(self, ...)` in a subclass. The second
     /// value is how many leading positional arguments are not Application's own (`self`).
-    fn is_app_call(&self, file: usize, call: &ast::ExprCall, context: &Context) -> Option<usize> {
+    fn is_app_call(&self, file: FileId, call: &ast::ExprCall, context: &Context) -> Option<usize> {
         let name = last_name(&call.func)?;
         if name == "__init__" {
             let class = context.class?;
@@ -509,7 +546,7 @@ impl<'a> Project<'a> {
 
     /// `functools.partial(Application, ...)`: the settings given there reach every
     /// application the partial object makes.
-    fn is_partial_application(&self, file: usize, call: &ast::ExprCall) -> bool {
+    fn is_partial_application(&self, file: FileId, call: &ast::ExprCall) -> bool {
         last_name(&call.func) == Some("partial")
             && self.qualify(file, &call.func).as_deref() == Some("functools.partial")
             && call
@@ -521,7 +558,7 @@ impl<'a> Project<'a> {
                 == Some(APPLICATION)
     }
 
-    fn file_sites(&self, file: usize) -> (Vec<AppSite>, Vec<CallSite<'a>>) {
+    fn file_sites(&self, file: FileId) -> (Vec<AppSite>, Vec<CallSite<'a>>) {
         let (mut apps, mut calls) = (Vec::new(), Vec::new());
         // Routes added with `add_handlers` and settings written after construction, given
         // to the applications of the same file.
@@ -611,7 +648,7 @@ impl<'a> Project<'a> {
 
     fn app_site(
         &self,
-        file: usize,
+        file: FileId,
         call: &'a ast::ExprCall,
         scope: Scope<'a>,
         skip: usize,
@@ -668,7 +705,7 @@ impl<'a> Project<'a> {
     }
 
     /// The handlers of a route table value, or `None` when any entry cannot be read.
-    fn routes_of(&self, file: usize, table: &Tracked) -> Option<Vec<Route>> {
+    fn routes_of(&self, file: FileId, table: &Tracked) -> Option<Vec<Route>> {
         let Val::List(entries) = &table.val else {
             return None;
         };

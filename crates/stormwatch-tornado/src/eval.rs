@@ -9,6 +9,7 @@
 //! `tornado.options` values, `os.environ`/`os.getenv`, `bool`/`int`/`str` conversions,
 //! comparisons, `not`, `and`/`or` and conditional expressions.
 
+use crate::engine::{ClassId, FileId};
 use std::path::Path;
 
 use ruff_python_ast::{self as ast, CmpOp, Expr, Stmt};
@@ -209,7 +210,7 @@ fn parameter<'a>(
 }
 
 impl<'a> Project<'a> {
-    pub(crate) fn step(&self, file: usize, node: &impl Ranged, note: impl Into<String>) -> Step {
+    pub(crate) fn step(&self, file: FileId, node: &impl Ranged, note: impl Into<String>) -> Step {
         let f = &self.files[file];
         let (line, column) = f.position(node.range().start().to_usize());
         Step {
@@ -223,7 +224,7 @@ impl<'a> Project<'a> {
     /// Evaluates `e` as seen at byte offset `at` of `file`, in `scope`.
     pub fn eval(
         &self,
-        file: usize,
+        file: FileId,
         e: &'a Expr,
         scope: Scope<'a>,
         at: usize,
@@ -402,7 +403,7 @@ impl<'a> Project<'a> {
 
     fn eval_attribute(
         &self,
-        file: usize,
+        file: FileId,
         e: &'a Expr,
         a: &'a ast::ExprAttribute,
         scope: Scope<'a>,
@@ -481,7 +482,7 @@ impl<'a> Project<'a> {
 
     fn eval_call(
         &self,
-        file: usize,
+        file: FileId,
         e: &'a Expr,
         call: &'a ast::ExprCall,
         scope: Scope<'a>,
@@ -710,7 +711,7 @@ impl<'a> Project<'a> {
     /// the enclosing function (or module).
     fn opened_path(
         &self,
-        file: usize,
+        file: FileId,
         e: &'a Expr,
         scope: Scope<'a>,
         depth: usize,
@@ -757,7 +758,7 @@ impl<'a> Project<'a> {
     /// function or the module.
     fn ini_value(
         &self,
-        file: usize,
+        file: FileId,
         parser: &str,
         section: &str,
         key: &str,
@@ -814,7 +815,7 @@ impl<'a> Project<'a> {
     }
 
     /// A JSON or YAML file of the repository, read once per audit.
-    fn data_file(&self, file: usize, path: &str) -> Option<Tracked> {
+    fn data_file(&self, file: FileId, path: &str) -> Option<Tracked> {
         let source = &self.files[file];
         let dir = source.path.parent().unwrap_or(Path::new("."));
         let resolved = crate::data_files::resolve(&self.root, dir, path)?;
@@ -830,7 +831,7 @@ impl<'a> Project<'a> {
     /// for a flag without one).
     fn click_option(
         &self,
-        file: usize,
+        file: FileId,
         def: &'a ast::StmtFunctionDef,
         name: &str,
         depth: usize,
@@ -887,7 +888,7 @@ impl<'a> Project<'a> {
     /// rule that looks for it on production command lines.
     fn argparse_flags(
         &self,
-        file: usize,
+        file: FileId,
         parser: &str,
         scope: Scope<'a>,
         depth: usize,
@@ -940,7 +941,7 @@ impl<'a> Project<'a> {
     /// Whether instances of a class take their fields from the constructor's keywords (a
     /// dataclass, an attrs class, a pydantic model), and for pydantic settings models, the
     /// prefix of the environment variables that override them.
-    pub(crate) fn field_class(&self, c: usize) -> Option<FieldClass> {
+    pub(crate) fn field_class(&self, c: ClassId) -> Option<FieldClass> {
         const SETTINGS: &[&str] = &["pydantic_settings.BaseSettings", "pydantic.BaseSettings"];
         const MODELS: &[&str] = &["pydantic.BaseModel", "pydantic.main.BaseModel"];
         const DECORATORS: &[&str] = &[
@@ -980,7 +981,7 @@ impl<'a> Project<'a> {
 
     /// `model_config = SettingsConfigDict(env_prefix="APP_")` or `class Config: env_prefix =
     /// "APP_"` in a settings class or its bases.
-    fn env_prefix(&self, c: usize) -> String {
+    fn env_prefix(&self, c: ClassId) -> String {
         for k in self.mro(c) {
             for stmt in &self.classes[k].def.body {
                 let literal = match stmt {
@@ -1027,7 +1028,7 @@ impl<'a> Project<'a> {
     /// (for a settings model, overridden by its environment variable).
     fn object_field(
         &self,
-        c: usize,
+        c: ClassId,
         fields: Vec<(String, Tracked)>,
         complete: bool,
         attr: &str,
@@ -1069,13 +1070,13 @@ impl<'a> Project<'a> {
     /// module or an imported one, or a method of the enclosing class (or its bases).
     pub(crate) fn callee(
         &self,
-        file: usize,
+        file: FileId,
         func: &'a Expr,
         scope: Scope<'a>,
     ) -> Option<(
         &'a ast::StmtFunctionDef,
         Option<&'a ast::StmtClassDef>,
-        usize,
+        FileId,
     )> {
         if let Expr::Attribute(a) = func {
             if is_self(&a.value) {
@@ -1097,7 +1098,7 @@ impl<'a> Project<'a> {
     /// return making the value depend on its condition.
     fn returns(
         &self,
-        file: usize,
+        file: FileId,
         def: &'a ast::StmtFunctionDef,
         scope: Scope<'a>,
         depth: usize,
@@ -1133,7 +1134,7 @@ impl<'a> Project<'a> {
     /// then imports; a class or function of the repository is a reference to it.
     fn lookup(
         &self,
-        file: usize,
+        file: FileId,
         name: &str,
         scope: Scope<'a>,
         at: usize,
@@ -1182,7 +1183,7 @@ impl<'a> Project<'a> {
     /// every call can be read), else its default.
     fn parameter_value(
         &self,
-        file: usize,
+        file: FileId,
         def: &'a ast::StmtFunctionDef,
         scope: Scope<'a>,
         name: &str,
@@ -1245,11 +1246,11 @@ impl<'a> Project<'a> {
     }
 
     /// A class or function defined at the top of `file`, by its dotted name.
-    fn local_ref(&self, file: usize, name: &str) -> Tracked {
+    fn local_ref(&self, file: FileId, name: &str) -> Tracked {
         Tracked::bare(Val::Ref(format!("{}.{name}", self.files[file].module)))
     }
 
-    pub(crate) fn module_binding(&self, file: usize, name: &str, depth: usize) -> Tracked {
+    pub(crate) fn module_binding(&self, file: FileId, name: &str, depth: usize) -> Tracked {
         if depth > MAX_DEPTH {
             return too_deep();
         }
@@ -1275,7 +1276,7 @@ impl<'a> Project<'a> {
 
     /// An attribute of instances of class `c`: assigned to `self.NAME` in its methods
     /// (`__init__` first), or a class attribute; then the same in its repository bases.
-    fn instance_attribute(&self, c: usize, name: &str, depth: usize) -> Option<Tracked> {
+    fn instance_attribute(&self, c: ClassId, name: &str, depth: usize) -> Option<Tracked> {
         if depth > MAX_DEPTH {
             return None;
         }
@@ -1337,7 +1338,7 @@ impl<'a> Project<'a> {
     /// `if`/`try`/loops/`match` make the value conditional.
     pub(crate) fn binding_in(
         &self,
-        file: usize,
+        file: FileId,
         stmts: &'a [Stmt],
         name: &str,
         scope: Scope<'a>,
@@ -1352,7 +1353,7 @@ impl<'a> Project<'a> {
     #[allow(clippy::too_many_arguments)]
     fn binding_from(
         &self,
-        file: usize,
+        file: FileId,
         stmts: &'a [Stmt],
         name: &str,
         scope: Scope<'a>,
@@ -1515,7 +1516,7 @@ impl<'a> Project<'a> {
 
     fn extend_list(
         &self,
-        file: usize,
+        file: FileId,
         current: Option<Tracked>,
         items: Vec<Tracked>,
         stmt: &Stmt,
@@ -1535,7 +1536,7 @@ impl<'a> Project<'a> {
 
     fn eval_compare(
         &self,
-        file: usize,
+        file: FileId,
         e: &'a Expr,
         c: &'a ast::ExprCompare,
         scope: Scope<'a>,

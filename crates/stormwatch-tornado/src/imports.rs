@@ -1,6 +1,7 @@
 //! Import resolution: what each local name of a file refers to (`from .settings import X` in
 //! `app.web` is `app.settings.X`), and which file of the repository a module name is.
 
+use crate::engine::FileId;
 use std::collections::HashMap;
 
 use ruff_python_ast::Stmt;
@@ -110,9 +111,10 @@ fn collect_into(imports: &mut Imports, body: &[Stmt], module: &str, is_package: 
 
 /// Module name -> file. A `src.` prefix (a src layout scanned from above) also answers to the
 /// name without it; the first file wins when two have the same name.
-pub fn module_index(files: &[PyFile]) -> HashMap<String, usize> {
+pub fn module_index(files: &[PyFile]) -> HashMap<String, FileId> {
     let mut index = HashMap::new();
     for (i, f) in files.iter().enumerate() {
+        let i = FileId(i);
         index.entry(f.module.clone()).or_insert(i);
         if let Some(rest) = f.module.strip_prefix("src.") {
             index.entry(rest.to_string()).or_insert(i);

@@ -1,5 +1,6 @@
 //! TW013: logging configured at DEBUG level.
 
+use crate::engine::FileId;
 use ruff_python_ast::Expr;
 use std::collections::HashSet;
 
@@ -50,7 +51,7 @@ logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"))
 "#,
 };
 
-fn is_debug_level(project: &Project, file: usize, e: &Expr) -> bool {
+fn is_debug_level(project: &Project, file: FileId, e: &Expr) -> bool {
     if let Some(q) = project.qualify(file, e) {
         if q == "logging.DEBUG" {
             return true;
@@ -64,7 +65,7 @@ fn is_debug_level(project: &Project, file: usize, e: &Expr) -> bool {
 
 /// Whether `.setLevel` is called on the application's own level: the root logger or one of
 /// Tornado's loggers, not a dedicated logger or handler.
-fn is_application_logger(project: &Project, file: usize, receiver: &Expr) -> bool {
+fn is_application_logger(project: &Project, file: FileId, receiver: &Expr) -> bool {
     if let Expr::Call(get) = receiver {
         if project.qualify(file, &get.func).as_deref() != Some("logging.getLogger") {
             return false;
@@ -92,7 +93,7 @@ fn is_application_logger(project: &Project, file: usize, receiver: &Expr) -> boo
 
 /// The files that set Tornado's own logger (`logging.getLogger("tornado")`) to a level above
 /// DEBUG: there, DEBUG on the root logger does not reach Tornado's request logs.
-pub fn tornado_quieted(project: &Project, calls: &[CallSite]) -> HashSet<usize> {
+pub fn tornado_quieted(project: &Project, calls: &[CallSite]) -> HashSet<FileId> {
     calls
         .iter()
         .filter(|c| c.qualified == "logging.getLogger().setLevel")
@@ -223,7 +224,7 @@ fn check_dict_config(project: &Project, call: &CallSite, hits: &mut Vec<Hit>) {
 pub fn check(
     project: &Project,
     call: &CallSite,
-    tornado_quieted: &HashSet<usize>,
+    tornado_quieted: &HashSet<FileId>,
     hits: &mut Vec<Hit>,
 ) {
     if call.qualified == "logging.config.dictConfig" {

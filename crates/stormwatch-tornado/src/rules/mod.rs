@@ -1,6 +1,7 @@
 //! The rules of the configuration audit. One rule per file, its documentation beside its
 //! code; ids are stable.
 
+use crate::engine::FileId;
 use stormwatch_findings::Severity;
 
 use ruff_python_ast::{self as ast, Stmt};
@@ -19,7 +20,7 @@ pub(crate) fn method<'a>(class: &ClassInfo<'a>, name: &str) -> Option<&'a ast::S
 /// A step at a node of a file.
 pub(crate) fn step_at(
     project: &Project,
-    file: usize,
+    file: FileId,
     node: &impl ruff_text_size::Ranged,
     note: &str,
 ) -> Step {

@@ -1,5 +1,6 @@
 //! TW007: a `write_error` override sends the exception or traceback to the client.
 
+use crate::engine::FileId;
 use ruff_python_ast::visitor::{self, Visitor};
 use ruff_python_ast::{self as ast, Expr, Stmt};
 use stormwatch_findings::Severity;
@@ -51,7 +52,7 @@ Log the exception and send a generic body:
 
 struct Leaks<'p, 'a> {
     project: &'p Project<'a>,
-    file: usize,
+    file: FileId,
     tainted: &'p [String],
     found: bool,
 }
@@ -84,7 +85,7 @@ impl<'x> Visitor<'x> for Leaks<'_, '_> {
     }
 }
 
-fn leaks(project: &Project, file: usize, tainted: &[String], e: &Expr) -> bool {
+fn leaks(project: &Project, file: FileId, tainted: &[String], e: &Expr) -> bool {
     let mut v = Leaks {
         project,
         file,
@@ -100,7 +101,7 @@ const MAX_HELPER_DEPTH: usize = 3;
 
 /// A send of exception details: the call, its file, and the helpers it was reached through.
 struct Leak<'a> {
-    file: usize,
+    file: FileId,
     call: &'a ast::ExprCall,
     method: String,
     via: Vec<String>,
@@ -121,7 +122,7 @@ fn parameter_names(def: &ast::StmtFunctionDef) -> Vec<&str> {
 /// function or method of the repository that is given them.
 fn find_leaks<'a>(
     project: &Project<'a>,
-    file: usize,
+    file: FileId,
     def: &'a ast::StmtFunctionDef,
     class: Option<&'a ast::StmtClassDef>,
     mut tainted: Vec<String>,

@@ -5,7 +5,7 @@ use ruff_python_ast::{self as ast, Expr};
 use stormwatch_findings::Severity;
 
 use super::{app_step, Hit, RuleInfo};
-use crate::engine::{AppSite, Project};
+use crate::engine::{AppSite, ClassId, Project};
 use crate::value::Truth;
 use crate::walk::calls_in;
 
@@ -63,7 +63,7 @@ const COOKIE_READS: &[&str] = &["get_secure_cookie", "get_signed_cookie", "get_c
 
 /// How a handler class authenticates with cookies: the method (its own or inherited, or a
 /// helper it calls on `self`) that reads a cookie to find the current user.
-fn cookie_auth(project: &Project, class: usize) -> Option<String> {
+fn cookie_auth(project: &Project, class: ClassId) -> Option<String> {
     for entry in ["get_current_user", "prepare"] {
         let Some((owner, def)) = project.method_in_mro(class, entry) else {
             continue;
@@ -140,7 +140,7 @@ fn auth_decorator(d: &ast::Decorator) -> bool {
 /// A state-changing method of a handler class (its own or inherited from the repository)
 /// that acts for the logged-in user: decorated as requiring one, reading the current user,
 /// or behind a `prepare` that does. The second value is any state-changing method at all.
-fn mutating_methods(project: &Project, class: usize) -> (Option<String>, Option<String>) {
+fn mutating_methods(project: &Project, class: ClassId) -> (Option<String>, Option<String>) {
     let guarded_by_prepare = project
         .method_in_mro(class, "prepare")
         .is_some_and(|(_, def)| reads_current_user(def));
