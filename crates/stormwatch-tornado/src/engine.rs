@@ -437,13 +437,7 @@ impl<'a> Project<'a> {
             let Some(name) = call.arguments.args.first().and_then(str_lit) else {
                 continue;
             };
-            let keyword = |k: &str| {
-                call.arguments
-                    .keywords
-                    .iter()
-                    .find(|kw| kw.arg.as_ref().is_some_and(|a| a.as_str() == k))
-                    .map(|kw| &kw.value)
-            };
+            let keyword = |k: &str| call.arguments.find_keyword(k).map(|kw| &kw.value);
             let default = keyword("default").or_else(|| call.arguments.args.get(1));
             let step = self.step(i, call, format!("define(\"{name}\", ...)"));
             let value = match default {

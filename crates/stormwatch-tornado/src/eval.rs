@@ -857,12 +857,7 @@ impl<'a> Project<'a> {
             if dest != name {
                 return None;
             }
-            let keyword = |k: &str| {
-                args.keywords
-                    .iter()
-                    .find(|kw| kw.arg.as_ref().is_some_and(|n| n.as_str() == k))
-                    .map(|kw| &kw.value)
-            };
+            let keyword = |k: &str| args.find_keyword(k).map(|kw| &kw.value);
             let step = self.step(
                 file,
                 call,
@@ -906,12 +901,7 @@ impl<'a> Project<'a> {
                 return;
             }
             let args = &call.arguments;
-            let keyword = |k: &str| {
-                args.keywords
-                    .iter()
-                    .find(|kw| kw.arg.as_ref().is_some_and(|n| n.as_str() == k))
-                    .map(|kw| &kw.value)
-            };
+            let keyword = |k: &str| args.find_keyword(k).map(|kw| &kw.value);
             let names: Vec<String> = args.args.iter().filter_map(str_lit).collect();
             let Some(flag) = names.iter().find(|n| n.starts_with("--")) else {
                 return;
@@ -989,11 +979,7 @@ impl<'a> Project<'a> {
                         match &*a.value {
                             Expr::Call(call) => call
                                 .arguments
-                                .keywords
-                                .iter()
-                                .find(|kw| {
-                                    kw.arg.as_ref().is_some_and(|n| n.as_str() == "env_prefix")
-                                })
+                                .find_keyword("env_prefix")
                                 .and_then(|kw| str_lit(&kw.value)),
                             Expr::Dict(d) => d.items.iter().find_map(|item| {
                                 (item.key.as_ref().and_then(str_lit).as_deref()
@@ -1211,9 +1197,7 @@ impl<'a> Project<'a> {
                 return Some(Tracked::unknown());
             }
             let passed = args
-                .keywords
-                .iter()
-                .find(|k| k.arg.as_ref().is_some_and(|a| a.as_str() == name))
+                .find_keyword(name)
                 .map(|k| &k.value)
                 .or_else(|| position.and_then(|p| args.args.get(p)));
             let v = match passed {

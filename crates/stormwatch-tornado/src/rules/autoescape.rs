@@ -63,13 +63,7 @@ pub fn check_call(project: &Project, call: &CallSite, hits: &mut Vec<Hit>) {
     ) {
         return;
     }
-    let Some(kw) = call
-        .call
-        .arguments
-        .keywords
-        .iter()
-        .find(|k| k.arg.as_ref().is_some_and(|a| a.as_str() == "autoescape"))
-    else {
+    let Some(kw) = call.call.arguments.find_keyword("autoescape") else {
         return;
     };
     let value = project.eval(call.file, &kw.value, call.scope, usize::MAX, 0);

@@ -235,10 +235,7 @@ pub fn check(
         if tornado_quieted.contains(&call.file) {
             return;
         }
-        args.keywords
-            .iter()
-            .find(|k| k.arg.as_ref().is_some_and(|a| a.as_str() == "level"))
-            .map(|k| &k.value)
+        args.find_keyword("level").map(|k| &k.value)
     } else if call.qualified.ends_with(".setLevel") {
         let Expr::Attribute(attr) = &*call.call.func else {
             return;
