@@ -15,6 +15,24 @@ use crate::value::{Step, Tracked, Val};
 /// Larger files are not configuration.
 pub const MAX_BYTES: u64 = 1024 * 1024;
 
+/// How the code reads a data file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DataFormat {
+    /// `json.load`, `yaml.safe_load`: see [`load`].
+    Structured,
+    /// `configparser`: see [`load_ini`].
+    Ini,
+}
+
+impl DataFormat {
+    pub fn load(self, path: &Path) -> Option<Tracked> {
+        match self {
+            DataFormat::Structured => load(path),
+            DataFormat::Ini => load_ini(path),
+        }
+    }
+}
+
 /// The file a path written in the code names: absolute, or relative to the reading file's
 /// directory or to the scanned root (where the process is usually started). Only regular
 /// files inside `root`.

@@ -144,10 +144,11 @@ pub struct Project<'a> {
     pub command_line_options: bool,
     /// The scanned directory (data files are read only from inside it).
     pub(crate) root: std::path::PathBuf,
-    /// Data files read by the code, by path and whether read as INI (else JSON or YAML).
-    #[allow(clippy::type_complexity)]
-    pub(crate) data_files: std::sync::Mutex<HashMap<(std::path::PathBuf, bool), Option<Tracked>>>,
+    /// Data files read by the code, by path and how they were read.
+    pub(crate) data_files: std::sync::Mutex<DataFileCache>,
 }
+
+type DataFileCache = HashMap<(std::path::PathBuf, crate::data_files::DataFormat), Option<Tracked>>;
 
 /// The scanned directory, from a file's path and its path relative to it.
 fn scan_root(path: &Path, rel: &Path) -> std::path::PathBuf {

@@ -9,6 +9,7 @@
 //! `tornado.options` values, `os.environ`/`os.getenv`, `bool`/`int`/`str` conversions,
 //! comparisons, `not`, `and`/`or` and conditional expressions.
 
+use crate::data_files::DataFormat;
 use crate::engine::{ClassId, FileId};
 use std::path::Path;
 
@@ -42,6 +43,9 @@ fn within_budget(depth: usize) -> bool {
         n <= MAX_STEPS
     })
 }
+
+/// How a step that declares or reads a command-line flag begins (`command-line flag --debug`).
+pub(crate) const FLAG_NOTE: &str = "command-line flag ";
 
 /// Most call sites of one function that are followed to learn a parameter's value.
 const MAX_CALLERS: usize = 8;
@@ -591,7 +595,7 @@ impl<'a> Project<'a> {
                     .args
                     .first()
                     .and_then(|a| self.opened_path(file, a, scope, depth))
-                    .and_then(|p| self.data_file(file, &p))
+                    .and_then(|p| self.data_file(file, &p, DataFormat::Structured))
                 {
                     return v.via(here);
                 }
@@ -725,10 +729,7 @@ impl<'a> Project<'a> {
         let call = match e {
             Expr::Call(c) if is_open(c) => c,
             Expr::Name(n) => {
-                let body = match scope.function {
-                    Some(def) => &def.body,
-                    None => &self.files[file].ast.body,
-                };
+                let body = self.scope_body(file, scope);
                 let mut found = None;
                 for_each_stmt(body, None, &mut |stmt, _| {
                     if let Stmt::With(w) = stmt {
@@ -793,16 +794,7 @@ impl<'a> Project<'a> {
                 break;
             }
         }
-        let source = &self.files[file];
-        let dir = source.path.parent().unwrap_or(Path::new("."));
-        let resolved = crate::data_files::resolve(&self.root, dir, &path?)?;
-        let ini = {
-            let mut cache = self.data_files.lock().ok()?;
-            cache
-                .entry((resolved.clone(), true))
-                .or_insert_with(|| crate::data_files::load_ini(&resolved))
-                .clone()?
-        };
+        let ini = self.data_file(file, &path?, DataFormat::Ini)?;
         let Val::Dict(sections) = ini.val else {
             return None;
         };
@@ -814,16 +806,33 @@ impl<'a> Project<'a> {
         entries.into_iter().find(|(k, _)| *k == key).map(|(_, v)| v)
     }
 
-    /// A JSON or YAML file of the repository, read once per audit.
-    fn data_file(&self, file: FileId, path: &str) -> Option<Tracked> {
-        let source = &self.files[file];
-        let dir = source.path.parent().unwrap_or(Path::new("."));
+    /// A data file of the repository named in `file`'s code, read once per audit.
+    fn data_file(&self, file: FileId, path: &str, format: DataFormat) -> Option<Tracked> {
+        let dir = self.files[file].path.parent().unwrap_or(Path::new("."));
         let resolved = crate::data_files::resolve(&self.root, dir, path)?;
         let mut cache = self.data_files.lock().ok()?;
         cache
-            .entry((resolved.clone(), false))
-            .or_insert_with(|| crate::data_files::load(&resolved))
+            .entry((resolved.clone(), format))
+            .or_insert_with(|| format.load(&resolved))
             .clone()
+    }
+
+    /// The statements of the enclosing function, or of the module.
+    fn scope_body(&self, file: FileId, scope: Scope<'a>) -> &'a [Stmt] {
+        match scope.function {
+            Some(def) => &def.body,
+            None => &self.files[file].ast.body,
+        }
+    }
+
+    /// The step where a command-line flag is declared or read; the deployment rule finds the
+    /// flag by [`FLAG_NOTE`].
+    fn flag_step(&self, file: FileId, node: &impl Ranged, flag: &str) -> Step {
+        self.step(
+            file,
+            node,
+            format!("{FLAG_NOTE}{flag} (its value when the command line does not pass it)"),
+        )
     }
 
     /// A parameter that a `@click.option("--debug", is_flag=True, default=...)` decorator
@@ -858,13 +867,7 @@ impl<'a> Project<'a> {
                 return None;
             }
             let keyword = |k: &str| args.find_keyword(k).map(|kw| &kw.value);
-            let step = self.step(
-                file,
-                call,
-                format!(
-                    "command-line flag --{on} (its value when the command line does not pass it)"
-                ),
-            );
+            let step = self.flag_step(file, call, &format!("--{on}"));
             Some(match keyword("default") {
                 Some(d) => self
                     .eval(file, d, Scope::default(), usize::MAX, depth + 1)
@@ -888,10 +891,7 @@ impl<'a> Project<'a> {
         scope: Scope<'a>,
         depth: usize,
     ) -> Vec<(String, Tracked)> {
-        let body = match scope.function {
-            Some(def) => &def.body,
-            None => &self.files[file].ast.body,
-        };
+        let body = self.scope_body(file, scope);
         let mut out = Vec::new();
         crate::walk::calls_in(body, &mut |call: &'a ast::ExprCall| {
             let Expr::Attribute(a) = &*call.func else {
@@ -910,13 +910,7 @@ impl<'a> Project<'a> {
                 .and_then(str_lit)
                 .unwrap_or_else(|| flag.trim_start_matches('-').replace('-', "_"));
             let action = keyword("action").and_then(str_lit);
-            let step = self.step(
-                file,
-                call,
-                format!(
-                    "command-line flag {flag} (its value when the command line does not pass it)"
-                ),
-            );
+            let step = self.flag_step(file, call, flag);
             let value = match (keyword("default"), action.as_deref()) {
                 (Some(d), _) => self.eval(file, d, scope, usize::MAX, depth + 1).via(step),
                 (None, Some("store_true")) => Tracked::new(Val::Bool(false), step),
@@ -1540,11 +1534,7 @@ impl<'a> Project<'a> {
         if matches!(op, CmpOp::In) && self.qualify(file, right_expr).as_deref() == Some("sys.argv")
         {
             if let Some(flag) = str_lit(&c.left).filter(|f| f.starts_with('-')) {
-                let step = self.step(
-                    file,
-                    e,
-                    format!("command-line flag {flag} (its value when the command line does not pass it)"),
-                );
+                let step = self.flag_step(file, e, &flag);
                 return Tracked::new(Val::Bool(false), step);
             }
         }

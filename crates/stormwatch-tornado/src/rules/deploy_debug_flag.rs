@@ -5,6 +5,7 @@ use stormwatch_findings::Severity;
 use super::Facts;
 use super::{command_hit, Hit, RuleInfo, DEBUG_FAMILY};
 use crate::engine::AppSite;
+use crate::eval::FLAG_NOTE;
 use crate::value::Step;
 use stormwatch_deploy::Deployment;
 
@@ -75,7 +76,7 @@ pub fn check(facts: &Facts, apps: &[AppSite], deployment: &Deployment, hits: &mu
                 if let Some(opt) = step.note.strip_prefix("options.") {
                     controlling.push((opt.to_string(), key.as_str(), value.chain.clone()));
                 }
-                if let Some(flag) = step.note.strip_prefix("command-line flag ") {
+                if let Some(flag) = step.note.strip_prefix(FLAG_NOTE) {
                     let flag = flag.split(' ').next().unwrap_or_default();
                     flags.push((flag.to_string(), key.as_str(), value.chain.clone()));
                 }
