@@ -160,20 +160,25 @@ fn find_leaks<'a>(
         class,
     };
     calls_in(&def.body, &mut |call: &'a ast::ExprCall| {
-        let leaked_args: Vec<Option<&str>> = call
-            .arguments
+        // Which arguments carry the details, judged once per argument.
+        let args = &call.arguments;
+        let arg_leaks: Vec<bool> = args
             .args
             .iter()
-            .map(|x| leaks(project, file, &tainted, x).then_some(""))
-            .chain(call.arguments.keywords.iter().map(|k| {
-                // `**kwargs` of `write_error(self, status_code, **kwargs)` holds `exc_info`.
-                let passes_all = k.arg.is_none()
-                    && matches!(&k.value, Expr::Name(n) if def.parameters.kwarg.as_ref().is_some_and(|kw| kw.name.as_str() == n.id.as_str()));
-                (passes_all || leaks(project, file, &tainted, &k.value))
-                    .then(|| k.arg.as_ref().map_or("**", |a| a.as_str()))
-            }))
+            .map(|x| leaks(project, file, &tainted, x))
             .collect();
-        if leaked_args.iter().all(Option::is_none) {
+        let kw_leaks: Vec<bool> = args
+            .keywords
+            .iter()
+            .map(|k| leaks(project, file, &tainted, &k.value))
+            .collect();
+        // `**kwargs` of `write_error(self, status_code, **kwargs)` holds `exc_info`.
+        let passes_all = args.keywords.iter().any(|k| {
+            k.arg.is_none()
+                && matches!(&k.value, Expr::Name(n) if def.parameters.kwarg.as_ref().is_some_and(|kw| kw.name.as_str() == n.id.as_str()))
+        });
+        let sends = arg_leaks.iter().chain(&kw_leaks).any(|&l| l);
+        if !sends && !passes_all {
             return;
         }
         if let Expr::Attribute(a) = &*call.func {
@@ -185,16 +190,6 @@ fn find_leaks<'a>(
             if let (Some(receiver), "write" | "finish" | "render" | "render_string") =
                 (receiver, method)
             {
-                let sends = call
-                    .arguments
-                    .args
-                    .iter()
-                    .any(|x| leaks(project, file, &tainted, x))
-                    || call
-                        .arguments
-                        .keywords
-                        .iter()
-                        .any(|k| leaks(project, file, &tainted, &k.value));
                 if sends {
                     out.push(Leak {
                         file,
@@ -217,16 +212,14 @@ fn find_leaks<'a>(
         let names = parameter_names(helper);
         let skip = usize::from(helper_class.is_some() && matches!(&*call.func, Expr::Attribute(_)));
         let mut inner = vec!["exc_info".to_string()];
-        for (i, arg) in call.arguments.args.iter().enumerate() {
-            if leaks(project, file, &tainted, arg) {
-                if let Some(n) = names.get(i + skip) {
-                    inner.push(n.to_string());
-                }
+        for (i, _) in arg_leaks.iter().enumerate().filter(|(_, &l)| l) {
+            if let Some(n) = names.get(i + skip) {
+                inner.push(n.to_string());
             }
         }
-        for k in call.arguments.keywords.iter() {
+        for (k, &leaked) in args.keywords.iter().zip(&kw_leaks) {
             match &k.arg {
-                Some(a) if leaks(project, file, &tainted, &k.value) => inner.push(a.to_string()),
+                Some(a) if leaked => inner.push(a.to_string()),
                 None => {
                     if let Some(kw) = &helper.parameters.kwarg {
                         inner.push(kw.name.to_string());
