@@ -195,14 +195,10 @@ fn analyze(
         .filter(|(_, f)| roles.started_by_deployment(&f.rel, &f.module))
         .map(|(i, _)| i)
         .collect();
-    let modules = summary::first_of_each_module(&sources);
-    entries.extend(
-        packaged
-            .iter()
-            .filter_map(|m| modules.get(m.as_str()).copied()),
-    );
+    let modules = summary::ModuleIndex::new(&sources);
+    entries.extend(packaged.iter().filter_map(|m| modules.first(m)));
     if !entries.is_empty() {
-        let reached = summary::reachable(&sources, &summaries, &entries);
+        let reached = summary::reachable(&summaries, &modules, &entries);
         roles.set_reached(
             sources
                 .iter()
@@ -213,7 +209,7 @@ fn analyze(
     }
     // Each group of files that can reach each other is analysed on its own, so that only
     // the syntax trees of the groups in progress are alive.
-    let groups = summary::components(&sources, &summaries);
+    let groups = summary::components(&sources, &summaries, &modules);
     let results: Vec<GroupResult> = groups
         .par_iter()
         .map(|g| analyse_group(g, loaded, &sources, &roles))

@@ -129,35 +129,36 @@ impl<'a> Visitor<'a> for OptionUse<'_> {
 }
 
 /// Module name -> every file of that name (a `src.` prefix also answers to the name without
-/// it), for the edges that the per-group import resolution may follow.
-fn modules_index<'s>(sources: &[&'s Source]) -> HashMap<&'s str, Vec<usize>> {
-    let mut index: HashMap<&str, Vec<usize>> = HashMap::new();
-    for (i, s) in sources.iter().enumerate() {
-        index.entry(s.module.as_str()).or_default().push(i);
-        if let Some(rest) = s.module.strip_prefix("src.") {
-            index.entry(rest).or_default().push(i);
+/// it), in file order: the first is the one Python imports; the others are where the
+/// analysis of a group may resolve the name too.
+pub struct ModuleIndex<'s>(HashMap<&'s str, Vec<usize>>);
+
+impl<'s> ModuleIndex<'s> {
+    pub fn new(sources: &[&'s Source]) -> Self {
+        let mut index: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (i, s) in sources.iter().enumerate() {
+            index.entry(s.module.as_str()).or_default().push(i);
+            if let Some(rest) = s.module.strip_prefix("src.") {
+                index.entry(rest).or_default().push(i);
+            }
         }
+        ModuleIndex(index)
     }
-    index
+
+    pub fn all(&self, module: &str) -> &[usize] {
+        self.0.get(module).map_or(&[], Vec::as_slice)
+    }
+
+    pub fn first(&self, module: &str) -> Option<usize> {
+        self.all(module).first().copied()
+    }
 }
 
-/// The files a module name may mean: importing `a.b.c` runs `a`, `a.b` and `a.b.c`.
-fn imported_files<'i>(
-    index: &'i HashMap<&str, Vec<usize>>,
-    module: &str,
-) -> impl Iterator<Item = usize> + 'i {
-    let mut names = Vec::new();
-    let mut name = module;
-    loop {
-        names.push(name.to_string());
-        match name.rsplit_once('.') {
-            Some((parent, _)) => name = parent,
-            None => break,
-        }
-    }
-    names
-        .into_iter()
-        .flat_map(move |n| index.get(n.as_str()).into_iter().flatten().copied())
+/// A module and the packages above it: importing `a.b.c` runs `a`, `a.b` and `a.b.c`.
+fn with_parents(module: &str) -> impl Iterator<Item = &str> {
+    std::iter::successors(Some(module), |m| {
+        m.rsplit_once('.').map(|(parent, _)| parent)
+    })
 }
 
 struct UnionFind(Vec<usize>);
@@ -183,15 +184,18 @@ impl UnionFind {
 /// (every file of that module name), option readers and the files that define those
 /// options, and the files that read config files with those files. Each group lists its
 /// files in their original order; groups come largest first.
-pub fn components(sources: &[&Source], summaries: &[&Summary]) -> Vec<Vec<usize>> {
+pub fn components(
+    sources: &[&Source],
+    summaries: &[&Summary],
+    index: &ModuleIndex,
+) -> Vec<Vec<usize>> {
     let n = sources.len();
     let mut uf = UnionFind((0..n).collect());
-    let index = modules_index(sources);
     let mut definers: HashMap<&str, Vec<usize>> = HashMap::new();
     for (i, s) in summaries.iter().enumerate() {
         for m in &s.modules {
-            for j in imported_files(&index, m) {
-                uf.union(i, j);
+            for j in with_parents(m).flat_map(|name| index.all(name)) {
+                uf.union(i, *j);
             }
         }
         for d in &s.defines {
@@ -255,42 +259,22 @@ pub fn components(sources: &[&Source], summaries: &[&Summary]) -> Vec<Vec<usize>
 }
 
 /// The files that `entries` reach through their imports (themselves included).
-pub fn reachable(sources: &[&Source], summaries: &[&Summary], entries: &[usize]) -> Vec<bool> {
-    let index = first_of_each_module(sources);
-    let mut seen = vec![false; sources.len()];
+pub fn reachable(summaries: &[&Summary], index: &ModuleIndex, entries: &[usize]) -> Vec<bool> {
+    let mut seen = vec![false; summaries.len()];
     let mut queue: Vec<usize> = entries.to_vec();
     while let Some(i) = queue.pop() {
         if std::mem::replace(&mut seen[i], true) {
             continue;
         }
         for m in &summaries[i].modules {
-            let mut name = m.as_str();
-            loop {
-                if let Some(&target) = index.get(name) {
-                    if !seen[target] {
-                        queue.push(target);
-                    }
-                }
-                match name.rsplit_once('.') {
-                    Some((parent, _)) => name = parent,
-                    None => break,
+            for target in with_parents(m).filter_map(|name| index.first(name)) {
+                if !seen[target] {
+                    queue.push(target);
                 }
             }
         }
     }
     seen
-}
-
-/// Module name -> the file Python would import for it (the first of that name).
-pub fn first_of_each_module<'s>(sources: &[&'s Source]) -> HashMap<&'s str, usize> {
-    let mut index = HashMap::new();
-    for (i, s) in sources.iter().enumerate() {
-        index.entry(s.module.as_str()).or_insert(i);
-        if let Some(rest) = s.module.strip_prefix("src.") {
-            index.entry(rest).or_insert(i);
-        }
-    }
-    index
 }
 
 #[cfg(test)]
@@ -314,7 +298,7 @@ mod tests {
         let sources: Vec<&Source> = files.iter().map(|f| &*f.source).collect();
         let summaries: Vec<Summary> = files.iter().map(Summary::of).collect();
         let refs: Vec<&Summary> = summaries.iter().collect();
-        let mut g = components(&sources, &refs);
+        let mut g = components(&sources, &refs, &ModuleIndex::new(&sources));
         g.sort();
         g
     }
@@ -375,7 +359,7 @@ mod tests {
         let summaries: Vec<Summary> = files.iter().map(Summary::of).collect();
         let refs: Vec<&Summary> = summaries.iter().collect();
         assert_eq!(
-            reachable(&sources, &refs, &[0]),
+            reachable(&refs, &ModuleIndex::new(&sources), &[0]),
             [true, true, true, true, false]
         );
     }
