@@ -500,3 +500,39 @@ app = tornado.web.Application([], debug=debug, serve_traceback=serve_traceback, 
         "{found:#?}"
     );
 }
+
+/// Data files that are not data: malformed, binary, nested past the reader's limit, or a
+/// FIFO. None of them is followed (nothing is claimed from them), and the audit finishes.
+#[test]
+fn hostile_runtime_data_files_are_not_followed() {
+    let app = "import json\nimport tornado.web\n\n\
+a = tornado.web.Application([], debug=json.load(open('bad.json'))['debug'])\n\
+b = tornado.web.Application([], debug=json.load(open('binary.json'))['debug'])\n\
+c = tornado.web.Application([], debug=json.load(open('deep.json'))['debug'])\n\
+d = tornado.web.Application([], debug=json.load(open('fifo.json'))['debug'])\n";
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    std::fs::write(p.join("app.py"), app).unwrap();
+    std::fs::write(p.join("bad.json"), "{\"debug\": true,, [\n").unwrap();
+    std::fs::write(p.join("binary.json"), [0xff, 0xfe, 0x00, b'{', 0x80]).unwrap();
+    std::fs::write(p.join("deep.json"), "[".repeat(100_000)).unwrap();
+    #[cfg(unix)]
+    {
+        let status = std::process::Command::new("mkfifo")
+            .arg(p.join("fifo.json"))
+            .status();
+        assert!(status.is_ok_and(|s| s.success()));
+    }
+    let result = audit(
+        p,
+        &Selection {
+            select: vec!["TW001".into()],
+            ..Selection::default()
+        },
+    );
+    assert!(result.findings.is_empty(), "{:?}", result.findings);
+    for name in ["bad.json", "binary.json", "deep.json"] {
+        let text = std::fs::read(p.join(name)).unwrap();
+        assert!(!text.is_empty(), "{name} left as it was");
+    }
+}
