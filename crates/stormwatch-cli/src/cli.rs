@@ -186,6 +186,11 @@ pub struct OutputArgs {
     #[arg(long, value_name = "SEVERITY", default_value = "low")]
     pub fail_on: Threshold,
 
+    /// Fail (exit 2) when the audit is incomplete: a file that could not be analysed
+    /// (unreadable, malformed, past a size or nesting limit, outside the scanned tree).
+    #[arg(long)]
+    pub strict: bool,
+
     /// Print findings only (no header, notes or summary).
     #[arg(long, short)]
     pub quiet: bool,

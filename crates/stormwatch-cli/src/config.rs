@@ -69,6 +69,7 @@ pub fn check(args: CheckArgs) -> Result<bool> {
     let mut inputs = Vec::new();
     let mut advisory_data = None;
     let mut upgrades = Vec::new();
+    let mut incomplete = Vec::new();
     for part in [deps, config].into_iter().flatten() {
         findings.extend(part.findings);
         packages += part.summary.packages;
@@ -76,6 +77,7 @@ pub fn check(args: CheckArgs) -> Result<bool> {
         advisory_data = advisory_data.or(part.advisory_data);
         upgrades.extend(part.upgrades);
         notices.extend(part.notices);
+        incomplete.extend(part.incomplete);
     }
     // Most severe first across both audits; each audit's own order is kept within a severity.
     findings.sort_by_key(|f| std::cmp::Reverse(f.severity()));
@@ -84,6 +86,7 @@ pub fn check(args: CheckArgs) -> Result<bool> {
     merged.advisory_data = advisory_data;
     merged.upgrades = upgrades;
     merged.notices = notices;
+    merged.incomplete = incomplete;
     emit(&merged, &args.output)
 }
 
@@ -145,18 +148,15 @@ fn audit_report(args: &ConfigArgs) -> Result<Option<Report>> {
         .filter(|(_, _, dev)| *dev == matches!(args.env, EnvArg::Production))
         .map(|(p, _, _)| p.as_str())
         .collect();
-    report.notices = result
-        .skipped
-        .iter()
-        .chain(&result.warnings)
-        .map(|s| Notice {
-            location: Some(Location {
-                file: s.path.display().to_string(),
-                line: s.line,
-            }),
-            message: s.message.clone(),
-        })
-        .collect();
+    let notice = |s: &stormwatch_tornado::SkippedFile| Notice {
+        location: Some(Location {
+            file: s.path.display().to_string(),
+            line: s.line,
+        }),
+        message: s.message.clone(),
+    };
+    report.incomplete = result.skipped.iter().map(notice).collect();
+    report.notices = result.warnings.iter().map(notice).collect();
     if !off_target.is_empty() {
         report.notices.push(Notice {
             location: None,

@@ -25,7 +25,10 @@ pub fn run(cmd: DbCommand) -> Result<bool> {
                     )
                 })?;
             for err in &loaded.invalid {
-                eprintln!("warning: skipped {err}");
+                eprintln!(
+                    "warning: skipped {}",
+                    stormwatch_report::escape_controls(&err.to_string())
+                );
             }
             let canonical = path.canonicalize().unwrap_or(path.clone());
             let summary = stormwatch_db::import(&loaded, &canonical.display().to_string(), &dest)

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Result};
 use stormwatch_audit::{audit, AuditOptions};
 use stormwatch_findings::{Location, Notice, Report};
-use stormwatch_manifest::{discover, parse_as, parse_file, Inputs};
+use stormwatch_manifest::{discover_checked, file_format, parse_in, Inputs};
 
 use crate::cli::DepsArgs;
 use crate::output::emit;
@@ -14,6 +14,25 @@ use crate::output::emit;
 fn display(path: &Path) -> String {
     let s = path.display().to_string();
     s.strip_prefix("./").map(str::to_string).unwrap_or(s)
+}
+
+/// Where a file named on the command line may include from: the current directory when the
+/// file is inside it (`requirements/prod.txt` with `-r ../base.txt`), else the file's own
+/// directory. A named file that is a symbolic link out of that directory is not read either.
+fn include_root(path: &Path) -> PathBuf {
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let cwd = std::env::current_dir().ok();
+    match (
+        parent.canonicalize(),
+        cwd.as_ref().and_then(|c| c.canonicalize().ok()),
+    ) {
+        (Ok(p), Some(c)) if p.starts_with(&c) => c,
+        (Ok(p), _) => p,
+        _ => parent,
+    }
 }
 
 /// Reads every input named on the command line.
@@ -26,7 +45,8 @@ pub fn collect_inputs(args: &DepsArgs) -> Result<Inputs> {
     for path in &paths {
         let meta = std::fs::metadata(path);
         if meta.as_ref().is_ok_and(|m| m.is_dir()) {
-            let found = discover(path);
+            let (found, skipped) = discover_checked(path);
+            inputs.unread.extend(skipped);
             if found.is_empty() {
                 bail!(
                     "{}: no dependency files found (looked for requirements*.txt, pyproject.toml, \
@@ -35,10 +55,11 @@ pub fn collect_inputs(args: &DepsArgs) -> Result<Inputs> {
                 );
             }
             for (file, format) in found {
-                inputs.extend(parse_as(&file, format)?);
+                inputs.extend(parse_in(&file, format, path)?);
             }
         } else {
-            inputs.extend(parse_file(path)?);
+            let format = file_format(path)?;
+            inputs.extend(parse_in(path, format, &include_root(path))?);
         }
     }
     if let Some(python) = &args.python {
@@ -91,12 +112,14 @@ pub fn report(args: &DepsArgs) -> Result<Report> {
     report.advisory_data = Some(advisories.data);
     report.upgrades = result.upgrades;
     report.notices = advisories.notices;
-    report.notices.extend(inputs.notes.iter().map(|n| Notice {
+    let notice = |n: &stormwatch_manifest::Note| Notice {
         location: Some(Location {
             file: display(&n.source.path),
             line: n.source.line,
         }),
         message: n.message.clone(),
-    }));
+    };
+    report.notices.extend(inputs.notes.iter().map(notice));
+    report.incomplete = inputs.unread.iter().map(notice).collect();
     Ok(report)
 }

@@ -55,7 +55,10 @@ fn execute(cli: cli::Cli) -> ExitCode {
         Ok(false) => ExitCode::SUCCESS,
         Ok(true) => ExitCode::from(1),
         Err(err) => {
-            eprintln!("error: {err:#}");
+            eprintln!(
+                "error: {}",
+                stormwatch_report::escape_controls(&format!("{err:#}"))
+            );
             ExitCode::from(2)
         }
     }

@@ -34,5 +34,16 @@ pub fn emit(report: &Report, args: &OutputArgs) -> Result<bool> {
             let _ = out.flush();
         }
     }
+    if args.strict && !report.incomplete.is_empty() {
+        anyhow::bail!(
+            "audit incomplete (--strict): {} input{} could not be analysed; see the report",
+            report.incomplete.len(),
+            if report.incomplete.len() == 1 {
+                ""
+            } else {
+                "s"
+            }
+        );
+    }
     Ok(report.fails(args.fail_on))
 }

@@ -97,7 +97,8 @@ fn broken_files_are_reported_and_the_scan_continues() {
         .clone();
     let v: Value = serde_json::from_slice(&out).unwrap();
     assert_eq!(v["findings"].as_array().unwrap().len(), 1);
-    let notices = v["notices"].to_string();
+    // Files that could not be analysed make the audit incomplete, in every format.
+    let notices = v["incomplete"].to_string();
     assert!(
         notices.contains("broken.py") && notices.contains("syntax error"),
         "{notices}"
@@ -110,6 +111,21 @@ fn broken_files_are_reported_and_the_scan_continues() {
         notices.contains("blob.py") && notices.contains("binary"),
         "{notices}"
     );
+    sw(p)
+        .args(["config"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("not analysed: broken.py:1"))
+        .stdout(predicate::str::contains(
+            "audit incomplete: 3 inputs not analysed",
+        ));
+    sw(p)
+        .args(["config", "--strict", "--fail-on", "none"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "audit incomplete (--strict): 3 inputs",
+        ));
 
     let empty = p.join("empty");
     fs::create_dir(&empty).unwrap();

@@ -87,12 +87,32 @@ fn corpus(root: &Path) {
         "deep.py",
         format!("x = {}{}\n", "[".repeat(5_000), "]".repeat(5_000)).as_bytes(),
     );
-    // Long operator chains are valid Python: parsed and walked without exhausting the stack.
-    let chain = vec!["a"; 50_000].join(" + ");
+    // Operator chains CPython compiles are parsed and walked; past its limit (about 3,000
+    // levels) a file is refused before parsing, as CPython refuses it.
+    let chain = vec!["a"; 2_900].join(" + ");
     write(
         root,
         "chain.py",
-        format!("x = {chain}\ny = {}z\n", "not ".repeat(20_000)).as_bytes(),
+        format!(
+            "x = {chain}\ny = {}z\nimport tornado.web\nw = tornado.web.Application([], autoreload=True)\n",
+            "not ".repeat(2_900)
+        )
+        .as_bytes(),
+    );
+    write(
+        root,
+        "too_deep.py",
+        format!(
+            "x = {}\ny = a{}\n",
+            vec!["a"; 50_000].join(" + "),
+            "()".repeat(10_000)
+        )
+        .as_bytes(),
+    );
+    write(
+        root,
+        "unary.py",
+        format!("x = {}1\n", "-".repeat(400_000)).as_bytes(),
     );
     write(
         root,
@@ -128,7 +148,13 @@ fn every_command_finishes_on_malformed_files() {
             .any(|f| f["rule"] == "TW001" && f["path"] == "app.py"),
         "the scan went on past the malformed files: {findings:#?}"
     );
-    let notices: Vec<(String, u64, String)> = v["notices"]
+    assert!(
+        findings
+            .iter()
+            .any(|f| f["rule"] == "TW002" && f["path"] == "chain.py"),
+        "a file with long (valid) operator chains is analysed: {findings:#?}"
+    );
+    let notices: Vec<(String, u64, String)> = v["incomplete"]
         .as_array()
         .unwrap()
         .iter()
@@ -168,6 +194,11 @@ fn every_command_finishes_on_malformed_files() {
     let (_, line, msg) = notice("broken.py");
     assert_eq!(*line, 1);
     assert!(msg.contains("syntax error"), "{msg}");
+    for file in ["too_deep.py", "unary.py"] {
+        let (_, line, msg) = notice(file);
+        assert_eq!(*line, 1);
+        assert!(msg.contains("nested more than 3000 levels"), "{msg}");
+    }
 
     sw(tmp.path())
         .args(["check", "repo"])
@@ -218,4 +249,236 @@ fn deployment_files_alone_are_audited() {
         "{v}"
     );
     sw(tmp.path()).args(["check", "ops"]).assert().code(0);
+}
+
+/// Scanned repositories are untrusted: an include, or a symbolic link named like an input,
+/// that leads out of the scanned tree is not read, its content is never echoed, and the audit
+/// says it is incomplete.
+#[test]
+fn inputs_outside_the_scanned_tree_are_not_read() {
+    let tmp = tempfile::tempdir().unwrap();
+    let secret = tmp.path().join("secret.txt");
+    fs::write(&secret, "root:x:0:0:TOPSECRET:/root:/bin/bash\n").unwrap();
+    let repo = tmp.path().join("repo");
+    write(
+        &repo,
+        "requirements.txt",
+        format!("tornado==6.1\n-r {}\n-r ../secret.txt\n", secret.display()).as_bytes(),
+    );
+    let out = sw(tmp.path())
+        .args(["deps", "repo", "--format", "json"])
+        .assert()
+        .code(1)
+        .get_output()
+        .clone();
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(!text.contains("TOPSECRET"), "{text}");
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let incomplete = v["incomplete"].to_string();
+    assert!(incomplete.contains("requirements.txt"), "{incomplete}");
+    assert!(
+        incomplete.contains("outside the scanned directory"),
+        "{incomplete}"
+    );
+    assert_eq!(v["incomplete"].as_array().unwrap().len(), 2);
+    sw(tmp.path())
+        .args(["deps", "repo", "--strict"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("audit incomplete"));
+
+    #[cfg(unix)]
+    {
+        let linked = tmp.path().join("linked");
+        fs::create_dir(&linked).unwrap();
+        std::os::unix::fs::symlink(&secret, linked.join("requirements.txt")).unwrap();
+        let out = sw(tmp.path())
+            .args(["deps", "linked"])
+            .assert()
+            .code(0)
+            .get_output()
+            .clone();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(!stdout.contains("TOPSECRET"), "{stdout}");
+        assert!(stdout.contains("symbolic link to a file outside the scanned directory"));
+        assert!(
+            stdout.contains("audit incomplete: 1 input not analysed"),
+            "{stdout}"
+        );
+    }
+}
+
+/// A FIFO or a device named like an input would block or never end: it is refused, never
+/// read, whether found in a directory, named on the command line or reached by a link.
+#[cfg(unix)]
+#[test]
+fn fifos_and_devices_are_not_read() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("repo");
+    write(&repo, "requirements-base.txt", b"tornado==6.1\n");
+    let fifo = repo.join("requirements.txt");
+    let status = std::process::Command::new("mkfifo").arg(&fifo).status();
+    if !status.is_ok_and(|s| s.success()) {
+        eprintln!("mkfifo unavailable; skipped");
+        return;
+    }
+    std::os::unix::fs::symlink("/dev/zero", repo.join("constraints.txt")).unwrap();
+    let out = sw(tmp.path())
+        .args(["deps", "repo", "--format", "json"])
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let v: Value = serde_json::from_slice(&out).unwrap();
+    let incomplete = v["incomplete"].to_string();
+    assert!(incomplete.contains("requirements.txt"), "{incomplete}");
+    assert!(incomplete.contains("constraints.txt"), "{incomplete}");
+    assert!(incomplete.contains("not a regular file"), "{incomplete}");
+    sw(tmp.path())
+        .args(["deps", "repo/requirements.txt"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("not a regular file"));
+    write(&repo, "app.py", b"import tornado.web\n");
+    write(
+        &repo,
+        "docker-compose.yml",
+        b"services:\n  web:\n    env_file: fifo.env\n",
+    );
+    std::process::Command::new("mkfifo")
+        .arg(repo.join("fifo.env"))
+        .status()
+        .unwrap();
+    std::process::Command::new("mkfifo")
+        .arg(repo.join("settings.py"))
+        .status()
+        .unwrap();
+    sw(tmp.path()).args(["config", "repo"]).assert().code(0);
+}
+
+/// Parser faults in dependencies are errors with the file and line, never a panic.
+#[test]
+fn requirement_names_that_panic_pep508_rs_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (i, line) in ["a-=1", "a.>=2", "a_ ==1", "x-"].iter().enumerate() {
+        let name = format!("requirements-{i}.txt");
+        write(
+            tmp.path(),
+            &name,
+            format!("tornado==6.1\n{line}\n").as_bytes(),
+        );
+        sw(tmp.path())
+            .arg("deps")
+            .arg(&name)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(format!(
+                "{name}:2: invalid requirement"
+            )))
+            .stderr(predicate::str::contains("panicked").not());
+    }
+}
+
+/// Terminal escape sequences in scanned files are shown escaped, never obeyed.
+#[test]
+fn control_characters_from_scanned_files_are_escaped() {
+    let tmp = tempfile::tempdir().unwrap();
+    write(
+        tmp.path(),
+        "requirements.txt",
+        b"tornado==6.1\n\x1b]0;pwned\x07\x1b[2J evil\n",
+    );
+    let out = sw(tmp.path())
+        .arg("deps")
+        .assert()
+        .code(2)
+        .get_output()
+        .clone();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !stderr.contains('\u{1b}') && !stderr.contains('\u{7}'),
+        "{stderr:?}"
+    );
+    assert!(stderr.contains("\\u{1b}]0;pwned\\u{7}"), "{stderr}");
+
+    write(
+        tmp.path(),
+        "app.py",
+        "import os, tornado.web\napp = tornado.web.Application([], debug=os.environ.get(\"X\u{1b}[8m\u{202e}\", \"1\"))\n"
+            .as_bytes(),
+    );
+    let out = sw(tmp.path())
+        .arg("config")
+        .assert()
+        .code(1)
+        .get_output()
+        .clone();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        !stdout.contains('\u{1b}') && !stdout.contains('\u{202e}'),
+        "{stdout:?}"
+    );
+    assert!(stdout.contains("\\u{1b}[8m\\u{202e}"), "{stdout}");
+}
+
+/// pip splits lines as Python does: a file with CR-only line endings is several lines.
+#[test]
+fn requirements_with_cr_line_endings_are_read_line_by_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    write(
+        tmp.path(),
+        "requirements.txt",
+        b"# pinned\rtornado==6.1\rrequests==2.31.0\r",
+    );
+    let out = sw(tmp.path())
+        .args(["deps", "--format", "json"])
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let v: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v["summary"]["packages"], 2, "{v}");
+    assert_eq!(v["findings"][0]["source"]["line"], 2, "{v}");
+}
+
+/// Work stays bounded: long include chains stop at a depth limit with a message, and many
+/// applications in one file are analysed in linear time (this used to be quadratic).
+#[test]
+fn include_chains_and_many_applications_stay_bounded() {
+    let tmp = tempfile::tempdir().unwrap();
+    for i in 0..5_000 {
+        write(
+            tmp.path(),
+            &format!("r/requirements-{i}.txt"),
+            format!("-r requirements-{}.txt\n", i + 1).as_bytes(),
+        );
+    }
+    write(tmp.path(), "r/requirements-5000.txt", b"tornado==6.1\n");
+    sw(tmp.path())
+        .args(["deps", "r/requirements-0.txt"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "includes nested more than 64 files deep",
+        ));
+
+    let mut app = String::from("import os, tornado.web\n");
+    for i in 0..20_000 {
+        app.push_str(&format!(
+            "a{i} = tornado.web.Application([], debug=os.environ.get(\"D{i}\", \"\"))\n"
+        ));
+    }
+    write(tmp.path(), "apps/app.py", app.as_bytes());
+    let out = sw(tmp.path())
+        .args(["config", "apps", "--format", "json"])
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let v: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v["findings"].as_array().unwrap().len(), 20_000);
 }

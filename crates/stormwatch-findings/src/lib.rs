@@ -302,6 +302,10 @@ pub struct Report {
     pub upgrades: Vec<Upgrade>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notices: Vec<Notice>,
+    /// Inputs that could not be analysed (unreadable, malformed, past a limit, outside the
+    /// scanned tree): the audit did not see everything, whatever the findings say.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub incomplete: Vec<Notice>,
 }
 
 /// Counts by severity plus the packages audited.
@@ -341,6 +345,7 @@ impl Report {
             advisory_data: None,
             upgrades: Vec::new(),
             notices: Vec::new(),
+            incomplete: Vec::new(),
         }
     }
 

@@ -50,7 +50,7 @@ const SKIP_DIRS: &[&str] = &[
 /// The files of the project under `root`, sorted: `.gitignore` honoured; hidden directories,
 /// virtual environments (any directory with a `pyvenv.cfg`), `node_modules`, `site-packages`
 /// and vendored code skipped. Hidden files (`.env`) are included, and so are symbolic links,
-/// so that a broken one is reported by whoever reads it.
+/// FIFOs and devices, so that whoever reads them reports a broken link or refuses a FIFO.
 pub fn project_files(root: &Path) -> Vec<PathBuf> {
     let walker = WalkBuilder::new(root)
         .hidden(false)
@@ -71,7 +71,7 @@ pub fn project_files(root: &Path) -> Vec<PathBuf> {
         .build();
     let mut files: Vec<PathBuf> = walker
         .filter_map(Result::ok)
-        .filter(|e| e.file_type().is_some_and(|t| t.is_file() || t.is_symlink()))
+        .filter(|e| e.file_type().is_some_and(|t| !t.is_dir()))
         .map(|e| e.into_path())
         .collect();
     files.sort();
@@ -121,6 +121,31 @@ pub fn discover(root: &Path) -> Vec<(PathBuf, Format)> {
         .into_iter()
         .filter_map(|p| detect_format(&p).map(|f| (p, f)))
         .collect()
+}
+
+/// [`discover`], leaving out (with a note each) inputs that are not regular files (a FIFO or
+/// a device would block or never end). Links out of `root` are refused by [`crate::parse_in`].
+pub fn discover_checked(root: &Path) -> (Vec<(PathBuf, Format)>, Vec<crate::Note>) {
+    let mut notes = Vec::new();
+    let files = discover(root)
+        .into_iter()
+        .filter(|(path, _)| {
+            let message = if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
+                "not a regular file (a FIFO, socket or device); not read"
+            } else {
+                return true;
+            };
+            notes.push(crate::Note {
+                source: crate::Source {
+                    path: path.clone(),
+                    line: 0,
+                },
+                message: message.to_string(),
+            });
+            false
+        })
+        .collect();
+    (files, notes)
 }
 
 #[cfg(test)]

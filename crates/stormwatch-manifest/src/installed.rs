@@ -47,7 +47,7 @@ fn read_dir_into(
             Ok(t) => t,
             Err(e) => {
                 // One damaged distribution must not hide the rest of the environment.
-                out.notes.push(Note {
+                out.unread.push(Note {
                     source: Source {
                         path: metadata.clone(),
                         line: 0,
@@ -58,7 +58,7 @@ fn read_dir_into(
             }
         };
         let Some((name, version, line)) = parse_metadata(&text) else {
-            out.notes.push(Note {
+            out.unread.push(Note {
                 source: Source {
                     path: metadata.clone(),
                     line: 0,
@@ -106,11 +106,44 @@ fn parse_metadata(text: &str) -> Option<(String, String, usize)> {
     Some((name?, version, line))
 }
 
-/// Asks `python` for its import path and reads every distribution found on it.
+/// What `--python` runs: the interpreter isolated (`-I`: no `PYTHON*` variables, no user
+/// site-packages, neither the current directory nor a script's on `sys.path`; `-S`: no `site`
+/// module, so no `.pth` file of the environment runs), from a neutral working directory, with
+/// this script only. It finds the environment's site-packages the way `site` would (a
+/// `pyvenv.cfg` beside or above the executable) without importing anything but the standard
+/// library's `json`, `os` and `sysconfig`, and prints them with `sys.path` as JSON.
+pub const PYTHON_PATHS_SCRIPT: &str = r#"import json, os, sys, sysconfig
+exe_dir = os.path.dirname(os.path.abspath(sys.executable))
+dirs, system = [], True
+for d in (exe_dir, os.path.dirname(exe_dir)):
+    cfg = os.path.join(d, "pyvenv.cfg")
+    if os.path.isfile(cfg):
+        with open(cfg, encoding="utf-8", errors="replace") as f:
+            for line in f:
+                key, _, value = line.partition("=")
+                if key.strip().lower() == "include-system-site-packages":
+                    system = value.strip().lower() == "true"
+        dirs += [sysconfig.get_path(k, vars={"base": d, "platbase": d}) for k in ("purelib", "platlib")]
+        break
+if system:
+    dirs += [sysconfig.get_path(k) for k in ("purelib", "platlib")]
+print(json.dumps(dirs + [p for p in sys.path if p]))
+"#;
+
+/// Asks `python` (isolated, see [`PYTHON_PATHS_SCRIPT`]) for its site-packages and import
+/// path and reads every distribution found there.
 pub fn python_site_packages(python: &Path) -> Result<Inputs, ManifestError> {
-    let script = "import json, sys; print(json.dumps([p for p in sys.path if p]))";
-    let output = Command::new(python)
-        .args(["-c", script])
+    let mut command = Command::new(python);
+    command
+        .args(["-I", "-S", "-c", PYTHON_PATHS_SCRIPT])
+        .current_dir(std::env::temp_dir())
+        .stdin(std::process::Stdio::null());
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("PYTHON") {
+            command.env_remove(key);
+        }
+    }
+    let output = command
         .output()
         .map_err(|e| ManifestError::new(python, 0, format!("cannot run interpreter: {e}")))?;
     if !output.status.success() {
@@ -133,8 +166,11 @@ pub fn python_site_packages(python: &Path) -> Result<Inputs, ManifestError> {
     })?;
     let mut out = Inputs::default();
     let mut seen = HashSet::new();
+    let mut read = HashSet::new();
     for dir in paths.iter().filter(|p| p.is_dir()) {
-        read_dir_into(dir, &mut out, &mut seen)?;
+        if read.insert(dir.canonicalize().unwrap_or_else(|_| dir.clone())) {
+            read_dir_into(dir, &mut out, &mut seen)?;
+        }
     }
     Ok(out)
 }
@@ -179,8 +215,8 @@ mod tests {
         let t = &inputs.dependencies[3];
         assert!(matches!(&t.spec, Spec::Pinned { version, .. } if version == "6.1"));
         assert_eq!(t.source.line, 3);
-        assert_eq!(inputs.notes.len(), 1);
-        assert!(inputs.notes[0]
+        assert_eq!(inputs.unread.len(), 1);
+        assert!(inputs.unread[0]
             .source
             .path
             .ends_with("broken-1.0.dist-info/METADATA"));

@@ -20,10 +20,10 @@ mod requirements;
 pub mod text;
 mod tomlfile;
 
-pub use discover::{detect_format, discover, project_files, Format};
+pub use discover::{detect_format, discover, discover_checked, project_files, Format};
 pub use installed::{python_site_packages, read_site_packages};
 pub use poetry::parse_poetry_constraint;
-pub use requirements::{parse_requirements, parse_requirements_str};
+pub use requirements::{parse_requirements, parse_requirements_in, parse_requirements_str};
 
 /// PEP 503 normalization: lowercase, with runs of `-`, `_` and `.` collapsed to `-`.
 pub fn normalize_name(name: &str) -> String {
@@ -172,6 +172,9 @@ pub struct Inputs {
     pub files: Vec<(PathBuf, Format)>,
     pub dependencies: Vec<Dependency>,
     pub notes: Vec<Note>,
+    /// Files that were not read (outside the scanned tree, not regular files): the audit of
+    /// these inputs is incomplete.
+    pub unread: Vec<Note>,
 }
 
 impl Inputs {
@@ -179,6 +182,7 @@ impl Inputs {
         self.files.extend(other.files);
         self.dependencies.extend(other.dependencies);
         self.notes.extend(other.notes);
+        self.unread.extend(other.unread);
     }
 }
 
@@ -213,12 +217,13 @@ impl ManifestError {
     }
 }
 
-/// Reads one input file, choosing the reader from its name (see [`detect_format`]).
-pub fn parse_file(path: &Path) -> Result<Inputs, ManifestError> {
+/// The reader a file name calls for (see [`detect_format`]); any `.txt`/`.in` named
+/// explicitly is read as requirements.
+pub fn file_format(path: &Path) -> Result<Format, ManifestError> {
     let is_text = path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("txt") || e.eq_ignore_ascii_case("in"));
-    let format = detect_format(path)
+    detect_format(path)
         .or(is_text.then_some(Format::Requirements))
         .ok_or_else(|| {
             ManifestError::new(
@@ -227,8 +232,34 @@ pub fn parse_file(path: &Path) -> Result<Inputs, ManifestError> {
                 "unknown input format; expected requirements*.txt, pyproject.toml, poetry.lock, \
              Pipfile, Pipfile.lock, uv.lock, pdm.lock or pylock.toml",
             )
-        })?;
-    parse_as(path, format)
+        })
+}
+
+/// Reads one input file, choosing the reader from its name (see [`file_format`]).
+pub fn parse_file(path: &Path) -> Result<Inputs, ManifestError> {
+    parse_as(path, file_format(path)?)
+}
+
+/// Reads one input file of a scanned tree: the file and its includes must stay inside `root`
+/// (after following symbolic links); those that do not are not read, with a note each.
+pub fn parse_in(path: &Path, format: Format, root: &Path) -> Result<Inputs, ManifestError> {
+    if !text::is_within(path, root) {
+        return Ok(Inputs {
+            unread: vec![Note {
+                source: Source {
+                    path: path.to_path_buf(),
+                    line: 0,
+                },
+                message: "symbolic link to a file outside the scanned directory; not read"
+                    .to_string(),
+            }],
+            ..Inputs::default()
+        });
+    }
+    match format {
+        Format::Requirements => requirements::parse_requirements_in(path, root),
+        _ => parse_as(path, format),
+    }
 }
 
 /// Reads one input file with an explicitly chosen reader.

@@ -47,9 +47,23 @@ const PER_REQUIREMENT_OPTIONS: &[&str] = &[
     "--install-option",
 ];
 
-/// Reads a requirements file and everything it includes.
+/// Includes deeper than this are refused (pip has no limit, but no project nests this far).
+const MAX_INCLUDE_DEPTH: usize = 64;
+
+/// Reads a requirements file and everything it includes (includes may go anywhere).
 pub fn parse_requirements(path: &Path) -> Result<Inputs, ManifestError> {
     let mut ctx = Ctx::default();
+    ctx.file(path, false, None)?;
+    Ok(ctx.finish())
+}
+
+/// Reads a requirements file and the files it includes inside `root`; an include that leads
+/// out of `root` (`-r /etc/passwd`, `-r ../../x.txt`, a symbolic link) is not read, with a note.
+pub fn parse_requirements_in(path: &Path, root: &Path) -> Result<Inputs, ManifestError> {
+    let mut ctx = Ctx {
+        root: Some(root.to_path_buf()),
+        ..Ctx::default()
+    };
     ctx.file(path, false, None)?;
     Ok(ctx.finish())
 }
@@ -67,6 +81,8 @@ pub fn parse_requirements_str(path: &Path, text: &str) -> Result<Inputs, Manifes
 
 #[derive(Default)]
 struct Ctx {
+    /// Where includes may lead (`None`: anywhere).
+    root: Option<PathBuf>,
     stack: Vec<PathBuf>,
     seen: HashSet<PathBuf>,
     inputs: Inputs,
@@ -108,6 +124,26 @@ impl Ctx {
                 &src.path,
                 src.line,
                 format!("include cycle: {}", chain.join(" -> ")),
+            ));
+        }
+        if let (Some(root), Some(src)) = (&self.root, from) {
+            if !crate::text::is_within(&canonical, root) {
+                self.inputs.unread.push(Note {
+                    source: src.clone(),
+                    message: format!(
+                        "included file {} is outside the scanned directory; not read",
+                        path.display()
+                    ),
+                });
+                return Ok(());
+            }
+        }
+        if self.stack.len() >= MAX_INCLUDE_DEPTH {
+            let src = from.expect("a nested include has an including line");
+            return Err(ManifestError::new(
+                &src.path,
+                src.line,
+                format!("includes nested more than {MAX_INCLUDE_DEPTH} files deep; not followed"),
             ));
         }
         if !self.seen.insert(canonical.clone()) {
@@ -322,7 +358,7 @@ fn requirement_line(
         });
     }
 
-    match Requirement::<pep508_rs::VerbatimUrl>::parse(&req_part, base) {
+    match parse_requirement(&req_part, base) {
         Ok(req) => Ok(from_pep508(req, source.clone(), Origin::Manifest, None)),
         Err(e) => arbitrary_equality(&req_part, source).ok_or_else(|| {
             ManifestError::new(
@@ -400,19 +436,37 @@ pub(crate) fn parse_pep508(
     group: Option<String>,
 ) -> Result<Dependency, ManifestError> {
     let base = source.path.parent().unwrap_or(Path::new(".")).to_path_buf();
-    let req = Requirement::<pep508_rs::VerbatimUrl>::from_str(text)
-        .or_else(|_| Requirement::<pep508_rs::VerbatimUrl>::parse(text, &base))
-        .map_err(|e| {
-            ManifestError::new(
-                &source.path,
-                source.line,
-                format!(
-                    "invalid requirement `{text}`: {}",
-                    first_line(&e.to_string())
-                ),
-            )
-        })?;
+    let req = parse_requirement(text, &base).map_err(|e| {
+        ManifestError::new(
+            &source.path,
+            source.line,
+            format!(
+                "invalid requirement `{text}`: {}",
+                first_line(&e.to_string())
+            ),
+        )
+    })?;
     Ok(from_pep508(req, source, origin, group))
+}
+
+/// `pep508_rs` panics on a name that ends in `-`, `.` or `_` followed by an operator (`a-=1`):
+/// such names are refused here first, with the message the parser gives at the end of input.
+fn parse_requirement(
+    text: &str,
+    base: &Path,
+) -> Result<Requirement<pep508_rs::VerbatimUrl>, String> {
+    let trimmed = text.trim_start();
+    let name_len = trimmed
+        .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_')))
+        .unwrap_or(trimmed.len());
+    if let Some(last @ ('.' | '-' | '_')) = trimmed[..name_len].chars().last() {
+        return Err(format!(
+            "Package name must end with an alphanumeric character, not '{last}'"
+        ));
+    }
+    Requirement::<pep508_rs::VerbatimUrl>::from_str(text)
+        .or_else(|_| Requirement::<pep508_rs::VerbatimUrl>::parse(text, base))
+        .map_err(|e| e.to_string())
 }
 
 fn first_line(s: &str) -> &str {
@@ -469,11 +523,37 @@ fn fallback_name(s: &str) -> String {
     }
 }
 
+/// Lines as pip splits them (Python's `str.splitlines`): `\n`, `\r\n` and a lone `\r` all end
+/// a line, and so do the rarer separators Python knows.
+fn physical_lines(text: &str) -> impl Iterator<Item = &str> {
+    let mut rest = text;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let end = rest
+            .find([
+                '\n', '\r', '\x0b', '\x0c', '\x1c', '\x1d', '\x1e', '\u{85}', '\u{2028}',
+                '\u{2029}',
+            ])
+            .unwrap_or(rest.len());
+        let line = &rest[..end];
+        let tail = &rest[end..];
+        let sep = if tail.starts_with("\r\n") {
+            2
+        } else {
+            tail.chars().next().map_or(0, char::len_utf8)
+        };
+        rest = &tail[sep..];
+        Some(line)
+    })
+}
+
 /// Joins backslash continuations the way pip does, keeping the first physical line number.
 fn logical_lines(text: &str) -> Vec<(usize, String)> {
     let mut out = Vec::new();
     let mut pending: Option<(usize, String)> = None;
-    for (i, line) in text.lines().enumerate() {
+    for (i, line) in physical_lines(text).enumerate() {
         let n = i + 1;
         let is_comment = line.trim_start().starts_with('#');
         if !line.ends_with('\\') || is_comment {

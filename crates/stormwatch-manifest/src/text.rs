@@ -33,6 +33,14 @@ pub fn read_text(path: &Path) -> Result<String, ManifestError> {
             "is a directory, expected a file",
         ));
     }
+    if !meta.is_file() {
+        // A FIFO or a device named like a manifest would block or never end.
+        return Err(ManifestError::new(
+            path,
+            0,
+            "not a regular file (a FIFO, socket or device); skipped",
+        ));
+    }
     if meta.len() > MAX_INPUT_BYTES {
         return Err(ManifestError::new(
             path,
@@ -44,8 +52,38 @@ pub fn read_text(path: &Path) -> Result<String, ManifestError> {
             ),
         ));
     }
-    let bytes = std::fs::read(path).map_err(|e| ManifestError::io(path, &e))?;
+    let bytes = read_capped(path, MAX_INPUT_BYTES).map_err(|e| ManifestError::io(path, &e))?;
+    if bytes.len() as u64 > MAX_INPUT_BYTES {
+        return Err(ManifestError::new(
+            path,
+            0,
+            format!(
+                "file grew past the {MAX_INPUT_BYTES} byte limit for manifests while being read"
+            ),
+        ));
+    }
     decode(path, bytes)
+}
+
+/// Whether `path`, with every symbolic link followed, is inside `root`. Scanned repositories
+/// are untrusted: a link or include to `/etc/passwd` must not be read as the project's.
+pub fn is_within(path: &Path, root: &Path) -> bool {
+    match (path.canonicalize(), root.canonicalize()) {
+        (Ok(p), Ok(r)) => p.starts_with(r),
+        // A missing target is reported by whoever reads it.
+        (Err(_), _) => true,
+        (_, Err(_)) => false,
+    }
+}
+
+/// Reads at most `limit + 1` bytes, so a file that grows while it is read cannot exhaust memory.
+pub fn read_capped(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?
+        .take(limit + 1)
+        .read_to_end(&mut bytes)?;
+    Ok(bytes)
 }
 
 /// Decodes bytes as UTF-8 (dropping a BOM), reporting the line of the first bad byte.
@@ -89,6 +127,14 @@ impl LineIndex {
         Self { starts }
     }
 
+    /// The text of 1-based line `line` (without its line break), if the text has it.
+    pub fn line_text<'a>(&self, text: &'a str, line: usize) -> Option<&'a str> {
+        let start = *self.starts.get(line.checked_sub(1)?)?;
+        let end = self.starts.get(line).map_or(text.len(), |&e| e - 1);
+        text.get(start..end)
+            .map(|l| l.strip_suffix('\r').unwrap_or(l))
+    }
+
     pub fn line(&self, offset: usize) -> usize {
         match self.starts.binary_search(&offset) {
             Ok(i) => i + 1,
@@ -109,6 +155,14 @@ mod tests {
         assert_eq!(idx.line(2), 2);
         assert_eq!(idx.line(5), 3);
         assert_eq!(idx.line(6), 4);
+        let text = "a\r\nbc\n\nd";
+        let idx = LineIndex::new(text);
+        assert_eq!(idx.line_text(text, 1), Some("a"));
+        assert_eq!(idx.line_text(text, 2), Some("bc"));
+        assert_eq!(idx.line_text(text, 3), Some(""));
+        assert_eq!(idx.line_text(text, 4), Some("d"));
+        assert_eq!(idx.line_text(text, 5), None);
+        assert_eq!(idx.line_text(text, 0), None);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Turning a [`Report`] into text. Renderers are pure functions of the report, so every
 //! format shows the same findings.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::io::Write;
 use std::str::FromStr;
@@ -73,12 +74,41 @@ fn severity_style(sev: Severity) -> Style {
     }
 }
 
+/// Text from scanned files (package names, messages, paths, error text) made safe for a
+/// terminal: control characters (C0 but newline and tab, DEL, C1) and the bidirectional
+/// overrides that reorder what a reader sees are shown as `\u{..}` escapes instead of being
+/// obeyed. Escape sequences in a scanned file must not recolour, hide or rewrite the report.
+pub fn escape_controls(text: &str) -> Cow<'_, str> {
+    let unsafe_char = |c: char| {
+        (c.is_control() && c != '\n' && c != '\t')
+            || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
+    if !text.chars().any(unsafe_char) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if unsafe_char(c) {
+            let _ = write!(out, "\\u{{{:x}}}", c as u32);
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+fn esc(text: &str) -> Cow<'_, str> {
+    escape_controls(text)
+}
+
 struct Painter {
     color: bool,
 }
 
 impl Painter {
+    /// `text` is escaped: only the painter's own styles reach the terminal.
     fn paint(&self, style: Style, text: &str) -> String {
+        let text = esc(text);
         if self.color {
             format!("{}{text}{}", style.render(), style.render_reset())
         } else {
@@ -132,7 +162,7 @@ pub fn table(report: &Report, opts: Options) -> String {
                 plural(report.inputs.len())
             )
         } else {
-            format!("Audited {}.", report.inputs.join(", "))
+            format!("Audited {}.", esc(&report.inputs.join(", ")))
         };
         let _ = writeln!(out, "{}", p.dim(&scope));
         out.push('\n');
@@ -173,9 +203,9 @@ pub fn table(report: &Report, opts: Options) -> String {
             let _ = writeln!(
                 out,
                 "  {} {} {}  resolves {} finding{}  {}",
-                u.package,
-                u.from,
-                target,
+                esc(&u.package),
+                esc(&u.from),
+                esc(&target),
                 u.resolves,
                 plural(u.resolves),
                 p.dim(&location(&u.source.file, u.source.line))
@@ -185,25 +215,31 @@ pub fn table(report: &Report, opts: Options) -> String {
     }
     if !opts.quiet {
         for n in &report.notices {
-            let loc = n
-                .location
-                .as_ref()
-                .map(|l| {
-                    if l.line > 0 {
-                        format!("{}:{}: ", l.file, l.line)
-                    } else {
-                        format!("{}: ", l.file)
-                    }
-                })
-                .unwrap_or_default();
-            let _ = writeln!(out, "{}", p.dim(&format!("note: {loc}{}", n.message)));
+            let _ = writeln!(out, "{}", p.dim(&format!("note: {}", notice_text(n))));
         }
-        if !report.notices.is_empty() {
+        for n in &report.incomplete {
+            let _ = writeln!(
+                out,
+                "{}",
+                p.paint(
+                    Style::new().fg_color(Some(AnsiColor::Yellow.into())),
+                    &format!("not analysed: {}", notice_text(n))
+                )
+            );
+        }
+        if !report.notices.is_empty() || !report.incomplete.is_empty() {
             out.push('\n');
         }
         let _ = writeln!(out, "{}", summary_line(report, &p));
     }
     out
+}
+
+fn notice_text(n: &stormwatch_findings::Notice) -> String {
+    match &n.location {
+        Some(l) => format!("{}: {}", location(&l.file, l.line), n.message),
+        None => n.message.clone(),
+    }
 }
 
 fn plural(n: usize) -> &'static str {
@@ -215,10 +251,11 @@ fn plural(n: usize) -> &'static str {
 }
 
 fn location(file: &str, line: usize) -> String {
+    let file = esc(file);
     if line > 0 {
         format!("{file}:{line}")
     } else {
-        file.to_string()
+        file.into_owned()
     }
 }
 
@@ -238,11 +275,11 @@ fn finding(out: &mut String, f: &Finding, p: &Painter) {
                 out,
                 "  {} {}  {}{score}",
                 p.bold(&d.package),
-                d.version,
-                ids
+                esc(&d.version),
+                esc(&ids)
             );
             if !d.summary.is_empty() {
-                let _ = writeln!(out, "    {}", d.summary);
+                let _ = writeln!(out, "    {}", esc(&d.summary));
             }
             let fix = if d.fixed_versions.is_empty() {
                 "no fixed version published".to_string()
@@ -253,7 +290,7 @@ fn finding(out: &mut String, f: &Finding, p: &Painter) {
                 out,
                 "    {}  {}",
                 p.dim(&location(&d.source.file, d.source.line)),
-                fix
+                esc(&fix)
             );
         }
         Finding::Unpinned(u) => {
@@ -266,15 +303,15 @@ fn finding(out: &mut String, f: &Finding, p: &Painter) {
                 out,
                 "  {} {}  unpinned range allows vulnerable versions, e.g. {}",
                 p.bold(&u.package),
-                spec,
-                u.example_version
+                esc(&spec),
+                esc(&u.example_version)
             );
             let ids = if u.ids.len() > 6 {
                 format!("{} and {} more", u.ids[..6].join(", "), u.ids.len() - 6)
             } else {
                 u.ids.join(", ")
             };
-            let _ = writeln!(out, "    {}", ids);
+            let _ = writeln!(out, "    {}", esc(&ids));
             let fix = match u.fixed_versions.first() {
                 Some(v) => format!("require >={v} (or pin a fixed version)"),
                 None => "no version is free of these advisories; pin and review".to_string(),
@@ -283,7 +320,7 @@ fn finding(out: &mut String, f: &Finding, p: &Painter) {
                 out,
                 "    {}  {}",
                 p.dim(&location(&u.source.file, u.source.line)),
-                fix
+                esc(&fix)
             );
         }
         Finding::Unauditable(u) => {
@@ -291,8 +328,8 @@ fn finding(out: &mut String, f: &Finding, p: &Painter) {
                 out,
                 "  {}  not auditable: {} {}",
                 p.bold(&u.package),
-                u.reason,
-                u.reference
+                esc(&u.reason),
+                esc(&u.reference)
             );
             let _ = writeln!(
                 out,
@@ -310,7 +347,7 @@ fn finding(out: &mut String, f: &Finding, p: &Painter) {
                 out,
                 "  {}  {}{}",
                 p.bold(&c.rule),
-                c.message,
+                esc(&c.message),
                 p.dim(&suppressed)
             );
             let _ = writeln!(
@@ -325,7 +362,7 @@ fn finding(out: &mut String, f: &Finding, p: &Painter) {
                         out,
                         "      {} {}",
                         p.dim(&format!("{}:{}", step.location.file, step.location.line)),
-                        step.note
+                        esc(&step.note)
                     );
                 }
             }
@@ -339,13 +376,27 @@ fn summary_line(report: &Report, p: &Painter) -> String {
         .iter()
         .filter(|f| matches!(f, Finding::Dependency(_)))
         .count();
+    let unread = report.incomplete.len();
     if report.findings.is_empty() {
         let clean = if report.advisory_data.is_some() {
-            "No known vulnerabilities found."
+            "No known vulnerabilities found"
         } else {
-            "No findings."
+            "No findings"
         };
-        return p.paint(Style::new().fg_color(Some(AnsiColor::Green.into())), clean);
+        if unread > 0 {
+            // Never a green "clean" when part of the project was not looked at.
+            return p.paint(
+                Style::new().fg_color(Some(AnsiColor::Yellow.into())),
+                &format!(
+                    "{clean} in what was analysed; audit incomplete: {unread} input{} not analysed.",
+                    plural(unread)
+                ),
+            );
+        }
+        return p.paint(
+            Style::new().fg_color(Some(AnsiColor::Green.into())),
+            &format!("{clean}."),
+        );
     }
     let s = &report.summary;
     let mut parts = Vec::new();
@@ -381,6 +432,12 @@ fn summary_line(report: &Report, p: &Painter) -> String {
     }
     if suppressed > 0 {
         line.push_str(&format!("; {suppressed} suppressed"));
+    }
+    if unread > 0 {
+        line.push_str(&format!(
+            "; audit incomplete: {unread} input{} not analysed",
+            plural(unread)
+        ));
     }
     line.push('.');
     line

@@ -19,6 +19,9 @@ use crate::walk::{self, str_lit, text_of, Context, FileScan};
 
 pub(crate) const APPLICATION: &str = "tornado.web.Application";
 
+/// The most parts a dotted name is followed through (`a.b().c` has three).
+const MAX_NAME_PARTS: usize = 32;
+
 /// A file of the project being analysed: its place in [`Project::files`] (and in every
 /// per-file table of the project).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
@@ -382,6 +385,13 @@ impl<'a> Project<'a> {
 
     /// The dotted name an expression refers to (`tw.Application` -> `tornado.web.Application`).
     pub fn qualify(&self, file: FileId, e: &Expr) -> Option<String> {
+        self.qualify_within(file, e, MAX_NAME_PARTS)
+    }
+
+    /// Names longer than any real dotted path are not names: stopping there keeps a chain
+    /// like `a()()()...` (every call in it is qualified) linear.
+    fn qualify_within(&self, file: FileId, e: &Expr, parts: usize) -> Option<String> {
+        let parts = parts.checked_sub(1)?;
         match e {
             Expr::Name(n) => {
                 let id = n.id.as_str();
@@ -397,11 +407,11 @@ impl<'a> Project<'a> {
             }
             Expr::Attribute(a) => Some(format!(
                 "{}.{}",
-                self.qualify(file, &a.value)?,
+                self.qualify_within(file, &a.value, parts)?,
                 a.attr.as_str()
             )),
             // `logging.getLogger("x").setLevel` -> `logging.getLogger().setLevel`.
-            Expr::Call(c) => Some(format!("{}()", self.qualify(file, &c.func)?)),
+            Expr::Call(c) => Some(format!("{}()", self.qualify_within(file, &c.func, parts)?)),
             _ => None,
         }
     }

@@ -3,11 +3,12 @@
 
 use rayon::prelude::*;
 use std::collections::HashSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use stormwatch_findings::{ConfigFinding, Location, TraceStep};
+use stormwatch_manifest::text::{LineIndex, MAX_INPUT_BYTES};
 
 mod data_files;
 mod engine;
@@ -253,6 +254,9 @@ fn analyze(
         Default::default();
     let by_path: std::collections::HashMap<&Path, &source::Source> =
         sources.iter().map(|f| (f.path.as_path(), *f)).collect();
+    // Deployment and data files a finding points at, read once each for suppression comments.
+    let mut other_files: std::collections::HashMap<PathBuf, Option<(LineIndex, String)>> =
+        Default::default();
     for mut hit in hits {
         if !selection.enabled(hit.rule.id) {
             continue;
@@ -277,10 +281,21 @@ fn analyze(
         }
         let display = |p: &Path| display(p.strip_prefix(base).unwrap_or(p));
         let suppression = match by_path.get(hit.step.file.as_path()) {
-            Some(f) => suppression(&f.text, hit.step.line, hit.rule.id),
-            None => std::fs::read_to_string(&hit.step.file)
-                .ok()
-                .and_then(|t| suppression(&t, hit.step.line, hit.rule.id)),
+            Some(f) => f
+                .lines
+                .line_text(&f.text, hit.step.line)
+                .and_then(|l| suppression(l, hit.rule.id)),
+            None => {
+                let file = other_files.entry(hit.step.file.clone()).or_insert_with(|| {
+                    stormwatch_manifest::text::read_capped(&hit.step.file, MAX_INPUT_BYTES)
+                        .ok()
+                        .and_then(|b| String::from_utf8(b).ok())
+                        .map(|t| (LineIndex::new(&t), t))
+                });
+                file.as_ref()
+                    .and_then(|(lines, t)| lines.line_text(t, hit.step.line))
+                    .and_then(|l| suppression(l, hit.rule.id))
+            }
         };
         let suppressed = match suppression {
             Some(Ok(reason)) => Some(reason),
@@ -365,8 +380,7 @@ fn analyze(
 
 /// `# stormwatch: ignore[TW001] reason` on the finding's line: `Ok(reason)`, or `Err` when
 /// the comment names the rule but gives no reason (not honoured).
-fn suppression(text: &str, line: usize, rule: &str) -> Option<Result<String, ()>> {
-    let src = text.lines().nth(line.checked_sub(1)?)?;
+fn suppression(src: &str, rule: &str) -> Option<Result<String, ()>> {
     let comment = &src[src.find('#')?..];
     let rest = comment.split_once("stormwatch: ignore[")?.1;
     let (ids, reason) = rest.split_once(']')?;

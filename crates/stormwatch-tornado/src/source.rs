@@ -264,16 +264,33 @@ pub(crate) fn declared_encoding(bytes: &[u8]) -> Option<&'static encoding_rs::En
 }
 
 /// CPython's own limits on nesting: at most 200 open brackets (`too many nested
-/// parentheses`) and 100 indentation levels (`too many levels of indentation`). A file past
-/// them is not Python that any interpreter runs, and refusing it before parsing keeps a
-/// hostile file from exhausting the stack of a recursive parser. Strings and comments are
-/// skipped; the line of the first excess is returned.
+/// parentheses`), 100 indentation levels (`too many levels of indentation`), and syntax
+/// trees about 3,000 levels deep (`maximum recursion depth exceeded during compilation`: a
+/// chain of operators, unary signs, `not`s, attribute accesses or calls). A file past them
+/// is not Python that any interpreter runs, and refusing it before parsing keeps a hostile
+/// file from exhausting the stack (or the time) of a recursive parser and of every walk over
+/// its tree. Strings and comments are skipped; the line of the first excess is returned.
 pub fn nesting_limit(text: &str) -> Option<(usize, String)> {
     const MAX_BRACKETS: usize = 200;
     const MAX_INDENTS: usize = 100;
+    // CPython 3.11 refuses operator chains from 2,993 levels.
+    const MAX_CHAIN: usize = 3_000;
     let bytes = text.as_bytes();
     let mut line = 1;
     let mut depth = 0usize;
+    // Expression depth that a byte scan can see: operators and trailers since the last
+    // comma, assignment or statement at each bracket level (`saved` holds the outer levels;
+    // `total` is their sum plus `chain`).
+    let mut chain = 0usize;
+    let mut saved: Vec<usize> = Vec::new();
+    let mut total = 0usize;
+    let mut operand = false;
+    let too_deep = |line| {
+        Some((
+            line,
+            format!("expression nested more than {MAX_CHAIN} levels deep (CPython refuses it: maximum recursion depth exceeded during compilation)"),
+        ))
+    };
     let mut indents: Vec<usize> = vec![0];
     let mut at_line_start = true;
     let mut continued = false;
@@ -305,12 +322,62 @@ pub fn nesting_limit(text: &str) -> Option<(usize, String)> {
         }
         at_line_start = false;
         let Some(&b) = bytes.get(i) else { break };
+        if b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80 {
+            let start = i;
+            while i < bytes.len()
+                && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_' || bytes[i] >= 0x80)
+            {
+                i += 1;
+            }
+            operand = true;
+            if &bytes[start..i] == b"not" {
+                chain += 1;
+                total += 1;
+                operand = false;
+                if total > MAX_CHAIN {
+                    return too_deep(line);
+                }
+            }
+            continued = false;
+            continue;
+        }
+        let deeper = |chain: &mut usize, total: &mut usize| {
+            *chain += 1;
+            *total += 1;
+            *total > MAX_CHAIN
+        };
         match b {
             b'\n' => {
                 line += 1;
                 at_line_start = true;
+                if depth == 0 && !continued {
+                    total -= chain;
+                    chain = 0;
+                    operand = false;
+                }
                 i += 1;
                 continue;
+            }
+            b'.' if operand
+                && bytes
+                    .get(i + 1)
+                    .is_some_and(|&c| c.is_ascii_alphabetic() || c == b'_' || c >= 0x80) =>
+            {
+                if deeper(&mut chain, &mut total) {
+                    return too_deep(line);
+                }
+                operand = false;
+            }
+            b'+' | b'-' | b'*' | b'/' | b'%' | b'@' | b'|' | b'&' | b'^' | b'~' => {
+                if deeper(&mut chain, &mut total) {
+                    return too_deep(line);
+                }
+                operand = false;
+            }
+            b',' | b';' | b'=' | b':' => {
+                total -= chain;
+                chain = 0;
+                operand = false;
             }
             b'\\' => {
                 // A line continuation, or an escape outside a string (a syntax error the parser
@@ -331,8 +398,20 @@ pub fn nesting_limit(text: &str) -> Option<(usize, String)> {
                 if depth > MAX_BRACKETS {
                     return Some((line, "too many nested parentheses".into()));
                 }
+                // A call or subscript of an operand is one level deeper.
+                if operand && b != b'{' && deeper(&mut chain, &mut total) {
+                    return too_deep(line);
+                }
+                saved.push(chain);
+                chain = 0;
+                operand = false;
             }
-            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+            b')' | b']' | b'}' => {
+                depth = depth.saturating_sub(1);
+                total -= chain;
+                chain = saved.pop().unwrap_or(0);
+                operand = true;
+            }
             b'"' | b'\'' => {
                 let triple = bytes.get(i + 1) == Some(&b) && bytes.get(i + 2) == Some(&b);
                 i += if triple { 3 } else { 1 };
@@ -360,9 +439,11 @@ pub fn nesting_limit(text: &str) -> Option<(usize, String)> {
                     i += 1;
                 }
                 continued = false;
+                operand = true;
                 continue;
             }
-            _ => {}
+            b' ' | b'\t' | b'\r' | b'\x0c' => {}
+            _ => operand = false,
         }
         if !matches!(b, b' ' | b'\t' | b'\r') {
             continued = false;
