@@ -69,12 +69,12 @@ fn benches(c: &mut Criterion) {
     g.bench_function("import", |b| {
         b.iter(|| {
             let loaded = load_path(&dir, LoadOptions::default()).unwrap();
-            stormwatch_db::import(&loaded, "bench", &db_path).unwrap()
+            stormwatch_db::import(&loaded, "bench", &db_path, Default::default()).unwrap()
         })
     });
 
     let loaded = load_path(&dir, LoadOptions::default()).unwrap();
-    stormwatch_db::import(&loaded, "bench", &db_path).unwrap();
+    stormwatch_db::import(&loaded, "bench", &db_path, Default::default()).unwrap();
     let lock = tmp.path().join("uv.lock");
     std::fs::write(&lock, generate_lock(&loaded, 1000)).unwrap();
 

@@ -239,7 +239,8 @@ fn database_round_trip_gives_the_same_findings() {
     let loaded = load_path(&dir, LoadOptions::default()).unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let db_path = tmp.path().join("advisories.db");
-    let summary = stormwatch_db::import(&loaded, "pypa snapshot", &db_path).unwrap();
+    let summary =
+        stormwatch_db::import(&loaded, "pypa snapshot", &db_path, Default::default()).unwrap();
     assert!(summary.packages > 1000);
 
     let deps = vec![

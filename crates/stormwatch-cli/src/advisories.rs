@@ -60,6 +60,15 @@ pub fn load(args: &AdvisoryArgs, packages: &[&str]) -> Result<Loaded> {
         let loaded = stormwatch_osv::load_path(&db_path, LoadOptions::default())
             .with_context(|| format!("cannot load advisories from {}", db_path.display()))?;
         let wanted: std::collections::HashSet<&str> = packages.iter().copied().collect();
+        for warning in &loaded.warnings {
+            notices.push(Notice {
+                location: Some(stormwatch_findings::Location {
+                    file: warning.path.display().to_string(),
+                    line: warning.line,
+                }),
+                message: warning.message.clone(),
+            });
+        }
         for adv in loaded.advisories {
             let relevant = adv.affected.iter().any(|a| {
                 a.package.as_ref().is_some_and(|p| {

@@ -213,7 +213,10 @@ pub enum DbCommand {
 Accepted layouts: the osv.dev PyPI export (PyPI/all.zip), the GitHub advisory database
 (advisories/github-reviewed/...), the PyPA advisory database (vulns/<package>/*.yaml).
 Only PyPI advisories are kept; others are counted and skipped. The new database replaces
-the old one atomically: a failed import leaves the previous database untouched.
+the old one atomically: a failed import leaves the previous database untouched. An import
+with no current PyPI advisories is refused, and so is one with fewer than half of the
+existing database's (a truncated download, the wrong directory) unless --force is given. A
+--db file that is not a stormwatch database is never overwritten.
 
 Examples:
   stormwatch db import ~/src/advisory-database/vulns
@@ -227,6 +230,9 @@ Examples:
         /// Skip records that fail to parse (each is reported) instead of aborting.
         #[arg(long)]
         skip_invalid: bool,
+        /// Replace the database even if the import holds fewer than half of its advisories.
+        #[arg(long)]
+        force: bool,
     },
     /// Show the database's source, age and counts, and the bundled advisory set.
     #[command(

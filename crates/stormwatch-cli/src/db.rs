@@ -14,6 +14,7 @@ pub fn run(cmd: DbCommand) -> Result<bool> {
             path,
             db,
             skip_invalid,
+            force,
         } => {
             let dest = db.unwrap_or_else(stormwatch_db::default_path);
             let start = Instant::now();
@@ -30,11 +31,22 @@ pub fn run(cmd: DbCommand) -> Result<bool> {
                     stormwatch_report::escape_controls(&err.to_string())
                 );
             }
+            for warning in &loaded.warnings {
+                eprintln!(
+                    "warning: {}",
+                    stormwatch_report::escape_controls(&warning.to_string())
+                );
+            }
             let canonical = path.canonicalize().unwrap_or(path.clone());
-            let summary = stormwatch_db::import(&loaded, &canonical.display().to_string(), &dest)
-                .with_context(|| {
+            let summary = stormwatch_db::import(
+                &loaded,
+                &canonical.display().to_string(),
+                &dest,
+                stormwatch_db::ImportOptions { force },
+            )
+            .with_context(|| {
                 format!(
-                    "import failed; the existing database at {} is unchanged",
+                    "import refused; the existing database (if any) at {} is unchanged",
                     dest.display()
                 )
             })?;

@@ -239,7 +239,11 @@ fn failed_import_keeps_the_old_database() {
     let before = fs::read(&db).unwrap();
     let bad = tmp.path().join("bad");
     fs::create_dir(&bad).unwrap();
-    fs::write(bad.join("ok.yaml"), "id: X\naffected: []\n").unwrap();
+    fs::write(
+        bad.join("ok.yaml"),
+        "id: X\naffected:\n- package: {name: a, ecosystem: PyPI}\n  versions: [\"1.0\"]\n",
+    )
+    .unwrap();
     fs::write(
         bad.join("broken.json"),
         "{\n  \"id\": \"Y\",\n  \"affected\": [\n",

@@ -85,8 +85,69 @@ pub struct Status {
     pub bytes: u64,
 }
 
+/// How careful an import is about what it replaces.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ImportOptions {
+    /// Replace the database even when the new data holds far fewer advisories.
+    pub force: bool,
+}
+
+/// An import that yields fewer than this share of the current database's advisories is
+/// refused without `force`: a truncated download or the wrong directory, not a real change.
+const SHRINK_LIMIT: f64 = 0.5;
+
+/// Temporary files of killed imports older than this are removed by the next import.
+const STALE_TEMP_SECS: u64 = 6 * 3600;
+
 /// Writes `loaded` to a new database at `dest`, atomically replacing any existing file.
-pub fn import(loaded: &Loaded, source: &str, dest: &Path) -> Result<ImportSummary, DbError> {
+/// Refuses to replace a file that is not a stormwatch database, to write a database with no
+/// current PyPI advisories, and (unless `force`) to shrink the current database to less
+/// than half its advisories.
+pub fn import(
+    loaded: &Loaded,
+    source: &str,
+    dest: &Path,
+    options: ImportOptions,
+) -> Result<ImportSummary, DbError> {
+    let refuse = |message: String| DbError::Invalid {
+        path: dest.to_path_buf(),
+        message,
+    };
+    let current = loaded
+        .advisories
+        .iter()
+        .filter(|a| !a.is_withdrawn())
+        .count();
+    if current == 0 {
+        return Err(refuse(format!(
+            "{source} holds no current PyPI advisories ({} files read, {} withdrawn, {} for other \
+             ecosystems); nothing imported, the existing database is unchanged",
+            loaded.files, loaded.withdrawn, loaded.other_ecosystems
+        )));
+    }
+    if let Ok(meta) = std::fs::symlink_metadata(dest) {
+        if !meta.is_file() || meta.len() > 0 {
+            let existing = Database::open(dest).map_err(|_| {
+                refuse(
+                    "exists and is not a stormwatch advisory database; refusing to overwrite it \
+                     (choose another --db path, or remove the file first)"
+                        .into(),
+                )
+            })?;
+            let before = existing
+                .status()
+                .map(|s| s.advisories.saturating_sub(s.withdrawn))
+                .unwrap_or(0);
+            drop(existing);
+            if !options.force && (current as f64) < before as f64 * SHRINK_LIMIT {
+                return Err(refuse(format!(
+                    "the import holds {current} current advisories, fewer than half of the \
+                     {before} in the existing database; refusing to replace it (a truncated \
+                     download or the wrong directory?). Use --force if this is intended"
+                )));
+            }
+        }
+    }
     let dir = dest
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -99,6 +160,7 @@ pub fn import(loaded: &Loaded, source: &str, dest: &Path) -> Result<ImportSummar
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "advisories.db".into());
+    remove_stale_temp_files(dir, &file_name);
     let tmp = dir.join(format!(".{file_name}.tmp-{}", std::process::id()));
     let _ = std::fs::remove_file(&tmp);
     let result = write_db(loaded, source, &tmp).and_then(|summary| {
@@ -112,6 +174,36 @@ pub fn import(loaded: &Loaded, source: &str, dest: &Path) -> Result<ImportSummar
         let _ = std::fs::remove_file(&tmp);
     }
     result
+}
+
+/// Removes `.NAME.tmp-PID` files left by imports that were killed: those whose process is
+/// gone (where the system says so) or that are older than [`STALE_TEMP_SECS`].
+fn remove_stale_temp_files(dir: &Path, file_name: &str) {
+    let prefix = format!(".{file_name}.tmp-");
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let proc_fs = Path::new("/proc/self").exists();
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name.strip_prefix(&prefix) else {
+            continue;
+        };
+        let Ok(pid) = pid.parse::<u32>() else {
+            continue;
+        };
+        let dead =
+            proc_fs && pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists();
+        let old = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age.as_secs() > STALE_TEMP_SECS);
+        if dead || old {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
 }
 
 fn write_db(loaded: &Loaded, source: &str, path: &Path) -> Result<ImportSummary, DbError> {
@@ -519,7 +611,7 @@ mod tests {
         write_vulns(&vulns, "6.3.2");
         let db_path = dir.path().join("data/advisories.db");
         let loaded = stormwatch_osv::load_path(&vulns, LoadOptions::default()).unwrap();
-        let summary = import(&loaded, "test", &db_path).unwrap();
+        let summary = import(&loaded, "test", &db_path, ImportOptions::default()).unwrap();
         assert_eq!(summary.advisories, 2);
         assert_eq!(summary.packages, 1);
         assert_eq!(summary.withdrawn, 1);
@@ -545,7 +637,7 @@ mod tests {
         // A failing import (here: the destination is a directory) leaves the old file.
         let before = std::fs::read(&db_path).unwrap();
         let bad_dest = dir.path().join("data");
-        assert!(import(&loaded, "test", &bad_dest).is_err());
+        assert!(import(&loaded, "test", &bad_dest, ImportOptions::default()).is_err());
         assert_eq!(std::fs::read(&db_path).unwrap(), before);
         let leftovers: Vec<_> = std::fs::read_dir(dir.path().join("data"))
             .unwrap()
@@ -595,7 +687,7 @@ mod tests {
         }
         let db_path = dir.path().join("advisories.db");
         let loaded = stormwatch_osv::load_path(&vulns, LoadOptions::default()).unwrap();
-        import(&loaded, "test", &db_path).unwrap();
+        import(&loaded, "test", &db_path, ImportOptions::default()).unwrap();
         let db = Database::open(&db_path).unwrap();
         assert_eq!(db.packages().unwrap().len(), n);
 

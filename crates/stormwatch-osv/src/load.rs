@@ -23,6 +23,9 @@ pub struct Loaded {
     pub withdrawn: usize,
     /// Per-file errors kept when loading with `skip_invalid`.
     pub invalid: Vec<OsvError>,
+    /// Fields of loaded records that could not be read as written (see
+    /// [`Advisory::problems`]), each with the file.
+    pub warnings: Vec<OsvError>,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -145,13 +148,18 @@ fn load_zip(path: &Path, opts: LoadOptions) -> Result<Loaded, OsvError> {
 
 fn absorb(
     loaded: &mut Loaded,
-    _path: &Path,
+    path: &Path,
     result: Result<Vec<Advisory>, OsvError>,
     opts: LoadOptions,
 ) -> Result<(), OsvError> {
     match result {
         Ok(records) => {
             for adv in records {
+                for problem in adv.problems() {
+                    loaded
+                        .warnings
+                        .push(OsvError::new(path, 0, format!("{}: {problem}", adv.id)));
+                }
                 if adv.is_withdrawn() {
                     loaded.withdrawn += 1;
                 }
