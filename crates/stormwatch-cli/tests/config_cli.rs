@@ -115,9 +115,9 @@ fn broken_files_are_reported_and_the_scan_continues() {
         .args(["config"])
         .assert()
         .code(1)
-        .stdout(predicate::str::contains("not analysed: broken.py:1"))
+        .stdout(predicate::str::contains("incomplete: broken.py:1"))
         .stdout(predicate::str::contains(
-            "audit incomplete: 3 inputs not analysed",
+            "audit incomplete: 3 inputs not fully analysed",
         ));
     sw(p)
         .args(["config", "--strict", "--fail-on", "none"])

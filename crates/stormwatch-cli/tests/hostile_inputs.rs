@@ -303,7 +303,7 @@ fn inputs_outside_the_scanned_tree_are_not_read() {
         assert!(!stdout.contains("TOPSECRET"), "{stdout}");
         assert!(stdout.contains("symbolic link to a file outside the scanned directory"));
         assert!(
-            stdout.contains("audit incomplete: 1 input not analysed"),
+            stdout.contains("audit incomplete: 1 input not fully analysed"),
             "{stdout}"
         );
     }

@@ -23,7 +23,7 @@ fn instruction_args(rest: &str) -> Vec<String> {
 pub(crate) fn read(r: &mut Reader, text: &str) {
     let mut stages: Vec<Stage> = Vec::new();
     let mut current = Stage::default();
-    for (line, instr) in joined_lines(text) {
+    for (line, instr) in joined_lines(text, &['#']) {
         let trimmed = instr.trim();
         let (word, rest) = trimmed
             .split_once(char::is_whitespace)

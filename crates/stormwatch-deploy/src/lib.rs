@@ -256,8 +256,23 @@ pub fn scan(root: &Path) -> Deployment {
         if !candidate(&path) {
             continue;
         }
+        let mut damaged = None;
         let text = match read_text(&path) {
             Ok(t) => t,
+            // One bad byte must not hide a whole manifest (a Kubernetes file is recognised
+            // by its text): read it with the byte replaced, and say so.
+            Err(e) if e.message == "invalid UTF-8" => {
+                match stormwatch_manifest::text::read_capped(
+                    &path,
+                    stormwatch_manifest::text::MAX_INPUT_BYTES,
+                ) {
+                    Ok(bytes) => {
+                        damaged = Some(e.line);
+                        String::from_utf8_lossy(&bytes).into_owned()
+                    }
+                    Err(_) => continue,
+                }
+            }
             Err(e) => {
                 if kind_of(&path, None).is_some() {
                     out.unread.push(Unread {
@@ -272,6 +287,15 @@ pub fn scan(root: &Path) -> Deployment {
         let Some(kind) = kind_of(&path, Some(&text)) else {
             continue;
         };
+        if let Some(line) = damaged {
+            out.unread.push(Unread {
+                path: path.clone(),
+                line,
+                message: "invalid UTF-8: read with the invalid bytes replaced, so values on \
+                          this line may not be what the deployment tool sees"
+                    .into(),
+            });
+        }
         let rel = path.strip_prefix(root).unwrap_or(&path).to_path_buf();
         let stage = classify(&rel);
         out.files.push(DeploymentFile {
@@ -469,12 +493,14 @@ fn unquote(s: &str) -> &str {
     s
 }
 
-/// Lines with backslash continuations joined, numbered by their first line.
-pub(crate) fn joined_lines(text: &str) -> Vec<(usize, String)> {
+/// Lines with backslash continuations joined, numbered by their first line. Comment lines
+/// (those starting with one of `comment`) are skipped, also inside a continuation, as both
+/// Docker and systemd do: a comment between continued lines does not end the instruction.
+pub(crate) fn joined_lines(text: &str, comment: &[char]) -> Vec<(usize, String)> {
     let mut out = Vec::new();
     let mut pending: Option<(usize, String)> = None;
     for (i, line) in text.lines().enumerate() {
-        if line.trim_start().starts_with('#') && pending.is_none() {
+        if line.trim_start().starts_with(comment) {
             continue;
         }
         let (body, cont) = match line.trim_end().strip_suffix('\\') {

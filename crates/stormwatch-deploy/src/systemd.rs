@@ -3,7 +3,7 @@
 use super::{joined_lines, shell, Reader};
 
 pub(crate) fn read(r: &mut Reader, text: &str) {
-    let lines = joined_lines(text);
+    let lines = joined_lines(text, &['#', ';']);
     let workdir = lines.iter().find_map(|(_, l)| {
         let (k, v) = l.trim().split_once('=')?;
         (k.trim() == "WorkingDirectory").then(|| v.trim().trim_start_matches('-').to_string())

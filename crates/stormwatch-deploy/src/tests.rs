@@ -262,3 +262,71 @@ fn template_actions_inline_and_alone() {
         .unwrap()
         .starts_with('x'));
 }
+
+#[test]
+fn comments_inside_continuations_are_skipped_as_docker_and_systemd_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    write(
+        p,
+        "Dockerfile",
+        "FROM python\nENV A=1 \\\n# a comment does not end the instruction\n    DEBUG=1\nCMD python app.py \\\n  # neither here\n  --debug\n",
+    );
+    write(
+        p,
+        "web.service",
+        "[Service]\nExecStart=/usr/bin/python app.py \\\n# comment\n; also a comment\n  --debug\nEnvironment=A=1 \\\n# comment\n  TRACE=1\n",
+    );
+    let d = scan(p);
+    assert_eq!(env_of(&d, "DEBUG"), [("Dockerfile".into(), "1".into(), 2)]);
+    assert_eq!(env_of(&d, "TRACE"), [("web.service".into(), "1".into(), 6)]);
+    let commands: Vec<&Vec<String>> = d.commands.iter().map(|c| &c.args).collect();
+    assert_eq!(commands.len(), 2, "{commands:?}");
+    assert!(commands
+        .iter()
+        .all(|argv| argv.last().map(String::as_str) == Some("--debug")));
+}
+
+#[test]
+fn damaged_and_ambiguous_yaml_is_reported_never_dropped_silently() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    // One non-UTF-8 byte: the manifest is still recognised and read, and the line reported.
+    std::fs::create_dir_all(p.join("k8s")).unwrap();
+    std::fs::write(
+        p.join("k8s/pod.yaml"),
+        b"apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - name: web\n    env:\n    - name: NOTE\n      value: \"caf\xe9\"\n    - name: DEBUG\n      value: \"1\"\n",
+    )
+    .unwrap();
+    // A repeated key: docker compose refuses the file, so it is reported, not half-read.
+    write(
+        p,
+        "docker-compose.yml",
+        "services:\n  web:\n    environment:\n      TRACE: \"1\"\n      TRACE: \"0\"\n",
+    );
+    let d = scan(p);
+    assert_eq!(env_of(&d, "DEBUG"), [("pod.yaml".into(), "1".into(), 9)]);
+    assert!(env_of(&d, "TRACE").is_empty());
+    let mut unread: Vec<(String, usize, String)> = d
+        .unread
+        .iter()
+        .map(|u| {
+            (
+                u.path.file_name().unwrap().to_string_lossy().into_owned(),
+                u.line,
+                u.message.clone(),
+            )
+        })
+        .collect();
+    unread.sort();
+    assert_eq!(unread.len(), 2, "{unread:?}");
+    assert_eq!(
+        (unread[0].0.as_str(), unread[0].1),
+        ("docker-compose.yml", 5)
+    );
+    assert!(unread[0]
+        .2
+        .contains("duplicate key `TRACE` (first at line 4)"));
+    assert_eq!((unread[1].0.as_str(), unread[1].1), ("pod.yaml", 8));
+    assert!(unread[1].2.contains("invalid UTF-8"));
+}

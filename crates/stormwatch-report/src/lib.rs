@@ -223,7 +223,7 @@ pub fn table(report: &Report, opts: Options) -> String {
                 "{}",
                 p.paint(
                     Style::new().fg_color(Some(AnsiColor::Yellow.into())),
-                    &format!("not analysed: {}", notice_text(n))
+                    &format!("incomplete: {}", notice_text(n))
                 )
             );
         }
@@ -388,7 +388,7 @@ fn summary_line(report: &Report, p: &Painter) -> String {
             return p.paint(
                 Style::new().fg_color(Some(AnsiColor::Yellow.into())),
                 &format!(
-                    "{clean} in what was analysed; audit incomplete: {unread} input{} not analysed.",
+                    "{clean} in what was analysed; audit incomplete: {unread} input{} not fully analysed.",
                     plural(unread)
                 ),
             );
@@ -435,7 +435,7 @@ fn summary_line(report: &Report, p: &Painter) -> String {
     }
     if unread > 0 {
         line.push_str(&format!(
-            "; audit incomplete: {unread} input{} not analysed",
+            "; audit incomplete: {unread} input{} not fully analysed",
             plural(unread)
         ));
     }

@@ -77,6 +77,8 @@ enum Frame {
         anchor: usize,
         entries: Vec<(Node, Node)>,
         key: Option<Node>,
+        /// Scalar keys seen so far, with their lines.
+        seen: HashMap<String, usize>,
     },
 }
 
@@ -127,6 +129,7 @@ pub fn parse(text: &str) -> Documents {
                         anchor,
                         entries: Vec::new(),
                         key: None,
+                        seen: HashMap::new(),
                     }
                 });
                 None
@@ -192,8 +195,28 @@ pub fn parse(text: &str) -> Documents {
         match stack.last_mut() {
             None => out.documents.push(done),
             Some(Frame::Seq { items, .. }) => items.push(done),
-            Some(Frame::Map { entries, key, .. }) => match key.take() {
-                None => *key = Some(done),
+            Some(Frame::Map {
+                entries, key, seen, ..
+            }) => match key.take() {
+                None => {
+                    // YAML forbids a repeated key; docker compose and kubectl refuse the
+                    // file rather than pick one of the values, and so does this reader.
+                    if let Value::Scalar { text, .. } = &done.value {
+                        if text != "<<" {
+                            if let Some(first) = seen.insert(text.clone(), done.line) {
+                                out.error = Some(Error {
+                                    line: done.line,
+                                    column: done.column,
+                                    message: format!(
+                                        "duplicate key `{text}` (first at line {first})"
+                                    ),
+                                });
+                                break;
+                            }
+                        }
+                    }
+                    *key = Some(done)
+                }
                 Some(k) => entries.push((k, done)),
             },
         }
