@@ -362,7 +362,11 @@ fn fifos_and_devices_are_not_read() {
 #[test]
 fn requirement_names_that_panic_pep508_rs_are_refused() {
     let tmp = tempfile::tempdir().unwrap();
-    for (i, line) in ["a-=1", "a.>=2", "a_ ==1", "x-"].iter().enumerate() {
+    // The last two were found by the `requirements` fuzz target.
+    for (i, line) in ["a-=1", "a.>=2", "a_ ==1", "x-", "y[tbz-", "a[b_, c]==1"]
+        .iter()
+        .enumerate()
+    {
         let name = format!("requirements-{i}.txt");
         write(
             tmp.path(),

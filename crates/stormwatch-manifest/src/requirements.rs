@@ -449,24 +449,40 @@ pub(crate) fn parse_pep508(
     Ok(from_pep508(req, source, origin, group))
 }
 
-/// `pep508_rs` panics on a name that ends in `-`, `.` or `_` followed by an operator (`a-=1`):
-/// such names are refused here first, with the message the parser gives at the end of input.
+/// `pep508_rs` panics on a name or an extra that ends in `-`, `.` or `_` where its own
+/// lexer stops (`a-=1`, `y[tbz-`): those are refused here first, with the message the parser
+/// gives elsewhere, and any other panic inside it is caught and reported as a parse error.
 fn parse_requirement(
     text: &str,
     base: &Path,
 ) -> Result<Requirement<pep508_rs::VerbatimUrl>, String> {
+    let is_name_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_');
+    let bad_end = |word: &str| word.chars().last().filter(|c| matches!(c, '.' | '-' | '_'));
     let trimmed = text.trim_start();
-    let name_len = trimmed
-        .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_')))
-        .unwrap_or(trimmed.len());
-    if let Some(last @ ('.' | '-' | '_')) = trimmed[..name_len].chars().last() {
+    let name_len = trimmed.find(|c| !is_name_char(c)).unwrap_or(trimmed.len());
+    if let Some(last) = bad_end(&trimmed[..name_len]) {
         return Err(format!(
             "Package name must end with an alphanumeric character, not '{last}'"
         ));
     }
-    Requirement::<pep508_rs::VerbatimUrl>::from_str(text)
-        .or_else(|_| Requirement::<pep508_rs::VerbatimUrl>::parse(text, base))
-        .map_err(|e| e.to_string())
+    let rest = trimmed[name_len..].trim_start();
+    if let Some(extras) = rest.strip_prefix('[') {
+        let extras = extras.split(']').next().unwrap_or(extras);
+        for word in extras.split(|c: char| !is_name_char(c)) {
+            if let Some(last) = bad_end(word) {
+                return Err(format!(
+                    "Extra name must end with an alphanumeric character, not '{last}'"
+                ));
+            }
+        }
+    }
+    let parse = || {
+        Requirement::<pep508_rs::VerbatimUrl>::from_str(text)
+            .or_else(|_| Requirement::<pep508_rs::VerbatimUrl>::parse(text, base))
+            .map_err(|e| e.to_string())
+    };
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(parse))
+        .unwrap_or_else(|_| Err("not a valid PEP 508 requirement".to_string()))
 }
 
 fn first_line(s: &str) -> &str {
