@@ -70,7 +70,7 @@ fn example_project_fails_with_json_contract() {
         .iter()
         .filter(|f| f["kind"] == "dependency" && f["package"] == "tornado")
         .collect();
-    assert_eq!(pinned.len(), 18, "every bundled advisory not fixed by 6.1");
+    assert_eq!(pinned.len(), 21, "every bundled advisory not fixed by 6.1");
     let redirect = pinned.iter().find(|f| f["id"] == "PYSEC-2023-75").unwrap();
     assert_eq!(redirect["version"], "6.1");
     assert_eq!(redirect["severity"], "medium");
@@ -90,13 +90,13 @@ fn example_project_fails_with_json_contract() {
         .find(|f| f["kind"] == "unpinned" && f["package"] == "tornado")
         .unwrap();
     assert_eq!(unpinned["example_version"], "5.1");
-    assert_eq!(unpinned["fixed_versions"][0], "6.5.8");
+    assert_eq!(unpinned["fixed_versions"][0], "6.5.9");
     assert!(unpinned["source"]["file"]
         .as_str()
         .unwrap()
         .ends_with("pyproject.toml"));
-    assert_eq!(v["upgrades"][0]["to"], "6.5.8");
-    assert_eq!(v["advisory_data"]["advisories"], 20);
+    assert_eq!(v["upgrades"][0]["to"], "6.5.9");
+    assert_eq!(v["advisory_data"]["advisories"], 23);
 }
 
 #[test]
@@ -126,7 +126,7 @@ fn fail_on_thresholds() {
 #[test]
 fn clean_project_passes() {
     let tmp = tempfile::tempdir().unwrap();
-    fs::write(tmp.path().join("requirements.txt"), "tornado==6.5.8\nsix\n").unwrap();
+    fs::write(tmp.path().join("requirements.txt"), "tornado==6.5.9\nsix\n").unwrap();
     sw(tmp.path())
         .arg("deps")
         .assert()
@@ -190,7 +190,7 @@ fn db_import_status_and_audit_with_aliases_merged() {
 
     fs::write(
         tmp.path().join("requirements.txt"),
-        "jinja2==2.11.3\ntornado==6.5.8\n",
+        "jinja2==2.11.3\ntornado==6.5.9\n",
     )
     .unwrap();
     let out = sw(tmp.path())

@@ -49,18 +49,35 @@ mod tests {
                 a.id
             );
         }
-        // GHSA-only advisories (no PYSEC record) fixed in 6.3.3, 6.4.1, 6.5.7 and 6.5.8.
+        // GHSA-only advisories (no PYSEC record) fixed in 6.3.3, 6.4.1, 6.5.7, 6.5.8 and
+        // 6.5.9, and the PYSEC id published later for one of 6.5.8's.
         for id in [
             "GHSA-qppv-j76h-2rpx",
             "GHSA-753j-mpmx-qq6g",
             "GHSA-w235-7p84-xx57",
             "GHSA-pw6j-qg29-8w7f",
-            "GHSA-mpf4-983q-p7j4",
+            "PYSEC-2026-3928",
             "GHSA-8423-8fgw-73vq",
             "GHSA-wwv5-g3v4-889x",
+            "GHSA-3hv7-mjh2-fv65",
+            "GHSA-c2m8-h5v5-343r",
+            "GHSA-chx6-46f5-w4vp",
         ] {
             assert!(ids.contains(id), "{id} missing");
         }
+        let pysec = b.advisories.iter().find(|a| a.id == "PYSEC-2026-3928");
+        assert!(pysec.is_some_and(|a| a.aliases == ["GHSA-mpf4-983q-p7j4"]));
+        let symlinks = b
+            .advisories
+            .iter()
+            .find(|a| a.id == "GHSA-c2m8-h5v5-343r")
+            .map(|a| CompiledAdvisory::new(a.clone()))
+            .unwrap();
+        assert_eq!(symlinks.severity, Severity::High);
+        assert_eq!(
+            symlinks.fixed_versions("tornado"),
+            ["6.5.9".parse().unwrap()]
+        );
         let high = b
             .advisories
             .iter()
@@ -85,10 +102,11 @@ mod tests {
                 .filter(|a| a.affects("tornado", Some(&parsed), v))
                 .count()
         };
-        assert_eq!(hits("6.5.8"), 0);
+        assert_eq!(hits("6.5.9"), 0);
         assert_eq!(hits("6.6.1"), 0);
-        assert_eq!(hits("6.5.7"), 3);
-        assert_eq!(hits("6.1"), 18, "all but the fixes in 2.2.1 and 3.2.2");
-        assert_eq!(hits("2.2"), 20);
+        assert_eq!(hits("6.5.8"), 3);
+        assert_eq!(hits("6.5.7"), 6);
+        assert_eq!(hits("6.1"), 21, "all but the fixes in 2.2.1 and 3.2.2");
+        assert_eq!(hits("2.2"), 23);
     }
 }
