@@ -108,7 +108,10 @@ Examples:
   stormwatch deps --python .venv/bin/python    audit what that interpreter has installed
   stormwatch deps --format json --output report.json
   stormwatch deps --db ./pypa-vulns             use an OSV directory or zip directly
-  stormwatch deps --fail-on high               only high and critical fail the run";
+  stormwatch deps --fail-on high               only high and critical fail the run
+  stormwatch deps uv.lock --python-version 3.12 --platform linux
+                                               only the pins of a universal lock that
+                                               apply to that deployment";
 
 #[derive(Args, Debug)]
 pub struct DepsArgs {
@@ -128,10 +131,35 @@ pub struct DepsArgs {
     pub ignore_unpinned: bool,
 
     #[command(flatten)]
+    pub target: TargetArgs,
+
+    #[command(flatten)]
     pub advisories: AdvisoryArgs,
 
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+/// The deployment that pins are judged for: a universal lock pins some packages once per
+/// environment marker, and only the pins whose markers can hold there are audited.
+#[derive(Args, Debug, Clone, Default)]
+pub struct TargetArgs {
+    /// Python the project is deployed on (X.Y): pins whose markers exclude it are left out.
+    #[arg(long, value_name = "X.Y", value_parser = stormwatch_manifest::markers::parse_python_version)]
+    pub python_version: Option<(u64, u64)>,
+
+    /// Operating system the project is deployed on: linux, macos or windows.
+    #[arg(long, value_name = "OS")]
+    pub platform: Option<stormwatch_manifest::markers::Platform>,
+}
+
+impl TargetArgs {
+    pub fn target(&self) -> stormwatch_manifest::markers::Target {
+        stormwatch_manifest::markers::Target {
+            python: self.python_version,
+            platform: self.platform,
+        }
+    }
 }
 
 #[derive(Args, Debug)]
@@ -151,6 +179,9 @@ pub struct CheckArgs {
     /// production code (by default findings there are reported as info, with the reason).
     #[arg(long, visible_alias = "include-tests")]
     pub all_code: bool,
+
+    #[command(flatten)]
+    pub target: TargetArgs,
 
     #[command(flatten)]
     pub advisories: AdvisoryArgs,

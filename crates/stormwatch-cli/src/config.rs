@@ -37,6 +37,7 @@ pub fn check(args: CheckArgs) -> Result<bool> {
             python: None,
             site_packages: None,
             ignore_unpinned: args.ignore_unpinned,
+            target: args.target.clone(),
             advisories: AdvisoryArgs {
                 db: args.advisories.db.clone(),
                 no_bundled: args.advisories.no_bundled,

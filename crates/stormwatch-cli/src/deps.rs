@@ -35,6 +35,58 @@ fn include_root(path: &Path) -> PathBuf {
     }
 }
 
+/// Drops the pins whose environment markers cannot hold on the deployment target, with one
+/// notice saying how many and which.
+fn leave_out_other_targets(
+    inputs: &mut Inputs,
+    target: &stormwatch_manifest::markers::Target,
+) -> Option<Notice> {
+    if target.is_open() {
+        return None;
+    }
+    let mut dropped: Vec<String> = Vec::new();
+    inputs.dependencies.retain(|d| {
+        let keep = d.marker.as_deref().is_none_or(|m| target.admits(m));
+        if !keep {
+            dropped.push(format!(
+                "{} {} ({})",
+                d.name,
+                d.spec.text(),
+                d.marker.as_deref().unwrap_or_default()
+            ));
+        }
+        keep
+    });
+    if dropped.is_empty() {
+        return None;
+    }
+    let mut on = Vec::new();
+    if let Some((major, minor)) = target.python {
+        on.push(format!("Python {major}.{minor}"));
+    }
+    if let Some(p) = target.platform {
+        on.push(format!("{p:?}").to_lowercase());
+    }
+    let shown: Vec<&str> = dropped.iter().take(5).map(String::as_str).collect();
+    Some(Notice {
+        location: None,
+        message: format!(
+            "{} pin{} left out: {} marker{} cannot hold on {}: {}{}",
+            dropped.len(),
+            if dropped.len() == 1 { "" } else { "s" },
+            if dropped.len() == 1 { "its" } else { "their" },
+            if dropped.len() == 1 { "" } else { "s" },
+            on.join(" / "),
+            shown.join("; "),
+            if dropped.len() > shown.len() {
+                "; ..."
+            } else {
+                ""
+            }
+        ),
+    })
+}
+
 /// Reads every input named on the command line.
 pub fn collect_inputs(args: &DepsArgs) -> Result<Inputs> {
     let mut inputs = Inputs::default();
@@ -85,7 +137,8 @@ pub fn run(args: DepsArgs) -> Result<bool> {
 
 /// The dependency audit's report, not yet rendered.
 pub fn report(args: &DepsArgs) -> Result<Report> {
-    let inputs = collect_inputs(args)?;
+    let mut inputs = collect_inputs(args)?;
+    let left_out = leave_out_other_targets(&mut inputs, &args.target.target());
     let names: BTreeSet<&str> = inputs
         .dependencies
         .iter()
@@ -120,6 +173,7 @@ pub fn report(args: &DepsArgs) -> Result<Report> {
         message: n.message.clone(),
     };
     report.notices.extend(inputs.notes.iter().map(notice));
+    report.notices.extend(left_out);
     report.incomplete = inputs.unread.iter().map(notice).collect();
     Ok(report)
 }

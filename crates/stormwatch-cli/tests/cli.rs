@@ -537,3 +537,68 @@ fn which(name: &str) -> Result<PathBuf, ()> {
         })
         .ok_or(())
 }
+
+/// A universal lock (made by `uv lock` and `uv export --format pylock.toml` from the
+/// fixture's pyproject) pins tornado 6.4.1 for Python < 3.10 and 6.5.9 above: the finding
+/// says when it applies, and `--python-version`/`--platform` leave out forks that cannot.
+#[test]
+fn universal_lock_forks_carry_their_markers() {
+    let fixtures = repo_root().join("crates/stormwatch-manifest/tests/fixtures/uv-forks");
+    let tmp = tempfile::tempdir().unwrap();
+    for lock in ["uv.lock", "pylock.toml"] {
+        let out = sw(tmp.path())
+            .args(["deps", "--format", "json"])
+            .arg(fixtures.join(lock))
+            .assert()
+            .code(1)
+            .get_output()
+            .stdout
+            .clone();
+        let v = json_of(&out);
+        let findings = v["findings"].as_array().unwrap();
+        assert!(!findings.is_empty());
+        for f in findings {
+            assert_eq!(f["version"], "6.4.1", "{lock}: {f}");
+            assert_eq!(f["marker"], "python_full_version < '3.10'", "{lock}: {f}");
+        }
+        sw(tmp.path())
+            .arg("deps")
+            .arg(fixtures.join(lock))
+            .assert()
+            .code(1)
+            .stdout(predicate::str::contains(
+                "applies when python_full_version < '3.10'",
+            ));
+        sw(tmp.path())
+            .args(["deps", "--python-version", "3.12", "--platform", "linux"])
+            .arg(fixtures.join(lock))
+            .assert()
+            .code(0)
+            .stdout(predicate::str::contains(
+                "cannot hold on Python 3.12 / linux: ",
+            ))
+            .stdout(predicate::str::contains(
+                "tornado 6.4.1 (python_full_version < '3.10')",
+            ));
+        sw(tmp.path())
+            .args(["deps", "--python-version", "3.9"])
+            .arg(fixtures.join(lock))
+            .assert()
+            .code(1)
+            .stdout(predicate::str::contains(
+                "tornado 6.5.9 (python_full_version >= '3.10')",
+            ));
+    }
+    sw(tmp.path())
+        .args(["deps", "--python-version", "three"])
+        .arg(fixtures.join("uv.lock"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("not a Python version"));
+    sw(tmp.path())
+        .args(["deps", "--platform", "beos"])
+        .arg(fixtures.join("uv.lock"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("unknown platform"));
+}

@@ -13,6 +13,7 @@ pub use pep440_rs::{Operator, Version, VersionSpecifier, VersionSpecifiers};
 mod discover;
 mod installed;
 mod lockfiles;
+pub mod markers;
 mod pipfile;
 mod poetry;
 mod pyproject;
@@ -131,6 +132,15 @@ impl Spec {
 
     pub fn is_pinned(&self) -> bool {
         matches!(self, Spec::Pinned { .. })
+    }
+
+    /// The version or range as a reader would write it.
+    pub fn text(&self) -> &str {
+        match self {
+            Spec::Pinned { version, .. } => version,
+            Spec::Range { text, .. } => text,
+            Spec::Unauditable { reference, .. } => reference,
+        }
     }
 }
 

@@ -141,8 +141,30 @@ pub(crate) fn parse_uv_lock(path: &Path) -> Result<Inputs, ManifestError> {
             Some(s) => unauditable_source(s),
             None => version_spec(file, pkg, &name)?,
         };
-        Ok(Some(locked(file, pkg, name, spec, None, None)))
+        Ok(Some(locked(file, pkg, name, spec, fork_marker(pkg), None)))
     })
+}
+
+/// A universal uv.lock pins a package once per resolution fork, each version listing the
+/// forks it belongs to in `resolution-markers`: the version applies when any of them holds.
+fn fork_marker(pkg: &dyn TableLike) -> Option<String> {
+    let forks: Vec<&str> = pkg
+        .get("resolution-markers")?
+        .as_array()?
+        .iter()
+        .filter_map(|v| v.as_str())
+        .filter(|m| !m.trim().is_empty())
+        .collect();
+    match forks.as_slice() {
+        [] => None,
+        [one] => Some(one.to_string()),
+        many => Some(
+            many.iter()
+                .map(|m| format!("({m})"))
+                .collect::<Vec<_>>()
+                .join(" or "),
+        ),
+    }
 }
 
 fn unauditable_source(s: &dyn TableLike) -> Spec {

@@ -292,6 +292,9 @@ fn finding(out: &mut String, f: &Finding, p: &Painter) {
                 p.dim(&location(&d.source.file, d.source.line)),
                 esc(&fix)
             );
+            if let Some(marker) = &d.marker {
+                let _ = writeln!(out, "    {}", p.dim(&format!("applies when {marker}")));
+            }
         }
         Finding::Unpinned(u) => {
             let spec = if u.specifier.is_empty() {
