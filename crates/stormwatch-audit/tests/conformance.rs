@@ -60,13 +60,7 @@ fn ranges_reproduce_the_explicit_version_lists() {
             // Ranges with malformed event versions (`fixed: 7.2.0-12.1`, a Debian version)
             // are read by their PEP 440 prefix; the list OSV enumerated for them can only
             // be a guess, so they are not a test of range semantics.
-            let strict = affected.ranges.iter().flat_map(|r| &r.events).all(|e| {
-                [&e.introduced, &e.fixed, &e.last_affected]
-                    .into_iter()
-                    .flatten()
-                    .all(|v| v == "0" || v.trim().parse::<Version>().is_ok())
-            });
-            if !strict {
+            if !stormwatch_osv::ranges::events_are_pep440(affected) {
                 continue;
             }
             for v in &affected.versions {

@@ -128,6 +128,17 @@ pub fn compile_range(range: &Range) -> Option<(Vec<Interval>, Vec<Version>)> {
     Some((intervals, limits))
 }
 
+/// Whether every range event of `affected` is PEP 440 as written (or OSV's `0`): ranges read
+/// by a version prefix (`fixed: 7.2.0-12.1`) cannot be checked against OSV's enumerations.
+pub fn events_are_pep440(affected: &crate::model::Affected) -> bool {
+    affected.ranges.iter().flat_map(|r| &r.events).all(|e| {
+        [&e.introduced, &e.fixed, &e.last_affected]
+            .into_iter()
+            .flatten()
+            .all(|v| v == "0" || v.trim().parse::<Version>().is_ok())
+    })
+}
+
 /// An event's version: PEP 440 as written, else its longest PEP 440 prefix (`2.9.0-NA` is
 /// 2.9.0, `4.6.0.stable11` is 4.6.0), else none.
 pub fn event_version(raw: &str) -> Option<Version> {

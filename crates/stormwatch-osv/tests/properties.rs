@@ -164,13 +164,7 @@ fn snapshot_ranges_contain_randomly_drawn_listed_versions() {
             // As in the conformance test: records whose events are not all PEP 440 (read by
             // their prefix) are no test of range semantics, and OSV lists pre-releases of an
             // `introduced` version that PEP 440 orders before it.
-            let strict = aff.ranges.iter().flat_map(|r| &r.events).all(|e| {
-                [&e.introduced, &e.fixed, &e.last_affected]
-                    .into_iter()
-                    .flatten()
-                    .all(|v| v == "0" || v.trim().parse::<Version>().is_ok())
-            });
-            if !strict {
+            if !stormwatch_osv::ranges::events_are_pep440(aff) {
                 continue;
             }
             let introduced: Vec<Version> = aff
