@@ -103,11 +103,39 @@ fn load_dir(root: &Path, opts: LoadOptions) -> Result<Loaded, OsvError> {
     Ok(loaded)
 }
 
+/// All entries of one archive together may decompress to at most this (the osv.dev PyPI
+/// export is a few hundred MiB); past it the archive is refused, not read on.
+const MAX_ARCHIVE_BYTES: u64 = 2 * 1024 * 1024 * 1024;
+/// Entries are decompressed and parsed in batches of about this many bytes, so memory
+/// holds one batch of raw records, not the whole archive.
+const BATCH_BYTES: usize = 64 * 1024 * 1024;
+
 fn load_zip(path: &Path, opts: LoadOptions) -> Result<Loaded, OsvError> {
+    load_zip_capped(path, opts, MAX_ARCHIVE_BYTES)
+}
+
+fn load_zip_capped(path: &Path, opts: LoadOptions, max_total: u64) -> Result<Loaded, OsvError> {
     let file = std::fs::File::open(path).map_err(|e| OsvError::io(path, &e))?;
     let mut archive = zip::ZipArchive::new(file)
         .map_err(|e| OsvError::new(path, 0, format!("not a readable zip archive: {e}")))?;
+    let mut loaded = Loaded::default();
     let mut raw: Vec<(PathBuf, Vec<u8>)> = Vec::new();
+    let mut batch = 0usize;
+    let mut total = 0u64;
+    let flush = |raw: &mut Vec<(PathBuf, Vec<u8>)>, loaded: &mut Loaded| -> Result<(), OsvError> {
+        let parsed: Vec<(PathBuf, Result<Vec<Advisory>, OsvError>)> = std::mem::take(raw)
+            .into_par_iter()
+            .map(|(p, b)| {
+                let r = parse_records(&p, &b);
+                (p, r)
+            })
+            .collect();
+        for (p, result) in parsed {
+            loaded.files += 1;
+            absorb(loaded, &p, result, opts)?;
+        }
+        Ok(())
+    };
     for i in 0..archive.len() {
         let mut entry = archive
             .by_index(i)
@@ -129,20 +157,33 @@ fn load_zip(path: &Path, opts: LoadOptions) -> Result<Loaded, OsvError> {
             .take(MAX_RECORD_BYTES + 1)
             .read_to_end(&mut buf)
             .map_err(|e| OsvError::new(&name, 0, format!("cannot decompress: {e}")))?;
+        // The sizes an archive declares are not trusted: count what came out.
+        if buf.len() as u64 > MAX_RECORD_BYTES {
+            return Err(OsvError::new(
+                &name,
+                0,
+                "entry too large for an advisory record",
+            ));
+        }
+        total += buf.len() as u64;
+        if total > max_total {
+            return Err(OsvError::new(
+                path,
+                0,
+                format!(
+                    "the archive decompresses to more than {} MiB; refused",
+                    max_total / (1024 * 1024)
+                ),
+            ));
+        }
+        batch += buf.len();
         raw.push((name, buf));
+        if batch >= BATCH_BYTES {
+            flush(&mut raw, &mut loaded)?;
+            batch = 0;
+        }
     }
-    let parsed: Vec<(PathBuf, Result<Vec<Advisory>, OsvError>)> = raw
-        .into_par_iter()
-        .map(|(p, b)| {
-            let r = parse_records(&p, &b);
-            (p, r)
-        })
-        .collect();
-    let mut loaded = Loaded::default();
-    for (p, result) in parsed {
-        loaded.files += 1;
-        absorb(&mut loaded, &p, result, opts)?;
-    }
+    flush(&mut raw, &mut loaded)?;
     Ok(loaded)
 }
 
@@ -304,5 +345,34 @@ mod tests {
         std::fs::write(&zpath, b"\x00\x01 not a zip").unwrap();
         let err = load_path(&zpath, LoadOptions::default()).unwrap_err();
         assert!(err.message.contains("zip"), "{err}");
+    }
+
+    /// A zip bomb (entries far larger than the archive) is refused once what came out passes
+    /// the total cap, and records are parsed batch by batch, not all held at once.
+    #[test]
+    fn archives_are_capped_by_what_they_decompress_to() {
+        let dir = tempfile::tempdir().unwrap();
+        let zip_path = dir.path().join("bomb.zip");
+        let mut z = zip::ZipWriter::new(std::fs::File::create(&zip_path).unwrap());
+        let o = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
+        let padding = " ".repeat(700 * 1024);
+        for i in 0..4 {
+            z.start_file(format!("PYSEC-{i}.json"), o).unwrap();
+            let record = format!(
+                r#"{{"id": "PYSEC-{i}", "details": "{padding}", "affected": [{{"package": {{"name": "a", "ecosystem": "PyPI"}}, "versions": ["1.0"]}}]}}"#
+            );
+            z.write_all(record.as_bytes()).unwrap();
+        }
+        z.finish().unwrap();
+        assert!(std::fs::metadata(&zip_path).unwrap().len() < 100 * 1024);
+        let err = load_zip_capped(&zip_path, LoadOptions::default(), 2 * 1024 * 1024).unwrap_err();
+        assert!(
+            err.message.contains("decompresses to more than 2 MiB"),
+            "{err}"
+        );
+        let all = load_zip_capped(&zip_path, LoadOptions::default(), 8 * 1024 * 1024).unwrap();
+        assert_eq!(all.advisories.len(), 4);
+        assert_eq!(all.files, 4);
     }
 }
