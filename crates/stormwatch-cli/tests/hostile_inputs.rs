@@ -486,3 +486,18 @@ fn include_chains_and_many_applications_stay_bounded() {
     let v: Value = serde_json::from_slice(&out).unwrap();
     assert_eq!(v["findings"].as_array().unwrap().len(), 20_000);
 }
+
+/// Found by the `pyproject` fuzz target: this document makes `toml_edit` panic inside its
+/// parser. It is an invalid file, reported with its path, never a crash.
+#[test]
+fn toml_that_panics_the_parser_is_an_invalid_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let crash = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/fuzz/pyproject-toml-edit-panic.toml");
+    fs::copy(&crash, tmp.path().join("pyproject.toml")).unwrap();
+    sw(tmp.path())
+        .args(["deps", "pyproject.toml"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("pyproject.toml: invalid TOML"));
+}

@@ -35,7 +35,12 @@ impl TomlFile {
         lines: Arc<LineIndex>,
         base: usize,
     ) -> Result<Self, ManifestError> {
-        let doc = Document::parse(text).map_err(|e| {
+        // toml_edit 0.23 can panic on some invalid documents (a duplicate key after a
+        // dotted table header, found by fuzzing): such a panic is an invalid file.
+        let parsed = std::panic::catch_unwind(move || Document::parse(text)).map_err(|_| {
+            ManifestError::new(path, 0, "invalid TOML: the document does not parse")
+        })?;
+        let doc = parsed.map_err(|e| {
             let line = e.span().map(|s| lines.line(base + s.start)).unwrap_or(0);
             let msg = e.message().trim().to_string();
             ManifestError::new(path, line, format!("invalid TOML: {msg}"))
