@@ -298,8 +298,12 @@ fn split_option(line: &str) -> (&str, Option<&str>) {
             return (opt, Some(value));
         }
     }
-    if !head.starts_with("--") && head.len() > 2 {
-        return (&head[..2], Some(&line[2..]));
+    // `-rfile`: the option is the first two characters (found by fuzzing: a multi-byte
+    // character after the `-` must not be cut in half).
+    if !head.starts_with("--") {
+        if let Some((cut, _)) = head.char_indices().nth(2) {
+            return (&head[..cut], Some(&line[cut..]));
+        }
     }
     (head, rest.filter(|r| !r.is_empty()))
 }
@@ -803,6 +807,14 @@ mod tests {
         let err = parse_requirements(&p.join("c.txt")).unwrap_err();
         assert_eq!(err.line, 2);
         assert!(err.message.contains("missing.txt"), "{err}");
+    }
+
+    #[test]
+    fn option_with_a_multibyte_character_is_an_unknown_option() {
+        // Found by the `requirements` fuzz target: `-\u{feff}` used to panic.
+        let inputs = parse("tornado==6.1\n-\u{feff}x\n-é\n");
+        assert_eq!(inputs.dependencies.len(), 1);
+        assert_eq!(inputs.notes.len(), 2);
     }
 
     #[test]
