@@ -20,6 +20,18 @@ fn sw(dir: &Path) -> Command {
     cmd
 }
 
+/// Runs a command that prints JSON, checks its exit code and returns the report.
+fn json_report(dir: &Path, args: &[&str], code: i32) -> Value {
+    let out = sw(dir)
+        .args(args)
+        .assert()
+        .code(code)
+        .get_output()
+        .stdout
+        .clone();
+    serde_json::from_slice(&out).unwrap()
+}
+
 fn write(root: &Path, rel: &str, bytes: &[u8]) {
     let p = root.join(rel);
     fs::create_dir_all(p.parent().unwrap()).unwrap();
@@ -133,14 +145,7 @@ fn every_command_finishes_on_malformed_files() {
     let root = tmp.path().join("repo");
     corpus(&root);
 
-    let out = sw(tmp.path())
-        .args(["config", "repo", "--format", "json"])
-        .assert()
-        .code(1)
-        .get_output()
-        .stdout
-        .clone();
-    let v: Value = serde_json::from_slice(&out).unwrap();
+    let v = json_report(tmp.path(), &["config", "repo", "--format", "json"], 1);
     let findings = v["findings"].as_array().unwrap();
     assert!(
         findings
@@ -233,14 +238,7 @@ fn deployment_files_alone_are_audited() {
         "docker-compose.yml",
         b"services:\n  web:\n    environment:\n      APP_DEBUG: \"1\"\n",
     );
-    let out = sw(tmp.path())
-        .args(["config", "ops", "--format", "json"])
-        .assert()
-        .code(0)
-        .get_output()
-        .stdout
-        .clone();
-    let v: Value = serde_json::from_slice(&out).unwrap();
+    let v = json_report(tmp.path(), &["config", "ops", "--format", "json"], 0);
     assert!(
         v["inputs"][0]
             .as_str()
@@ -324,14 +322,7 @@ fn fifos_and_devices_are_not_read() {
         return;
     }
     std::os::unix::fs::symlink("/dev/zero", repo.join("constraints.txt")).unwrap();
-    let out = sw(tmp.path())
-        .args(["deps", "repo", "--format", "json"])
-        .assert()
-        .code(1)
-        .get_output()
-        .stdout
-        .clone();
-    let v: Value = serde_json::from_slice(&out).unwrap();
+    let v = json_report(tmp.path(), &["deps", "repo", "--format", "json"], 1);
     let incomplete = v["incomplete"].to_string();
     assert!(incomplete.contains("requirements.txt"), "{incomplete}");
     assert!(incomplete.contains("constraints.txt"), "{incomplete}");
@@ -436,14 +427,7 @@ fn requirements_with_cr_line_endings_are_read_line_by_line() {
         "requirements.txt",
         b"# pinned\rtornado==6.1\rrequests==2.31.0\r",
     );
-    let out = sw(tmp.path())
-        .args(["deps", "--format", "json"])
-        .assert()
-        .code(1)
-        .get_output()
-        .stdout
-        .clone();
-    let v: Value = serde_json::from_slice(&out).unwrap();
+    let v = json_report(tmp.path(), &["deps", "--format", "json"], 1);
     assert_eq!(v["summary"]["packages"], 2, "{v}");
     assert_eq!(v["findings"][0]["source"]["line"], 2, "{v}");
 }
@@ -476,14 +460,7 @@ fn include_chains_and_many_applications_stay_bounded() {
         ));
     }
     write(tmp.path(), "apps/app.py", app.as_bytes());
-    let out = sw(tmp.path())
-        .args(["config", "apps", "--format", "json"])
-        .assert()
-        .code(0)
-        .get_output()
-        .stdout
-        .clone();
-    let v: Value = serde_json::from_slice(&out).unwrap();
+    let v = json_report(tmp.path(), &["config", "apps", "--format", "json"], 0);
     assert_eq!(v["findings"].as_array().unwrap().len(), 20_000);
 }
 
