@@ -65,7 +65,7 @@ fn leave_out_other_targets(
         on.push(format!("Python {major}.{minor}"));
     }
     if let Some(p) = target.platform {
-        on.push(format!("{p:?}").to_lowercase());
+        on.push(p.to_string());
     }
     let shown: Vec<&str> = dropped.iter().take(5).map(String::as_str).collect();
     Some(Notice {

@@ -61,6 +61,11 @@ impl Target {
         }
     }
 
+    /// The target's value of a platform marker variable, if the target says.
+    fn platform_value(&self, key: &MarkerValueString) -> Option<&'static str> {
+        self.platform.and_then(|p| p.value(key))
+    }
+
     fn possible(&self, tree: &MarkerTree) -> bool {
         match tree.kind() {
             MarkerTreeKind::True => true,
@@ -82,24 +87,22 @@ impl Target {
                     hit && self.possible(&child)
                 })
             }
-            MarkerTreeKind::String(node) => match self.platform.and_then(|p| p.value(node.key())) {
+            MarkerTreeKind::String(node) => match self.platform_value(node.key()) {
                 Some(value) => node.children().any(|(ranges, child)| {
                     ranges.contains(&value.to_string()) && self.possible(&child)
                 }),
                 None => node.children().any(|(_, child)| self.possible(&child)),
             },
             // `key in 'literal'`.
-            MarkerTreeKind::In(node) => match self.platform.and_then(|p| p.value(node.key())) {
+            MarkerTreeKind::In(node) => match self.platform_value(node.key()) {
                 Some(value) => self.possible(&node.edge(node.value().contains(value))),
                 None => node.children().any(|(_, child)| self.possible(&child)),
             },
             // `'literal' in key`.
-            MarkerTreeKind::Contains(node) => {
-                match self.platform.and_then(|p| p.value(node.key())) {
-                    Some(value) => self.possible(&node.edge(value.contains(node.value()))),
-                    None => node.children().any(|(_, child)| self.possible(&child)),
-                }
-            }
+            MarkerTreeKind::Contains(node) => match self.platform_value(node.key()) {
+                Some(value) => self.possible(&node.edge(value.contains(node.value()))),
+                None => node.children().any(|(_, child)| self.possible(&child)),
+            },
             MarkerTreeKind::Extra(node) => node.children().any(|(_, child)| self.possible(&child)),
         }
     }
@@ -117,6 +120,16 @@ fn overlaps(lo: Bound<&Version>, hi: Bound<&Version>, low: &Version, high: &Vers
         Bound::Excluded(v) => v > low,
     };
     starts_before_high && ends_after_low
+}
+
+impl std::fmt::Display for Platform {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Platform::Linux => "linux",
+            Platform::Macos => "macos",
+            Platform::Windows => "windows",
+        })
+    }
 }
 
 impl FromStr for Platform {
@@ -196,6 +209,7 @@ mod tests {
         assert!(parse_python_version("3").is_err());
         assert!(parse_python_version("3.12.1").is_err());
         assert_eq!("macOS".parse(), Ok(Platform::Macos));
+        assert_eq!(Platform::Macos.to_string(), "macos");
         assert!("beos".parse::<Platform>().is_err());
     }
 }
