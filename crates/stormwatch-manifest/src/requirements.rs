@@ -61,7 +61,8 @@ pub fn parse_requirements(path: &Path) -> Result<Inputs, ManifestError> {
 /// out of `root` (`-r /etc/passwd`, `-r ../../x.txt`, a symbolic link) is not read, with a note.
 pub fn parse_requirements_in(path: &Path, root: &Path) -> Result<Inputs, ManifestError> {
     let mut ctx = Ctx {
-        root: Some(root.to_path_buf()),
+        // Canonical once: every include's canonical path is compared with it.
+        root: Some(root.canonicalize().unwrap_or_else(|_| root.to_path_buf())),
         ..Ctx::default()
     };
     ctx.file(path, false, None)?;
@@ -81,7 +82,7 @@ pub fn parse_requirements_str(path: &Path, text: &str) -> Result<Inputs, Manifes
 
 #[derive(Default)]
 struct Ctx {
-    /// Where includes may lead (`None`: anywhere).
+    /// Where includes may lead, canonical (`None`: anywhere).
     root: Option<PathBuf>,
     stack: Vec<PathBuf>,
     seen: HashSet<PathBuf>,
@@ -127,7 +128,7 @@ impl Ctx {
             ));
         }
         if let (Some(root), Some(src)) = (&self.root, from) {
-            if !crate::text::is_within(&canonical, root) {
+            if !canonical.starts_with(root) {
                 self.inputs.unread.push(Note {
                     source: src.clone(),
                     message: format!(
