@@ -9,8 +9,10 @@
 //! - URLs, VCS checkouts and local paths cannot be audited by version and are reported as
 //!   such, never silently dropped.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
+
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 
 use pep440_rs::{Operator, Version, VersionSpecifiers};
 use rayon::prelude::*;
@@ -39,10 +41,18 @@ pub struct Audit {
 /// Audits `deps` against `advisories`.
 pub fn audit(deps: &[Dependency], advisories: &AdvisorySet, opts: AuditOptions) -> Audit {
     // The same line reached twice (a file included by two others) is one dependency.
-    let mut seen = HashSet::new();
+    // Keyed by the path's bytes: hashing a `Path` walks its components.
+    let mut seen = HashSet::with_capacity(deps.len());
     let unique: Vec<&Dependency> = deps
         .iter()
-        .filter(|dep| seen.insert((&dep.source, dep.name.as_str(), spec_key(&dep.spec))))
+        .filter(|dep| {
+            seen.insert((
+                dep.source.path.as_os_str().as_encoded_bytes(),
+                dep.source.line,
+                dep.name.as_str(),
+                spec_key(&dep.spec),
+            ))
+        })
         .collect();
     let packages: HashSet<&str> = unique.iter().map(|d| d.name.as_str()).collect();
     // Each dependency is matched on its own, so large inputs are spread over the cores.
@@ -79,7 +89,8 @@ fn audit_one(
     opts: &AuditOptions,
 ) -> (Vec<Finding>, Option<Upgrade>) {
     let mut findings = Vec::new();
-    let location = Location {
+    // Built only for a dependency with a finding: most packages of a large lock have none.
+    let location = || Location {
         file: dep.source.path.display().to_string(),
         line: dep.source.line,
     };
@@ -98,6 +109,7 @@ fn audit_one(
             if !all.iter().any(|a| a.affects_probe(&dep.name, &probe)) {
                 return (findings, None);
             }
+            let location = location();
             for group in merge_aliases(&all)
                 .into_iter()
                 .filter(|g| g.iter().any(|a| a.affects_probe(&dep.name, &probe)))
@@ -121,7 +133,8 @@ fn audit_one(
         }
         Spec::Range { alternatives, text } => {
             if !opts.ignore_unpinned {
-                if let Some(f) = unpinned_finding(dep, alternatives, text, advisories, &location) {
+                if let Some(f) = unpinned_finding(dep, alternatives, text, advisories, &location())
+                {
                     findings.push(Finding::Unpinned(f));
                 }
             }
@@ -133,7 +146,7 @@ fn audit_one(
                 reason: reason.clone(),
                 reference: reference.clone(),
                 severity: Severity::Info,
-                source: location,
+                source: location(),
             }));
             (findings, None)
         }
@@ -178,7 +191,7 @@ pub fn merge_aliases(advisories: &[&Arc<CompiledAdvisory>]) -> Vec<Vec<Arc<Compi
         i
     }
     let mut parent: Vec<usize> = (0..advisories.len()).collect();
-    let mut owner: HashMap<&str, usize> = HashMap::new();
+    let mut owner: HashMap<&str, usize> = HashMap::with_capacity(advisories.len() * 3);
     for (i, adv) in advisories.iter().enumerate() {
         for id in adv.all_ids() {
             match owner.get(id) {
@@ -301,9 +314,28 @@ fn unaffected_fixes<'a>(
         .collect();
     candidates.sort();
     candidates.dedup();
+    // Consecutive candidates are usually affected by the same advisory (one wide range
+    // covering many fixes of others): trying the last one that matched first keeps a
+    // package with hundreds of advisories from costing candidates x advisories.
+    let mut last_hit = 0;
     candidates.into_iter().filter(move |c| {
         let probe = Probe::new(Some(c), "");
-        !advisories.iter().any(|a| a.affects_probe(package, &probe))
+        if advisories
+            .get(last_hit)
+            .is_some_and(|a| a.affects_probe(package, &probe))
+        {
+            return false;
+        }
+        match advisories
+            .iter()
+            .position(|a| a.affects_probe(package, &probe))
+        {
+            Some(i) => {
+                last_hit = i;
+                false
+            }
+            None => true,
+        }
     })
 }
 

@@ -132,7 +132,9 @@ pub fn collect_inputs(args: &DepsArgs) -> Result<Inputs> {
 
 pub fn run(args: DepsArgs) -> Result<bool> {
     let report = report(&args)?;
-    emit(&report, &args.output)
+    let result = emit(&report, &args.output);
+    std::mem::forget(report);
+    result
 }
 
 /// The dependency audit's report, not yet rendered.
@@ -175,5 +177,9 @@ pub fn report(args: &DepsArgs) -> Result<Report> {
     report.notices.extend(inputs.notes.iter().map(notice));
     report.notices.extend(left_out);
     report.incomplete = inputs.unread.iter().map(notice).collect();
+    // Released with the process: freeing thousands of advisories and dependencies one by
+    // one only delays the exit.
+    std::mem::forget(advisories.set);
+    std::mem::forget(inputs);
     Ok(report)
 }

@@ -360,7 +360,7 @@ fn load_chunk(
     // One read transaction for all lookups: otherwise each query takes and releases the
     // file lock and checks for a hot journal (several system calls per package).
     conn.execute_batch("BEGIN").map_err(&e)?;
-    let mut seen = std::collections::HashSet::new();
+    let mut seen = foldhash::HashSet::default();
     for name in packages {
         let mut rows = stmt.query([name]).map_err(&e)?;
         while let Some(row) = rows.next().map_err(&e)? {
@@ -533,7 +533,7 @@ impl Database {
     }
 
     /// Every package (PEP 503 name) that has an advisory.
-    pub fn packages(&self) -> Result<std::collections::HashSet<String>, DbError> {
+    pub fn packages(&self) -> Result<foldhash::HashSet<String>, DbError> {
         let e = DbError::sqlite(&self.path);
         let mut stmt = self
             .conn

@@ -28,9 +28,27 @@ pub use requirements::{parse_requirements, parse_requirements_in, parse_requirem
 
 /// PEP 503 normalization: lowercase, with runs of `-`, `_` and `.` collapsed to `-`.
 pub fn normalize_name(name: &str) -> String {
+    let name = name.trim();
+    if name.is_ascii() {
+        // Nearly every name: byte by byte, without Unicode case tables.
+        let mut out = Vec::with_capacity(name.len());
+        let mut sep = false;
+        for &b in name.as_bytes() {
+            if matches!(b, b'-' | b'_' | b'.') {
+                sep = true;
+            } else {
+                if sep && !out.is_empty() {
+                    out.push(b'-');
+                }
+                sep = false;
+                out.push(b.to_ascii_lowercase());
+            }
+        }
+        return String::from_utf8(out).unwrap_or_default();
+    }
     let mut out = String::with_capacity(name.len());
     let mut sep = false;
-    for c in name.trim().chars() {
+    for c in name.chars() {
         if matches!(c, '-' | '_' | '.') {
             sep = true;
         } else {
@@ -306,6 +324,10 @@ mod tests {
         assert_eq!(normalize_name("friendly--bard"), "friendly-bard");
         assert_eq!(normalize_name("FrIeNdLy-._.-bArD"), "friendly-bard");
         assert_eq!(normalize_name("zope.interface"), "zope-interface");
+        // The ASCII fast path and the general one agree at the edges.
+        assert_eq!(normalize_name("  _Lead.Trail_ "), "lead-trail");
+        assert_eq!(normalize_name("Ünïcode__Pkg"), "ünïcode-pkg");
+        assert_eq!(normalize_name("ÄB.C"), "äb-c");
     }
 
     #[test]

@@ -11,7 +11,7 @@ use crate::text::{read_text, LineIndex};
 use crate::{ManifestError, Source};
 
 /// Lockfiles larger than this are parsed in pieces of about this size.
-const PART_BYTES: usize = 32 * 1024;
+const PART_BYTES: usize = 8 * 1024;
 
 /// A TOML document, or one piece of a larger one (see [`TomlFile::map_parts`]).
 pub(crate) struct TomlFile {
@@ -129,12 +129,15 @@ fn part_starts(text: &str, key: &str) -> Vec<usize> {
         return starts;
     }
     let header = format!("[[{key}]]");
+    let bytes = text.as_bytes();
     let mut offset = 0;
-    for line in text.split_inclusive('\n') {
-        if offset >= starts[starts.len() - 1] + PART_BYTES && line.trim_end() == header {
+    while offset < bytes.len() {
+        let end = memchr::memchr(b'\n', &bytes[offset..]).map_or(bytes.len(), |i| offset + i + 1);
+        if offset >= starts[starts.len() - 1] + PART_BYTES && text[offset..end].trim_end() == header
+        {
             starts.push(offset);
         }
-        offset += line.len();
+        offset = end;
     }
     starts
 }

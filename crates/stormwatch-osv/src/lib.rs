@@ -3,7 +3,7 @@
 //! by package ([`AdvisorySet`]) and the Tornado advisories built into the binary
 //! ([`bundled`]).
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 

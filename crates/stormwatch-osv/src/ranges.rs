@@ -218,29 +218,33 @@ pub fn canonical_key(v: &Version) -> String {
     }
 }
 
-/// A version to check against many advisories, with its lookup key computed once.
+/// A version to check against many advisories, with its lookup key computed once, when
+/// an explicit version list is first consulted (a range often decides first).
 /// `parsed` is `None` for versions that are not PEP 440; those can only match explicit
 /// version lists, by exact string.
 #[derive(Debug, Clone)]
 pub struct Probe {
     pub parsed: Option<Version>,
-    key: String,
+    key: std::cell::OnceCell<String>,
     raw: String,
 }
 
 impl Probe {
     pub fn new(parsed: Option<&Version>, raw: &str) -> Self {
-        // A local build (`6.1+ubuntu1`) carries the upstream code of its public version.
-        let key = match parsed {
+        Self {
+            parsed: parsed.cloned(),
+            key: std::cell::OnceCell::new(),
+            raw: raw.trim().to_string(),
+        }
+    }
+
+    fn key(&self) -> &str {
+        self.key.get_or_init(|| match &self.parsed {
+            // A local build (`6.1+ubuntu1`) carries the upstream code of its public version.
             Some(v) if v.local().is_empty() => canonical_key(v),
             Some(v) => canonical_key(&v.clone().without_local()),
             None => String::new(),
-        };
-        Self {
-            parsed: parsed.cloned(),
-            key,
-            raw: raw.trim().to_string(),
-        }
+        })
     }
 }
 
@@ -334,7 +338,11 @@ impl CompiledAffected {
                 if self.within_limits(v) && self.intervals.iter().any(|i| i.contains(v)) {
                     return true;
                 }
-                !self.versions.is_empty() && self.listed(&probe.key)
+                // Above the highest listed version nothing can be listed (a local build is
+                // looked up by its public version, which may equal it).
+                let above_list =
+                    v.local().is_empty() && self.max_listed.as_ref().is_some_and(|max| v > max);
+                !self.versions.is_empty() && !above_list && self.listed(probe.key())
             }
             None => self.raw_versions.contains(&probe.raw),
         }
@@ -425,6 +433,21 @@ mod tests {
 
     fn hit(a: &CompiledAffected, v: &str) -> bool {
         a.affects(v.parse::<Version>().ok().as_ref(), v)
+    }
+
+    #[test]
+    fn listed_versions_above_the_highest_and_local_builds() {
+        // A fixed range elsewhere, and an explicit list ending at 2.0.
+        let a = affected(vec![ev("i", "5.0"), ev("f", "5.1")], &["1.0", "1.5", "2.0"]);
+        assert!(hit(&a, "2.0"));
+        assert!(hit(&a, "2.0.0"));
+        assert!(hit(&a, "1.5"));
+        assert!(!hit(&a, "2.0.1"));
+        assert!(!hit(&a, "3.0"));
+        // A local build above the highest listed public version is that version.
+        assert!(hit(&a, "2.0+ubuntu1"));
+        assert!(!hit(&a, "2.0.1+ubuntu1"));
+        assert!(hit(&a, "5.0.1"));
     }
 
     #[test]
