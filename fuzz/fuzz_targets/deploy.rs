@@ -17,6 +17,7 @@ const NAMES: [&str; 7] = [
 ];
 
 fuzz_target!(|data: &[u8]| {
+    common::report_only_uncaught_panics();
     let Some((which, body)) = common::select(data, NAMES.len()) else {
         return;
     };

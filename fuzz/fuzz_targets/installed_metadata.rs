@@ -7,6 +7,7 @@ mod common;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
+    common::report_only_uncaught_panics();
     let sp = common::scratch("installed");
     let files = [
         ("pkg-1.0.dist-info", Some("METADATA")),

@@ -17,6 +17,7 @@ const FORMATS: [(&str, Format); 6] = [
 ];
 
 fuzz_target!(|data: &[u8]| {
+    common::report_only_uncaught_panics();
     let Some((which, body)) = common::select(data, FORMATS.len()) else {
         return;
     };

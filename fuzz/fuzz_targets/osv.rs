@@ -9,6 +9,7 @@ use std::path::Path;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
+    common::report_only_uncaught_panics();
     let Some((which, body)) = common::select(data, 2) else {
         return;
     };

@@ -6,6 +6,7 @@ mod common;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
+    common::report_only_uncaught_panics();
     let dir = common::scratch("pyproject");
     let path = dir.join("pyproject.toml");
     if std::fs::write(&path, data).is_ok() {

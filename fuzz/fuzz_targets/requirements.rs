@@ -7,6 +7,7 @@ mod common;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
+    common::report_only_uncaught_panics();
     let dir = common::scratch("requirements");
     for name in ["requirements.txt", "base.txt", "constraints.txt"] {
         if std::fs::write(dir.join(name), data).is_err() {

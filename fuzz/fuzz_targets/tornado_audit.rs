@@ -5,6 +5,7 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
+    common::report_only_uncaught_panics();
     let dir = std::env::temp_dir().join(format!("stormwatch-fuzz-{}", std::process::id()));
     let _ = std::fs::create_dir_all(&dir);
     if std::fs::write(dir.join("app.py"), data).is_err() {

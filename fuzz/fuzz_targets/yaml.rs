@@ -5,6 +5,7 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
+    common::report_only_uncaught_panics();
     if let Ok(text) = std::str::from_utf8(data) {
         let _ = stormwatch_yaml::parse(text);
     }
