@@ -28,27 +28,9 @@ pub use requirements::{parse_requirements, parse_requirements_in, parse_requirem
 
 /// PEP 503 normalization: lowercase, with runs of `-`, `_` and `.` collapsed to `-`.
 pub fn normalize_name(name: &str) -> String {
-    let name = name.trim();
-    if name.is_ascii() {
-        // Nearly every name: byte by byte, without Unicode case tables.
-        let mut out = Vec::with_capacity(name.len());
-        let mut sep = false;
-        for &b in name.as_bytes() {
-            if matches!(b, b'-' | b'_' | b'.') {
-                sep = true;
-            } else {
-                if sep && !out.is_empty() {
-                    out.push(b'-');
-                }
-                sep = false;
-                out.push(b.to_ascii_lowercase());
-            }
-        }
-        return String::from_utf8(out).unwrap_or_default();
-    }
     let mut out = String::with_capacity(name.len());
     let mut sep = false;
-    for c in name.chars() {
+    for c in name.trim().chars() {
         if matches!(c, '-' | '_' | '.') {
             sep = true;
         } else {
@@ -56,7 +38,12 @@ pub fn normalize_name(name: &str) -> String {
                 out.push('-');
             }
             sep = false;
-            out.extend(c.to_lowercase());
+            // Nearly every name is ASCII: Unicode case tables cost more than the rest.
+            if c.is_ascii() {
+                out.push(c.to_ascii_lowercase());
+            } else {
+                out.extend(c.to_lowercase());
+            }
         }
     }
     out

@@ -127,6 +127,11 @@ impl LineIndex {
         Self { starts }
     }
 
+    /// Byte offsets at which lines start, the first line's (0) included.
+    pub fn starts(&self) -> &[usize] {
+        &self.starts
+    }
+
     /// The text of 1-based line `line` (without its line break), if the text has it.
     pub fn line_text<'a>(&self, text: &'a str, line: usize) -> Option<&'a str> {
         let start = *self.starts.get(line.checked_sub(1)?)?;

@@ -35,8 +35,8 @@ impl TomlFile {
         lines: Arc<LineIndex>,
         base: usize,
     ) -> Result<Self, ManifestError> {
-        // toml_edit 0.23 can panic on some invalid documents (a duplicate key after a
-        // dotted table header, found by fuzzing): such a panic is an invalid file.
+        // toml_edit 0.23 can panic in its error recovery on some invalid documents (two
+        // found by fuzzing, both regression tests): such a panic is an invalid file.
         let parsed = std::panic::catch_unwind(move || Document::parse(text)).map_err(|_| {
             ManifestError::new(path, 0, "invalid TOML: the document does not parse")
         })?;
@@ -66,7 +66,7 @@ impl TomlFile {
     ) -> Result<Vec<T>, ManifestError> {
         let text = read_text(path)?;
         let lines = Arc::new(LineIndex::new(&text));
-        let cuts = part_starts(&text, key);
+        let cuts = part_starts(&text, &lines, key);
         if cuts.len() > 1 {
             let ends: Vec<usize> = cuts.iter().skip(1).copied().chain([text.len()]).collect();
             let parts: Result<Vec<T>, ManifestError> = cuts
@@ -123,21 +123,18 @@ impl TomlFile {
 
 /// Where the pieces of a large file start: offset 0, then line starts of `[[key]]` headers,
 /// at most one per [`PART_BYTES`]. One piece (`[0]`) for small files.
-fn part_starts(text: &str, key: &str) -> Vec<usize> {
+fn part_starts(text: &str, lines: &LineIndex, key: &str) -> Vec<usize> {
     let mut starts = vec![0];
     if text.len() < 2 * PART_BYTES {
         return starts;
     }
     let header = format!("[[{key}]]");
-    let bytes = text.as_bytes();
-    let mut offset = 0;
-    while offset < bytes.len() {
-        let end = memchr::memchr(b'\n', &bytes[offset..]).map_or(bytes.len(), |i| offset + i + 1);
-        if offset >= starts[starts.len() - 1] + PART_BYTES && text[offset..end].trim_end() == header
+    for (i, &offset) in lines.starts().iter().enumerate() {
+        if offset >= starts[starts.len() - 1] + PART_BYTES
+            && lines.line_text(text, i + 1).map(str::trim_end) == Some(header.as_str())
         {
             starts.push(offset);
         }
-        offset = end;
     }
     starts
 }
@@ -155,4 +152,34 @@ pub(crate) fn get_path<'a>(table: &'a dyn TableLike, path: &[&str]) -> Option<&'
 /// A string field from a table or inline table.
 pub(crate) fn str_field<'a>(item: &'a dyn TableLike, key: &str) -> Option<&'a str> {
     item.get(key).and_then(|i| i.as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pieces_start_at_entry_headers() {
+        let entry = "[[package]]\r\nname = \"a\"\r\nversion = \"1.0\"\r\n\r\n";
+        let mut text = String::from("version = 1\n\n");
+        while text.len() < 5 * PART_BYTES {
+            text.push_str(entry);
+        }
+        let lines = LineIndex::new(&text);
+        let starts = part_starts(&text, &lines, "package");
+        assert!(starts.len() >= 4, "{starts:?}");
+        assert_eq!(starts[0], 0);
+        for pair in starts.windows(2) {
+            assert!(pair[1] - pair[0] >= PART_BYTES);
+        }
+        assert!(starts[1..]
+            .iter()
+            .all(|&s| text[s..].starts_with("[[package]]\r\n")));
+        // A small file is one piece.
+        let small = "[[package]]\nname = \"a\"\n";
+        assert_eq!(
+            part_starts(small, &LineIndex::new(small), "package"),
+            vec![0]
+        );
+    }
 }
