@@ -2,12 +2,13 @@
 //! `parse_config_file`): it must report or skip, never panic, overflow or run unbounded.
 #![no_main]
 
+mod common;
+
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     common::report_only_uncaught_panics();
-    let dir = std::env::temp_dir().join(format!("stormwatch-fuzz-{}", std::process::id()));
-    let _ = std::fs::create_dir_all(&dir);
+    let dir = common::scratch("tornado_audit");
     if std::fs::write(dir.join("app.py"), data).is_err() {
         return;
     }

@@ -2,6 +2,8 @@
 //! a hang or unbounded memory (nesting and alias expansion are capped).
 #![no_main]
 
+mod common;
+
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
