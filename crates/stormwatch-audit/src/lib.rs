@@ -17,9 +17,12 @@ use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use pep440_rs::{Operator, Version, VersionSpecifiers};
 use rayon::prelude::*;
 use stormwatch_findings::{
-    DependencyFinding, Finding, Location, Severity, UnauditableFinding, UnpinnedFinding, Upgrade,
+    Audit, DependencyFinding, Detail, Finding, Location, Notice, Severity, UnauditableFinding,
+    UnpinnedFinding, Upgrade,
 };
-use stormwatch_manifest::{Dependency, Spec};
+
+pub mod rules;
+use stormwatch_manifest::{Dependency, Inputs, Spec};
 use stormwatch_osv::{AdvisorySet, CompiledAdvisory, Probe};
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -28,9 +31,9 @@ pub struct AuditOptions {
     pub ignore_unpinned: bool,
 }
 
-/// The findings of one audit, most severe first.
+/// The findings of one dependency audit, most severe first.
 #[derive(Debug, Default)]
-pub struct Audit {
+pub struct DependencyAudit {
     pub findings: Vec<Finding>,
     /// Distinct packages audited.
     pub packages: usize,
@@ -38,8 +41,43 @@ pub struct Audit {
     pub upgrades: Vec<Upgrade>,
 }
 
+impl DependencyAudit {
+    /// The audit in the shape every report is built from, with what `inputs` says about
+    /// itself: the files read, their notes (notices) and the files that could not be read
+    /// (incomplete).
+    pub fn into_audit(self, inputs: &Inputs) -> Audit {
+        let mut files: Vec<String> = Vec::new();
+        for (path, _) in &inputs.files {
+            let s = display(path);
+            if !files.contains(&s) {
+                files.push(s);
+            }
+        }
+        let notice = |n: &stormwatch_manifest::Note| {
+            Notice::at(
+                Location::new(display(&n.source.path), n.source.line),
+                &n.message,
+            )
+        };
+        Audit {
+            findings: self.findings,
+            packages: self.packages,
+            upgrades: self.upgrades,
+            inputs: files,
+            notices: inputs.notes.iter().map(notice).collect(),
+            incomplete: inputs.unread.iter().map(notice).collect(),
+            ..Audit::default()
+        }
+    }
+}
+
+fn display(path: &std::path::Path) -> String {
+    let s = path.display().to_string();
+    s.strip_prefix("./").map(str::to_string).unwrap_or(s)
+}
+
 /// Audits `deps` against `advisories`.
-pub fn audit(deps: &[Dependency], advisories: &AdvisorySet, opts: AuditOptions) -> Audit {
+pub fn audit(deps: &[Dependency], advisories: &AdvisorySet, opts: AuditOptions) -> DependencyAudit {
     // The same line reached twice (a file included by two others) is one dependency.
     // Keyed by the path's bytes: hashing a `Path` walks its components.
     let mut seen = HashSet::with_capacity(deps.len());
@@ -67,7 +105,7 @@ pub fn audit(deps: &[Dependency], advisories: &AdvisorySet, opts: AuditOptions) 
         upgrades.extend(u);
     }
     sort_findings(&mut findings);
-    Audit {
+    DependencyAudit {
         findings,
         packages: packages.len(),
         upgrades,
@@ -90,10 +128,7 @@ fn audit_one(
 ) -> (Vec<Finding>, Option<Upgrade>) {
     let mut findings = Vec::new();
     // Built only for a dependency with a finding: most packages of a large lock have none.
-    let location = || Location {
-        file: dep.source.path.display().to_string(),
-        line: dep.source.line,
-    };
+    let location = || Location::new(dep.source.path.display().to_string(), dep.source.line);
     match &dep.spec {
         Spec::Pinned { version, parsed } => {
             // Group every advisory of the package first, so that a fix one record
@@ -114,13 +149,13 @@ fn audit_one(
                 .into_iter()
                 .filter(|g| g.iter().any(|a| a.affects_probe(&dep.name, &probe)))
             {
-                findings.push(Finding::Dependency(pinned_finding(
+                findings.push(pinned_finding(
                     dep,
                     version,
                     parsed.as_ref(),
                     &group,
                     &location,
-                )));
+                ));
             }
             let upgrade = Upgrade {
                 package: dep.name.clone(),
@@ -133,21 +168,37 @@ fn audit_one(
         }
         Spec::Range { alternatives, text } => {
             if !opts.ignore_unpinned {
-                if let Some(f) = unpinned_finding(dep, alternatives, text, advisories, &location())
-                {
-                    findings.push(Finding::Unpinned(f));
-                }
+                findings.extend(unpinned_finding(
+                    dep,
+                    alternatives,
+                    text,
+                    advisories,
+                    &location(),
+                ));
             }
             (findings, None)
         }
         Spec::Unauditable { reason, reference } => {
-            findings.push(Finding::Unauditable(UnauditableFinding {
+            let location = location();
+            let parts = [
+                "unauditable",
+                dep.name.as_str(),
+                reference.as_str(),
+                location.file.as_str(),
+            ];
+            let detail = Detail::Unauditable(UnauditableFinding {
                 package: dep.name.clone(),
                 reason: reason.clone(),
                 reference: reference.clone(),
-                severity: Severity::Info,
-                source: location(),
-            }));
+                source: location.clone(),
+            });
+            findings.push(Finding::new(
+                detail,
+                rules::unauditable::RULE.id,
+                rules::unauditable::RULE.severity,
+                location.clone(),
+                &parts,
+            ));
             (findings, None)
         }
     }
@@ -158,26 +209,10 @@ pub fn sort_findings(findings: &mut [Finding]) {
     findings.sort_by(|a, b| {
         b.severity()
             .cmp(&a.severity())
-            .then_with(|| package_of(a).cmp(package_of(b)))
+            .then_with(|| a.package().cmp(&b.package()))
             .then_with(|| a.location_key().cmp(&b.location_key()))
-            .then_with(|| id_of(a).cmp(id_of(b)))
+            .then_with(|| a.id.cmp(&b.id))
     });
-}
-
-fn package_of(f: &Finding) -> &str {
-    match f {
-        Finding::Dependency(d) => &d.package,
-        Finding::Unpinned(d) => &d.package,
-        Finding::Unauditable(d) => &d.package,
-        Finding::Config(c) => &c.rule,
-    }
-}
-
-fn id_of(f: &Finding) -> &str {
-    match f {
-        Finding::Dependency(d) => &d.id,
-        _ => "",
-    }
 }
 
 /// Groups advisories that share any id or alias (transitively). Union-find over ids, so
@@ -274,7 +309,7 @@ fn pinned_finding(
     parsed: Option<&Version>,
     group: &[Arc<CompiledAdvisory>],
     location: &Location,
-) -> DependencyFinding {
+) -> Finding {
     let (id, aliases) = primary_and_aliases(group);
     let (severity, cvss) = worst(group);
     let summary = group
@@ -282,22 +317,54 @@ fn pinned_finding(
         .map(|a| a.headline.clone())
         .find(|h| !h.is_empty())
         .unwrap_or_default();
-    DependencyFinding {
+    // Deadlines count from the first publication of any record of the vulnerability.
+    let published = group
+        .iter()
+        .filter_map(|a| a.published.as_deref())
+        .filter_map(publication_date)
+        .min()
+        .map(str::to_string);
+    let mut all_ids: Vec<&str> = aliases.iter().map(String::as_str).collect();
+    all_ids.push(&id);
+    all_ids.sort_unstable();
+    let ids = all_ids.join(",");
+    let parts = [
+        "dependency",
+        dep.name.as_str(),
+        version,
+        ids.as_str(),
+        location.file.as_str(),
+    ];
+    let detail = Detail::Dependency(DependencyFinding {
         package: dep.name.clone(),
         version: version.to_string(),
-        id,
-        aliases,
-        severity,
+        aliases: aliases.clone(),
         cvss,
         summary,
         fixed_versions: resolving_versions(&dep.name, parsed, group)
             .iter()
             .map(Version::to_string)
             .collect(),
+        published,
         source: location.clone(),
         group: dep.group.clone(),
         marker: dep.marker.clone(),
-    }
+    });
+    Finding::new(detail, &id, severity, location.clone(), &parts)
+}
+
+/// The `YYYY-MM-DD` of an RFC 3339 timestamp, when it starts with one.
+fn publication_date(timestamp: &str) -> Option<&str> {
+    let date = timestamp.trim().get(..10)?;
+    let b = date.as_bytes();
+    let shape = b.iter().enumerate().all(|(i, c)| {
+        if i == 4 || i == 7 {
+            *c == b'-'
+        } else {
+            c.is_ascii_digit()
+        }
+    });
+    shape.then_some(date)
 }
 
 /// The fixed versions above `current` that none of `advisories` affects, smallest first.
@@ -355,7 +422,7 @@ fn unpinned_finding(
     text: &str,
     advisories: &AdvisorySet,
     location: &Location,
-) -> Option<UnpinnedFinding> {
+) -> Option<Finding> {
     let all: Vec<&Arc<CompiledAdvisory>> = advisories
         .for_package(&dep.name)
         .filter(|a| !a.withdrawn)
@@ -374,18 +441,25 @@ fn unpinned_finding(
     let groups = merge_aliases(&allowed_advs);
     let flat: Vec<Arc<CompiledAdvisory>> = groups.iter().flatten().cloned().collect();
     let (severity, _) = worst(&flat);
-    let ids = groups.iter().map(|g| primary_and_aliases(g).0).collect();
+    let ids: Vec<String> = groups.iter().map(|g| primary_and_aliases(g).0).collect();
     let floor = safe_floor(&dep.name, &all);
-    Some(UnpinnedFinding {
+    let parts = ["unpinned", dep.name.as_str(), text, location.file.as_str()];
+    let detail = Detail::Unpinned(UnpinnedFinding {
         package: dep.name.clone(),
         specifier: text.to_string(),
         ids,
         example_version: example.to_string(),
-        severity,
         fixed_versions: floor.into_iter().map(|v| v.to_string()).collect(),
         source: location.clone(),
         group: dep.group.clone(),
-    })
+    });
+    Some(Finding::new(
+        detail,
+        rules::unpinned::RULE.id,
+        severity,
+        location.clone(),
+        &parts,
+    ))
 }
 
 /// The smallest fixed version above `current` that no advisory of the package affects:
@@ -528,9 +602,9 @@ mod tests {
         let ids: Vec<_> = out
             .findings
             .iter()
-            .map(|f| match f {
-                Finding::Dependency(d) => {
-                    (d.id.clone(), d.aliases.clone(), d.fixed_versions.clone())
+            .map(|f| match &f.detail {
+                Detail::Dependency(d) => {
+                    (f.id.clone(), d.aliases.clone(), d.fixed_versions.clone())
                 }
                 _ => unreachable!(),
             })
@@ -560,8 +634,8 @@ mod tests {
         let out = audit(&[dep(Spec::pinned("5.0"))], &set, AuditOptions::default());
         assert_eq!(out.upgrades[0].to.as_deref(), Some("6.0.3"));
         assert_eq!(out.upgrades[0].resolves, 1);
-        match &out.findings[0] {
-            Finding::Dependency(d) => assert_eq!(d.fixed_versions, vec!["6.0.3".to_string()]),
+        match &out.findings[0].detail {
+            Detail::Dependency(d) => assert_eq!(d.fixed_versions, vec!["6.0.3".to_string()]),
             f => panic!("{f:?}"),
         }
         assert!(
@@ -579,8 +653,9 @@ mod tests {
         let run = |s: Spec| audit(&[dep(s)], &set, AuditOptions::default()).findings;
 
         let f = run(range(">=5"));
-        match &f[0] {
-            Finding::Unpinned(u) => {
+        assert_eq!(f[0].id, "TW201");
+        match &f[0].detail {
+            Detail::Unpinned(u) => {
                 assert_eq!(u.example_version, "5");
                 assert_eq!(u.ids, vec!["PYSEC-1", "PYSEC-2"]);
                 assert_eq!(u.fixed_versions, vec!["6.5.5"]);
@@ -588,8 +663,8 @@ mod tests {
             }
             f => panic!("{f:?}"),
         }
-        match &run(range(">6.3.2"))[0] {
-            Finding::Unpinned(u) => {
+        match &run(range(">6.3.2"))[0].detail {
+            Detail::Unpinned(u) => {
                 assert_eq!(u.ids, vec!["PYSEC-2"]);
                 assert_eq!(u.example_version, "6.3.2.0.1");
             }
@@ -639,8 +714,40 @@ mod tests {
             &set,
             AuditOptions::default(),
         );
-        assert!(
-            matches!(&out.findings[0], Finding::Unauditable(u) if u.severity == Severity::Info)
-        );
+        let f = &out.findings[0];
+        assert!(matches!(&f.detail, Detail::Unauditable(u) if u.reference == "git+https://x"));
+        assert_eq!((f.id.as_str(), f.severity), ("TW202", Severity::Info));
+    }
+
+    #[test]
+    fn fingerprints_ignore_line_moves_and_follow_version_and_aliases() {
+        let mut set = AdvisorySet::new();
+        set.insert(adv(serde_json::json!({
+            "id": "PYSEC-1", "aliases": ["CVE-1"], "published": "2024-05-01T10:00:00Z",
+            "affected": [{"package": {"ecosystem": "PyPI", "name": "tornado"},
+                "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "6.5"}]}]}]
+        })));
+        set.insert(adv(serde_json::json!({
+            "id": "GHSA-x", "aliases": ["CVE-1"], "published": "2024-04-02T00:00:00Z",
+            "affected": [{"package": {"ecosystem": "PyPI", "name": "tornado"},
+                "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "6.5"}]}]}]
+        })));
+        let at = |version: &str, line: usize| {
+            let mut d = dep(Spec::pinned(version));
+            d.source.line = line;
+            audit(&[d], &set, AuditOptions::default()).findings
+        };
+        let first = &at("6.1", 1)[0];
+        assert_eq!(first.fingerprint.len(), 32);
+        assert_eq!(first.fingerprint, at("6.1", 40)[0].fingerprint);
+        assert_ne!(first.fingerprint, at("6.2", 1)[0].fingerprint);
+        assert_eq!(first.location.line, 1);
+        match &first.detail {
+            // The earliest publication among the aliases.
+            Detail::Dependency(d) => assert_eq!(d.published.as_deref(), Some("2024-04-02")),
+            f => panic!("{f:?}"),
+        }
+        assert_eq!(publication_date("2024-13"), None);
+        assert_eq!(publication_date("20x4-01-01T00:00:00Z"), None);
     }
 }

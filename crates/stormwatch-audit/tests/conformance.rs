@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use pep440_rs::Version;
 use stormwatch_audit::{audit, AuditOptions};
-use stormwatch_findings::Finding;
+use stormwatch_findings::Detail;
 use stormwatch_manifest::{Dependency, Origin, Source, Spec};
 use stormwatch_osv::{load_path, AdvisorySet, CompiledAdvisory, LoadOptions};
 
@@ -175,9 +175,11 @@ fn audit_results_match_version_lists_and_skip_withdrawn() {
         let out = audit(&[pin(&name, version)], &set, AuditOptions::default());
         let mut reported = std::collections::BTreeSet::new();
         for f in &out.findings {
-            let Finding::Dependency(d) = f else { continue };
-            assert!(!withdrawn.contains(&d.id), "withdrawn {} reported", d.id);
-            reported.insert(d.id.clone());
+            let Detail::Dependency(d) = &f.detail else {
+                continue;
+            };
+            assert!(!withdrawn.contains(&f.id), "withdrawn {} reported", f.id);
+            reported.insert(f.id.clone());
             reported.extend(d.aliases.iter().cloned());
         }
         for id in &expected {

@@ -61,13 +61,13 @@ pub fn load(args: &AdvisoryArgs, packages: &[&str]) -> Result<Loaded> {
             .with_context(|| format!("cannot load advisories from {}", db_path.display()))?;
         let wanted: std::collections::HashSet<&str> = packages.iter().copied().collect();
         for warning in &loaded.warnings {
-            notices.push(Notice {
-                location: Some(stormwatch_findings::Location {
-                    file: warning.path.display().to_string(),
-                    line: warning.line,
-                }),
-                message: warning.message.clone(),
-            });
+            notices.push(Notice::at(
+                stormwatch_findings::Location::new(
+                    warning.path.display().to_string(),
+                    warning.line,
+                ),
+                &warning.message,
+            ));
         }
         for adv in loaded.advisories {
             let relevant = adv.affected.iter().any(|a| {

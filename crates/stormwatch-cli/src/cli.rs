@@ -208,7 +208,8 @@ pub struct OutputArgs {
     #[arg(long, value_enum, default_value_t = FormatArg::Table)]
     pub format: FormatArg,
 
-    /// Write the report to this file instead of standard output.
+    /// Write the report to this file instead of standard output (replaced atomically: a
+    /// reader never sees half a report).
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
 
@@ -226,6 +227,10 @@ pub struct OutputArgs {
     #[arg(long, short)]
     pub quiet: bool,
 
+    /// List every advisory of a vulnerable package, and the suppressed findings.
+    #[arg(long, short)]
+    pub verbose: bool,
+
     /// Never use colors (also honoured: the NO_COLOR environment variable).
     #[arg(long)]
     pub no_color: bool,
@@ -233,8 +238,18 @@ pub struct OutputArgs {
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FormatArg {
+    /// For a terminal: one block per vulnerable package, then the other findings.
     Table,
+    /// The versioned JSON contract (docs/json-schema.md).
     Json,
+    /// SARIF 2.1.0 for GitHub code scanning and other SARIF viewers.
+    Sarif,
+    /// Markdown for pull-request comments and $GITHUB_STEP_SUMMARY.
+    Markdown,
+    /// JUnit XML test report (GitLab, Jenkins).
+    Junit,
+    /// GitHub Actions annotations (workflow commands).
+    Github,
 }
 
 #[derive(Subcommand, Debug)]

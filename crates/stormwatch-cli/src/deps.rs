@@ -5,16 +5,11 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
 use stormwatch_audit::{audit, AuditOptions};
-use stormwatch_findings::{Location, Notice, Report};
+use stormwatch_findings::{Audit, Notice};
 use stormwatch_manifest::{discover_checked, file_format, parse_in, Inputs};
 
-use crate::cli::DepsArgs;
-use crate::output::emit;
-
-fn display(path: &Path) -> String {
-    let s = path.display().to_string();
-    s.strip_prefix("./").map(str::to_string).unwrap_or(s)
-}
+use crate::cli::{AdvisoryArgs, DepsArgs};
+use crate::output::finish;
 
 /// Where a file named on the command line may include from: the current directory when the
 /// file is inside it (`requirements/prod.txt` with `-r ../base.txt`), else the file's own
@@ -68,23 +63,20 @@ fn leave_out_other_targets(
         on.push(p.to_string());
     }
     let shown: Vec<&str> = dropped.iter().take(5).map(String::as_str).collect();
-    Some(Notice {
-        location: None,
-        message: format!(
-            "{} pin{} left out: {} marker{} cannot hold on {}: {}{}",
-            dropped.len(),
-            if dropped.len() == 1 { "" } else { "s" },
-            if dropped.len() == 1 { "its" } else { "their" },
-            if dropped.len() == 1 { "" } else { "s" },
-            on.join(" / "),
-            shown.join("; "),
-            if dropped.len() > shown.len() {
-                "; ..."
-            } else {
-                ""
-            }
-        ),
-    })
+    Some(Notice::new(format!(
+        "{} pin{} left out: {} marker{} cannot hold on {}: {}{}",
+        dropped.len(),
+        if dropped.len() == 1 { "" } else { "s" },
+        if dropped.len() == 1 { "its" } else { "their" },
+        if dropped.len() == 1 { "" } else { "s" },
+        on.join(" / "),
+        shown.join("; "),
+        if dropped.len() > shown.len() {
+            "; ..."
+        } else {
+            ""
+        }
+    )))
 }
 
 /// Reads every input named on the command line.
@@ -97,18 +89,7 @@ pub fn collect_inputs(args: &DepsArgs) -> Result<Inputs> {
     for path in &paths {
         let meta = std::fs::metadata(path);
         if meta.as_ref().is_ok_and(|m| m.is_dir()) {
-            let (found, skipped) = discover_checked(path);
-            inputs.unread.extend(skipped);
-            if found.is_empty() {
-                bail!(
-                    "{}: no dependency files found (looked for requirements*.txt, pyproject.toml, \
-                     poetry.lock, Pipfile, Pipfile.lock, uv.lock, pdm.lock, pylock.toml)",
-                    path.display()
-                );
-            }
-            for (file, format) in found {
-                inputs.extend(parse_in(&file, format, path)?);
-            }
+            inputs.extend(read_dir(path)?);
         } else {
             let format = file_format(path)?;
             inputs.extend(parse_in(path, format, &include_root(path))?);
@@ -130,56 +111,65 @@ pub fn collect_inputs(args: &DepsArgs) -> Result<Inputs> {
     Ok(inputs)
 }
 
-pub fn run(args: DepsArgs) -> Result<bool> {
-    let report = report(&args)?;
-    let result = emit(&report, &args.output);
-    std::mem::forget(report);
-    result
+/// Every dependency file found under `dir`; an error when there is none.
+pub fn read_dir(dir: &Path) -> Result<Inputs> {
+    let mut inputs = Inputs::default();
+    let (found, skipped) = discover_checked(dir);
+    inputs.unread.extend(skipped);
+    if found.is_empty() {
+        bail!(
+            "{}: no dependency files found (looked for requirements*.txt, pyproject.toml, \
+             poetry.lock, Pipfile, Pipfile.lock, uv.lock, pdm.lock, pylock.toml)",
+            dir.display()
+        );
+    }
+    for (file, format) in found {
+        inputs.extend(parse_in(&file, format, dir)?);
+    }
+    Ok(inputs)
 }
 
-/// The dependency audit's report, not yet rendered.
-pub fn report(args: &DepsArgs) -> Result<Report> {
-    let mut inputs = collect_inputs(args)?;
-    let left_out = leave_out_other_targets(&mut inputs, &args.target.target());
+pub fn run(args: DepsArgs) -> Result<bool> {
+    let inputs = collect_inputs(&args)?;
+    let audit = audit_inputs(
+        inputs,
+        args.ignore_unpinned,
+        &args.target.target(),
+        &args.advisories,
+    )?;
+    finish(audit, &args.output)
+}
+
+/// The dependency audit of `inputs`, not yet rendered: pins that cannot apply on `target`
+/// left out (with a notice), the rest matched against the advisories `data` selects.
+pub fn audit_inputs(
+    mut inputs: Inputs,
+    ignore_unpinned: bool,
+    target: &stormwatch_manifest::markers::Target,
+    data: &AdvisoryArgs,
+) -> Result<Audit> {
+    let left_out = leave_out_other_targets(&mut inputs, target);
     let names: BTreeSet<&str> = inputs
         .dependencies
         .iter()
         .map(|d| d.name.as_str())
         .collect();
     let names: Vec<&str> = names.into_iter().collect();
-    let advisories = crate::advisories::load(&args.advisories, &names)?;
+    let advisories = crate::advisories::load(data, &names)?;
     let result = audit(
         &inputs.dependencies,
         &advisories.set,
-        AuditOptions {
-            ignore_unpinned: args.ignore_unpinned,
-        },
+        AuditOptions { ignore_unpinned },
     );
-    let mut report = Report::new(result.findings, result.packages);
-    let mut files: Vec<String> = Vec::new();
-    for (path, _) in &inputs.files {
-        let s = display(path);
-        if !files.contains(&s) {
-            files.push(s);
-        }
-    }
-    report.inputs = files;
-    report.advisory_data = Some(advisories.data);
-    report.upgrades = result.upgrades;
-    report.notices = advisories.notices;
-    let notice = |n: &stormwatch_manifest::Note| Notice {
-        location: Some(Location {
-            file: display(&n.source.path),
-            line: n.source.line,
-        }),
-        message: n.message.clone(),
-    };
-    report.notices.extend(inputs.notes.iter().map(notice));
-    report.notices.extend(left_out);
-    report.incomplete = inputs.unread.iter().map(notice).collect();
+    let mut out = result.into_audit(&inputs);
+    out.advisory_data = Some(advisories.data);
+    let mut notices = advisories.notices;
+    notices.append(&mut out.notices);
+    notices.extend(left_out);
+    out.notices = notices;
     // Released with the process: freeing thousands of advisories and dependencies one by
     // one only delays the exit.
     std::mem::forget(advisories.set);
     std::mem::forget(inputs);
-    Ok(report)
+    Ok(out)
 }

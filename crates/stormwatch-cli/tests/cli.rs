@@ -52,6 +52,14 @@ fn version_and_help_with_examples() {
     sw(tmp.path()).arg("frobnicate").assert().code(2);
 }
 
+fn unpinned_id(findings: &[Value]) -> &str {
+    findings
+        .iter()
+        .find(|f| f["kind"] == "unpinned")
+        .and_then(|f| f["id"].as_str())
+        .unwrap_or_default()
+}
+
 #[test]
 fn example_project_fails_with_json_contract() {
     let tmp = tempfile::tempdir().unwrap();
@@ -64,7 +72,7 @@ fn example_project_fails_with_json_contract() {
         .stdout
         .clone();
     let v = json_of(&out);
-    assert_eq!(v["version"], 1);
+    assert_eq!(v["version"], 2);
     let findings = v["findings"].as_array().unwrap();
     let pinned: Vec<&Value> = findings
         .iter()
@@ -84,6 +92,10 @@ fn example_project_fails_with_json_contract() {
         .unwrap()
         .ends_with("requirements.txt"));
     assert_eq!(redirect["source"]["line"], 3);
+    assert_eq!(redirect["location"], redirect["source"]);
+    assert_eq!(redirect["published"], "2023-05-25");
+    assert_eq!(redirect["fingerprint"].as_str().unwrap().len(), 32);
+    assert_eq!(unpinned_id(findings), "TW201");
     // pyproject's `tornado>=5.1` still admits vulnerable releases.
     let unpinned = findings
         .iter()

@@ -182,7 +182,7 @@ fn osv_fields_are_read_as_written_or_reported() {
             "PYSEC-T-2: affected[0].ranges[0].events[1].fixed: \"not.a-version!\" is not a PEP 440 version",
         ));
     sw(p)
-        .args(["deps", "--db", "adv.db", "--no-bundled"])
+        .args(["deps", "--db", "adv.db", "--no-bundled", "--verbose"])
         .assert()
         .code(1)
         .stdout(predicate::str::contains("PYSEC-T-1"))

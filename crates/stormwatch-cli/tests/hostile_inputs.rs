@@ -150,7 +150,7 @@ fn every_command_finishes_on_malformed_files() {
     assert!(
         findings
             .iter()
-            .any(|f| f["rule"] == "TW001" && f["path"] == "app.py"),
+            .any(|f| f["rule"] == "TW001" && f["path"] == "repo/app.py"),
         "the scan went on past the malformed files: {findings:#?}"
     );
     assert!(

@@ -16,7 +16,8 @@ use std::sync::Arc;
 use stormwatch_osv::{Advisory, AdvisorySet, CompiledAdvisory, Loaded};
 
 /// Bumped whenever the table layout changes; older files must be re-imported.
-pub const SCHEMA_VERSION: i64 = 1;
+/// 2: compiled advisories carry their publication date.
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// The environment variable that overrides the default database location.
 pub const DB_ENV: &str = "STORMWATCH_DB";

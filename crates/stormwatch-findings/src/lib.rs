@@ -10,7 +10,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 /// Bumped on any incompatible change to the JSON output.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// How bad a finding is. Ordered: `Info < Unknown < Low < ... < Critical`.
 ///
@@ -121,12 +121,41 @@ impl FromStr for Threshold {
     }
 }
 
-/// A file position.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+/// A position in a scanned file (or, for a live probe, a URL). Lines and columns are
+/// 1-based; 0 means unknown and is left out of JSON.
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Location {
     pub file: String,
-    /// 1-based; 0 when unknown.
     pub line: usize,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub column: usize,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub end_line: usize,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub end_column: usize,
+}
+
+impl Location {
+    pub fn new(file: impl Into<String>, line: usize) -> Self {
+        Location {
+            file: file.into(),
+            line,
+            ..Location::default()
+        }
+    }
+
+    pub fn with_column(mut self, column: usize) -> Self {
+        self.column = column;
+        self
+    }
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// A scored CVSS vector from an advisory.
@@ -139,26 +168,36 @@ pub struct CvssScore {
     pub score: f64,
 }
 
-/// A known vulnerability in a pinned (or installed, or locked) package version.
+/// A known vulnerability in a pinned (or installed, or locked) package version. Its
+/// advisory id is the finding's [`Finding::id`]; every other id naming the same
+/// vulnerability is in `aliases`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DependencyFinding {
     /// PEP 503 normalized.
     pub package: String,
     pub version: String,
-    /// The primary advisory id; every other id naming the same vulnerability is in `aliases`.
-    pub id: String,
     pub aliases: Vec<String>,
-    pub severity: Severity,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cvss: Option<CvssScore>,
     pub summary: String,
     /// The smallest versions that resolve every advisory merged into this finding.
     pub fixed_versions: Vec<String>,
+    /// The earliest publication date (`YYYY-MM-DD`) among the merged advisories: patch
+    /// deadlines count from it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub published: Option<String>,
     pub source: Location,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub group: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub marker: Option<String>,
+}
+
+impl DependencyFinding {
+    /// Every id of the vulnerability: `id` (the finding's) first, then the aliases.
+    pub fn all_ids<'a>(&'a self, id: &'a str) -> impl Iterator<Item = &'a str> {
+        std::iter::once(id).chain(self.aliases.iter().map(String::as_str))
+    }
 }
 
 /// A version range that still admits known-vulnerable versions.
@@ -171,7 +210,6 @@ pub struct UnpinnedFinding {
     pub ids: Vec<String>,
     /// The lowest vulnerable version the range allows.
     pub example_version: String,
-    pub severity: Severity,
     /// Raising the lower bound to one of these excludes every listed advisory.
     pub fixed_versions: Vec<String>,
     pub source: Location,
@@ -185,7 +223,6 @@ pub struct UnauditableFinding {
     pub package: String,
     pub reason: String,
     pub reference: String,
-    pub severity: Severity,
     pub source: Location,
 }
 
@@ -200,7 +237,6 @@ pub struct TraceStep {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ConfigFinding {
     pub rule: String,
-    pub severity: Severity,
     pub path: String,
     pub line: usize,
     pub column: usize,
@@ -208,53 +244,234 @@ pub struct ConfigFinding {
     /// Where the value came from, first step first, ending where it reaches the application.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub trace: Vec<TraceStep>,
-    /// The reason given by a `# stormwatch: ignore[RULE] reason` comment; suppressed findings
-    /// never fail a run.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub suppressed: Option<String>,
 }
 
-/// One finding of any kind; `kind` tags it in JSON.
+/// What a finding is about; `kind` tags it in JSON.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
-pub enum Finding {
+pub enum Detail {
     Dependency(DependencyFinding),
     Unpinned(UnpinnedFinding),
     Unauditable(UnauditableFinding),
     Config(ConfigFinding),
 }
 
-impl Finding {
-    pub fn severity(&self) -> Severity {
+/// Why a finding does not count against the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SuppressionKind {
+    /// A `# stormwatch: ignore[ID] reason` comment on the finding's line.
+    Inline,
+    /// An `[[ignore]]` entry of the policy file.
+    Policy,
+    /// The finding was already present in the baseline file.
+    Baseline,
+}
+
+impl SuppressionKind {
+    pub fn as_str(self) -> &'static str {
         match self {
-            Finding::Dependency(f) => f.severity,
-            Finding::Unpinned(f) => f.severity,
-            Finding::Unauditable(f) => f.severity,
-            Finding::Config(f) => f.severity,
+            SuppressionKind::Inline => "inline",
+            SuppressionKind::Policy => "policy",
+            SuppressionKind::Baseline => "baseline",
         }
+    }
+}
+
+/// One suppression record, the same for every kind of finding and of suppression.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Suppression {
+    pub kind: SuppressionKind,
+    pub reason: String,
+    /// `YYYY-MM-DD`, for policy ignores that carry one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires: Option<String>,
+    /// The ignore has expired: the finding counts again, and says why it returned.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub expired: bool,
+}
+
+/// Where a finding stands against the baseline given with `--baseline`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BaselineState {
+    New,
+    Unchanged,
+}
+
+/// One finding of any kind: what it is about ([`Detail`]) and what every report format
+/// needs about every finding (id, severity, location, fingerprint, suppression, deadline).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Finding {
+    #[serde(flatten)]
+    pub detail: Detail,
+    /// The advisory id for a vulnerability, else the rule id (`TW001`, `TW201`, ...).
+    pub id: String,
+    pub severity: Severity,
+    /// The place to fix: the pin's line, the setting's line.
+    pub location: Location,
+    /// Stable across runs and across edits elsewhere in the file (see [`fingerprint`]).
+    pub fingerprint: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suppression: Option<Suppression>,
+    /// Patch deadline (`YYYY-MM-DD`) from the policy's `[deadlines]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due: Option<String>,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub overdue: bool,
+    /// The team that acts, from the policy's `[owners]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<BaselineState>,
+}
+
+impl Finding {
+    /// A finding with no suppression, deadline or owner yet; `parts` are what identifies it
+    /// (see [`fingerprint`]).
+    pub fn new(
+        detail: Detail,
+        id: impl Into<String>,
+        severity: Severity,
+        location: Location,
+        parts: &[&str],
+    ) -> Self {
+        Finding {
+            detail,
+            id: id.into(),
+            severity,
+            location,
+            fingerprint: fingerprint(parts),
+            suppression: None,
+            due: None,
+            overdue: false,
+            owner: None,
+            baseline: None,
+        }
+    }
+
+    pub fn severity(&self) -> Severity {
+        self.severity
+    }
+
+    /// Suppressed by a comment, an unexpired ignore or the baseline: reported, never failing.
+    pub fn is_suppressed(&self) -> bool {
+        self.suppression.as_ref().is_some_and(|s| !s.expired)
     }
 
     /// File and line, borrowed: for sorting without copying paths.
     pub fn location_key(&self) -> (&str, usize) {
-        match self {
-            Finding::Dependency(f) => (&f.source.file, f.source.line),
-            Finding::Unpinned(f) => (&f.source.file, f.source.line),
-            Finding::Unauditable(f) => (&f.source.file, f.source.line),
-            Finding::Config(f) => (&f.path, f.line),
-        }
+        (&self.location.file, self.location.line)
     }
 
     pub fn location(&self) -> Location {
-        match self {
-            Finding::Dependency(f) => f.source.clone(),
-            Finding::Unpinned(f) => f.source.clone(),
-            Finding::Unauditable(f) => f.source.clone(),
-            Finding::Config(f) => Location {
-                file: f.path.clone(),
-                line: f.line,
-            },
+        self.location.clone()
+    }
+
+    /// The package a dependency finding is about.
+    pub fn package(&self) -> Option<&str> {
+        match &self.detail {
+            Detail::Dependency(d) => Some(&d.package),
+            Detail::Unpinned(d) => Some(&d.package),
+            Detail::Unauditable(d) => Some(&d.package),
+            Detail::Config(_) => None,
         }
     }
+
+    /// The finding's id and every alias; for a range, the ids of the advisories it admits.
+    pub fn ids(&self) -> Vec<&str> {
+        let mut ids = vec![self.id.as_str()];
+        match &self.detail {
+            Detail::Dependency(d) => ids.extend(d.aliases.iter().map(String::as_str)),
+            Detail::Unpinned(u) => ids.extend(u.ids.iter().map(String::as_str)),
+            _ => {}
+        }
+        ids
+    }
+
+    /// How a configuration value reached the place it matters, first step first.
+    pub fn trace(&self) -> &[TraceStep] {
+        match &self.detail {
+            Detail::Config(c) => &c.trace,
+            _ => &[],
+        }
+    }
+
+    /// The fixed versions a dependency finding offers.
+    pub fn fixed_versions(&self) -> &[String] {
+        match &self.detail {
+            Detail::Dependency(d) => &d.fixed_versions,
+            Detail::Unpinned(u) => &u.fixed_versions,
+            _ => &[],
+        }
+    }
+
+    /// One line saying what is wrong, for formats with room for one.
+    pub fn message(&self) -> String {
+        match &self.detail {
+            Detail::Dependency(d) => {
+                let fix = match d.fixed_versions.first() {
+                    Some(v) => format!("; fixed in {v}"),
+                    None => "; no fixed version".to_string(),
+                };
+                let summary = if d.summary.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", d.summary.trim_end().trim_end_matches('.'))
+                };
+                format!(
+                    "{} {} is affected by {}{summary}{fix}",
+                    d.package, d.version, self.id
+                )
+            }
+            Detail::Unpinned(u) => {
+                let spec = if u.specifier.is_empty() {
+                    "any version".to_string()
+                } else {
+                    u.specifier.clone()
+                };
+                format!(
+                    "{} {spec} allows vulnerable versions (e.g. {}): {}",
+                    u.package,
+                    u.example_version,
+                    u.ids.join(", ")
+                )
+            }
+            Detail::Unauditable(u) => format!(
+                "{} cannot be audited by version: {} {}",
+                u.package, u.reason, u.reference
+            ),
+            Detail::Config(c) => c.message.clone(),
+        }
+    }
+}
+
+/// A stable fingerprint of the parts that identify a finding: FNV-1a (128-bit) over the
+/// parts, each ended by a NUL, as 32 hex digits. Fixed by its specification, so a
+/// fingerprint written to a baseline today matches tomorrow's build.
+pub fn fingerprint(parts: &[&str]) -> String {
+    const OFFSET: u128 = 0x6c62272e07bb014262b821756295c58d;
+    const PRIME: u128 = 0x0000000001000000000000000000013b;
+    let mut h = OFFSET;
+    for part in parts {
+        for &b in part.as_bytes().iter().chain(&[0u8]) {
+            h ^= b as u128;
+            h = h.wrapping_mul(PRIME);
+        }
+    }
+    format!("{h:032x}")
+}
+
+/// What a rule is, for every place that lists rules: `stormwatch rules`, `explain`, and
+/// the report formats that carry rule metadata (SARIF `rules[]`, JUnit test cases).
+#[derive(Debug)]
+pub struct RuleInfo {
+    pub id: &'static str,
+    pub name: &'static str,
+    pub severity: Severity,
+    pub summary: &'static str,
+    /// Markdown: what it catches, why, a bad example, the fix.
+    pub docs: &'static str,
 }
 
 /// The smallest upgrade of one pinned dependency that resolves every advisory affecting it.
@@ -277,6 +494,22 @@ pub struct Notice {
     pub message: String,
 }
 
+impl Notice {
+    pub fn new(message: impl Into<String>) -> Self {
+        Notice {
+            location: None,
+            message: message.into(),
+        }
+    }
+
+    pub fn at(location: Location, message: impl Into<String>) -> Self {
+        Notice {
+            location: Some(location),
+            message: message.into(),
+        }
+    }
+}
+
 /// Where the advisories came from, so every report says how fresh its data is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DataSource {
@@ -285,6 +518,65 @@ pub struct DataSource {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub as_of: Option<String>,
     pub advisories: usize,
+}
+
+/// A finding of the baseline that is gone: fixed (or its file removed).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BaselineEntry {
+    pub fingerprint: String,
+    pub id: String,
+    pub location: Location,
+    /// What it was about, for a reader of the report: package and version, or the message.
+    pub subject: String,
+}
+
+/// The comparison with `--baseline FILE`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BaselineSummary {
+    pub file: String,
+    pub new: usize,
+    pub unchanged: usize,
+    pub fixed: Vec<BaselineEntry>,
+}
+
+/// The result of one audit (or of several, merged) before it becomes a [`Report`]: the
+/// policy and the baseline act on it, and the report is built once from the outcome.
+#[derive(Debug, Clone, Default)]
+pub struct Audit {
+    pub findings: Vec<Finding>,
+    pub packages: usize,
+    pub inputs: Vec<String>,
+    pub advisory_data: Option<DataSource>,
+    pub upgrades: Vec<Upgrade>,
+    pub notices: Vec<Notice>,
+    pub incomplete: Vec<Notice>,
+    /// What the policy has to say (expired or unused ignores, overdue findings, ...).
+    pub policy: Vec<Notice>,
+    /// Policy problems that fail a `--strict` run (unused ignores, unknown ids).
+    pub policy_errors: usize,
+    pub baseline: Option<BaselineSummary>,
+}
+
+impl Audit {
+    /// Several audits of one project as one: findings most severe first, each audit's own
+    /// order kept within a severity.
+    pub fn merge(parts: impl IntoIterator<Item = Audit>) -> Audit {
+        let mut out = Audit::default();
+        for part in parts {
+            out.findings.extend(part.findings);
+            out.packages += part.packages;
+            out.inputs.extend(part.inputs);
+            out.advisory_data = out.advisory_data.or(part.advisory_data);
+            out.upgrades.extend(part.upgrades);
+            out.notices.extend(part.notices);
+            out.incomplete.extend(part.incomplete);
+            out.policy.extend(part.policy);
+            out.policy_errors += part.policy_errors;
+            out.baseline = out.baseline.or(part.baseline);
+        }
+        out.findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
+        out
+    }
 }
 
 /// The complete result of one run: the JSON contract.
@@ -306,9 +598,18 @@ pub struct Report {
     /// scanned tree): the audit did not see everything, whatever the findings say.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub incomplete: Vec<Notice>,
+    /// Messages about the policy file: expired, expiring and unused ignores, unknown ids.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub policy: Vec<Notice>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<BaselineSummary>,
+    /// Policy problems that fail a `--strict` run.
+    #[serde(skip)]
+    pub policy_errors: usize,
 }
 
-/// Counts by severity plus the packages audited.
+/// Counts of the findings that count (not suppressed) by severity, plus the suppressed ones
+/// and the packages audited.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Summary {
     pub packages: usize,
@@ -318,16 +619,29 @@ pub struct Summary {
     pub low: usize,
     pub unknown: usize,
     pub info: usize,
+    #[serde(default)]
+    pub suppressed: usize,
+    #[serde(default)]
+    pub overdue: usize,
 }
 
-impl Report {
-    pub fn new(findings: Vec<Finding>, packages: usize) -> Self {
+impl From<Audit> for Report {
+    fn from(audit: Audit) -> Report {
+        let mut findings = audit.findings;
+        disambiguate_fingerprints(&mut findings);
         let mut summary = Summary {
-            packages,
+            packages: audit.packages,
             ..Summary::default()
         };
         for f in &findings {
-            match f.severity() {
+            if f.is_suppressed() {
+                summary.suppressed += 1;
+                continue;
+            }
+            if f.overdue {
+                summary.overdue += 1;
+            }
+            match f.severity {
                 Severity::Critical => summary.critical += 1,
                 Severity::High => summary.high += 1,
                 Severity::Medium => summary.medium += 1,
@@ -341,20 +655,129 @@ impl Report {
             tool: format!("stormwatch {}", env!("CARGO_PKG_VERSION")),
             findings,
             summary,
-            inputs: Vec::new(),
-            advisory_data: None,
-            upgrades: Vec::new(),
-            notices: Vec::new(),
-            incomplete: Vec::new(),
+            inputs: audit.inputs,
+            advisory_data: audit.advisory_data,
+            upgrades: audit.upgrades,
+            notices: audit.notices,
+            incomplete: audit.incomplete,
+            policy: audit.policy,
+            baseline: audit.baseline,
+            policy_errors: audit.policy_errors,
+        }
+    }
+}
+
+/// Findings whose identifying parts are equal (the same literal twice in one file) get
+/// `-2`, `-3`, ... in order of position, so each fingerprint names one finding and moving
+/// unrelated lines changes none of them.
+fn disambiguate_fingerprints(findings: &mut [Finding]) {
+    let mut order: Vec<usize> = (0..findings.len()).collect();
+    order.sort_by(|&a, &b| {
+        let (fa, fb) = (&findings[a], &findings[b]);
+        fa.fingerprint
+            .cmp(&fb.fingerprint)
+            .then_with(|| fa.location.cmp(&fb.location))
+    });
+    let originals: Vec<String> = order
+        .iter()
+        .map(|&i| findings[i].fingerprint.clone())
+        .collect();
+    let mut run = 1;
+    for w in 1..order.len() {
+        if originals[w] == originals[w - 1] {
+            run += 1;
+            findings[order[w]].fingerprint = format!("{}-{run}", originals[w]);
+        } else {
+            run = 1;
+        }
+    }
+}
+
+impl Report {
+    /// A report of `findings` alone (tests, simple callers).
+    pub fn new(findings: Vec<Finding>, packages: usize) -> Self {
+        Report::from(Audit {
+            findings,
+            packages,
+            ..Audit::default()
+        })
+    }
+
+    /// Findings that count: not suppressed.
+    pub fn active(&self) -> impl Iterator<Item = &Finding> {
+        self.findings.iter().filter(|f| !f.is_suppressed())
+    }
+
+    /// Whether any finding that counts fails `gate`.
+    pub fn fails(&self, gate: &Gate) -> bool {
+        self.active().any(|f| gate.fails(f))
+    }
+}
+
+/// How an advisory without any severity data counts (`unknown-severity` in the policy).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnknownSeverity {
+    /// As if it had this severity.
+    As(Severity),
+    /// Always fails the run.
+    Fail,
+    /// Never fails the run.
+    Ignore,
+}
+
+impl Default for UnknownSeverity {
+    /// An advisory nobody has rated is not evidence of harmlessness: it counts as high.
+    fn default() -> Self {
+        UnknownSeverity::As(Severity::High)
+    }
+}
+
+impl FromStr for UnknownSeverity {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "fail" => Ok(UnknownSeverity::Fail),
+            "ignore" => Ok(UnknownSeverity::Ignore),
+            "critical" => Ok(UnknownSeverity::As(Severity::Critical)),
+            "high" => Ok(UnknownSeverity::As(Severity::High)),
+            "medium" | "moderate" => Ok(UnknownSeverity::As(Severity::Medium)),
+            "low" => Ok(UnknownSeverity::As(Severity::Low)),
+            other => Err(format!(
+                "unknown value `{other}` (expected low, medium, high, critical, fail or ignore)"
+            )),
+        }
+    }
+}
+
+/// What fails a run: the threshold, how unrated advisories count, and overdue deadlines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Gate {
+    pub threshold: Threshold,
+    pub unknown: UnknownSeverity,
+    /// An overdue finding fails even below the threshold.
+    pub fail_on_overdue: bool,
+}
+
+impl Gate {
+    pub fn new(threshold: Threshold) -> Self {
+        Gate {
+            threshold,
+            unknown: UnknownSeverity::default(),
+            fail_on_overdue: false,
         }
     }
 
-    /// Whether any finding that is not suppressed is at or above `threshold`.
-    pub fn fails(&self, threshold: Threshold) -> bool {
-        self.findings
-            .iter()
-            .filter(|f| !matches!(f, Finding::Config(c) if c.suppressed.is_some()))
-            .any(|f| threshold.fails(f.severity()))
+    /// Whether `finding` fails the run (suppression is the caller's business).
+    pub fn fails(&self, finding: &Finding) -> bool {
+        if self.fail_on_overdue && finding.overdue {
+            return true;
+        }
+        match (finding.severity, self.unknown) {
+            (Severity::Unknown, UnknownSeverity::Fail) => true,
+            (Severity::Unknown, UnknownSeverity::Ignore) => false,
+            (Severity::Unknown, UnknownSeverity::As(s)) => self.threshold.fails(s),
+            (s, _) => self.threshold.fails(s),
+        }
     }
 }
 
@@ -385,33 +808,113 @@ mod tests {
         assert!("nope".parse::<Threshold>().is_err());
     }
 
+    fn dependency(line: usize) -> Finding {
+        Finding::new(
+            Detail::Dependency(DependencyFinding {
+                package: "tornado".into(),
+                version: "6.1".into(),
+                aliases: vec!["CVE-2023-28370".into()],
+                cvss: None,
+                summary: "open redirect".into(),
+                fixed_versions: vec!["6.3.2".into()],
+                published: Some("2023-05-25".into()),
+                source: Location::new("requirements.txt", line),
+                group: None,
+                marker: None,
+            }),
+            "PYSEC-2023-75",
+            Severity::Medium,
+            Location::new("requirements.txt", line),
+            &["dependency", "tornado", "6.1", "requirements.txt"],
+        )
+    }
+
     #[test]
     fn json_shape_is_the_contract() {
-        let f = Finding::Dependency(DependencyFinding {
-            package: "tornado".into(),
-            version: "6.1".into(),
-            id: "PYSEC-2023-75".into(),
-            aliases: vec!["CVE-2023-28370".into()],
-            severity: Severity::Medium,
-            cvss: None,
-            summary: "open redirect".into(),
-            fixed_versions: vec!["6.3.2".into()],
-            source: Location {
-                file: "requirements.txt".into(),
-                line: 3,
-            },
-            group: None,
-            marker: None,
-        });
-        let report = Report::new(vec![f], 1);
+        let report = Report::new(vec![dependency(3)], 1);
         let v = serde_json::to_value(&report).unwrap();
-        assert_eq!(v["version"], 1);
+        assert_eq!(v["version"], 2);
         let f = &v["findings"][0];
         assert_eq!(f["kind"], "dependency");
+        assert_eq!(f["id"], "PYSEC-2023-75");
         assert_eq!(f["package"], "tornado");
         assert_eq!(f["severity"], "medium");
         assert_eq!(f["source"]["line"], 3);
+        assert_eq!(f["location"]["line"], 3);
+        assert!(f["location"].get("column").is_none());
         assert_eq!(f["aliases"][0], "CVE-2023-28370");
+        assert_eq!(f["fingerprint"].as_str().unwrap().len(), 32);
+        assert!(f.get("suppression").is_none());
         assert_eq!(v["summary"]["medium"], 1);
+        let back: Report = serde_json::from_value(v).unwrap();
+        assert_eq!(back, report);
+    }
+
+    #[test]
+    fn fingerprints_are_stable_and_ignore_the_line() {
+        // Pinned by value: a baseline written by one build must match the next.
+        assert_eq!(fingerprint(&[]), "6c62272e07bb014262b821756295c58d");
+        assert_eq!(fingerprint(&["a", "b"]), fingerprint(&["a", "b"]));
+        assert_ne!(fingerprint(&["ab", ""]), fingerprint(&["a", "b"]));
+        assert_eq!(dependency(3).fingerprint, dependency(40).fingerprint);
+    }
+
+    #[test]
+    fn equal_fingerprints_are_numbered_in_file_order() {
+        let report = Report::new(vec![dependency(9), dependency(2)], 1);
+        let base = dependency(1).fingerprint;
+        let by_line = |line: usize| {
+            report
+                .findings
+                .iter()
+                .find(|f| f.location.line == line)
+                .unwrap()
+                .fingerprint
+                .clone()
+        };
+        assert_eq!(by_line(2), base);
+        assert_eq!(by_line(9), format!("{base}-2"));
+    }
+
+    #[test]
+    fn suppressed_findings_are_counted_apart_and_never_fail() {
+        let mut f = dependency(3);
+        f.suppression = Some(Suppression {
+            kind: SuppressionKind::Policy,
+            reason: "not reachable".into(),
+            expires: Some("2027-01-31".into()),
+            expired: false,
+        });
+        let report = Report::new(vec![f.clone()], 1);
+        assert_eq!(report.summary.medium, 0);
+        assert_eq!(report.summary.suppressed, 1);
+        assert!(!report.fails(&Gate::new(Threshold::Low)));
+        f.suppression.as_mut().unwrap().expired = true;
+        let report = Report::new(vec![f], 1);
+        assert_eq!(report.summary.medium, 1);
+        assert!(report.fails(&Gate::new(Threshold::Low)));
+    }
+
+    #[test]
+    fn gate_counts_unknown_and_overdue_as_told() {
+        let mut f = dependency(3);
+        f.severity = Severity::Unknown;
+        let mut gate = Gate::new(Threshold::High);
+        assert!(gate.fails(&f), "unknown counts as high by default");
+        gate.threshold = Threshold::Critical;
+        assert!(!gate.fails(&f));
+        gate.unknown = UnknownSeverity::Fail;
+        assert!(gate.fails(&f));
+        gate.unknown = UnknownSeverity::Ignore;
+        gate.threshold = Threshold::Low;
+        assert!(!gate.fails(&f));
+        f.severity = Severity::Low;
+        gate.threshold = Threshold::High;
+        f.overdue = true;
+        assert!(!gate.fails(&f));
+        gate.fail_on_overdue = true;
+        assert!(gate.fails(&f));
+        assert_eq!("medium".parse(), Ok(UnknownSeverity::As(Severity::Medium)));
+        assert!("sometimes".parse::<UnknownSeverity>().is_err());
     }
 }

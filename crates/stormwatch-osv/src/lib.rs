@@ -57,6 +57,9 @@ pub struct CompiledAdvisory {
     pub id: String,
     pub aliases: Vec<String>,
     pub modified: Option<String>,
+    /// When the advisory was first published: patch deadlines count from the earliest
+    /// publication among a finding's aliases.
+    pub published: Option<String>,
     pub withdrawn: bool,
     pub headline: String,
     pub severity: Severity,
@@ -75,6 +78,7 @@ impl CompiledAdvisory {
             id: advisory.id.clone(),
             aliases: advisory.aliases.clone(),
             modified: advisory.modified.clone(),
+            published: advisory.published.clone(),
             withdrawn: advisory.is_withdrawn(),
             headline: advisory.headline(),
             severity,

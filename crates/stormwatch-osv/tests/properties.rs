@@ -99,10 +99,10 @@ proptest! {
         let adv = advisory(vec![Range { kind: "ECOSYSTEM".into(), repo: None, events }]);
         let compiled = CompiledAdvisory::new(adv);
         let p = v(&probe);
-        // `introduced: "0"` is OSV's "from the first version", pre-releases of 0 included.
-        let zero = v("0");
+        // `introduced: "0"` (that text exactly) is OSV's "from the first version",
+        // pre-releases of 0 included; `0.0` is a version like any other, above `0.dev0`.
         let expected = pairs.iter().any(|(lo, hi)| {
-            (lo == &zero || &p >= lo) && if last_affected { &p <= hi } else { &p < hi }
+            (lo.to_string() == "0" || &p >= lo) && if last_affected { &p <= hi } else { &p < hi }
         });
         prop_assert_eq!(compiled.affects("pkg", Some(&p), &probe), expected, "{:?} {}", pairs, probe);
     }

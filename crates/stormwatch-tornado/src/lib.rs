@@ -7,7 +7,10 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use stormwatch_findings::{ConfigFinding, Location, TraceStep};
+use stormwatch_findings::{
+    Audit, ConfigFinding, Detail, Finding, Location, Notice, Suppression, SuppressionKind,
+    TraceStep,
+};
 use stormwatch_manifest::text::{LineIndex, MAX_INPUT_BYTES};
 
 mod data_files;
@@ -26,7 +29,7 @@ pub use source::{python_files, SkippedFile};
 /// What a configuration audit found.
 #[derive(Debug, Default)]
 pub struct ConfigAudit {
-    pub findings: Vec<ConfigFinding>,
+    pub findings: Vec<Finding>,
     /// Deployment files read, with their kind and whether they are for development.
     pub deployment_files: Vec<(String, &'static str, bool)>,
     /// Files that could not be read or parsed (reported, not fatal).
@@ -36,6 +39,80 @@ pub struct ConfigAudit {
     pub warnings: Vec<SkippedFile>,
     pub files: usize,
     pub lines: usize,
+}
+
+impl ConfigAudit {
+    /// Whether there was anything to audit: Python code, deployment files, or files that
+    /// could not be read.
+    pub fn found_anything(&self) -> bool {
+        self.files > 0 || !self.skipped.is_empty() || !self.deployment_files.is_empty()
+    }
+
+    /// The audit in the shape every report is built from: what was read, the files that
+    /// could not be analysed (incomplete), warnings and which deployment files were taken
+    /// for the other environment (notices).
+    ///
+    /// Paths in the audit are relative to the scanned root; `root` is joined in front of
+    /// them so that they read like the dependency audit's (relative to where stormwatch
+    /// runs). Fingerprints keep the root-relative path: they do not change with the
+    /// directory stormwatch is started from.
+    pub fn into_audit(mut self, target: rules::Target, root: &Path) -> Audit {
+        let rebase = |file: &mut String| {
+            if root != Path::new(".") && Path::new(file.as_str()).is_relative() {
+                *file = display(&root.join(file.as_str()));
+            }
+        };
+        for f in &mut self.findings {
+            rebase(&mut f.location.file);
+            if let Detail::Config(c) = &mut f.detail {
+                rebase(&mut c.path);
+                for step in &mut c.trace {
+                    rebase(&mut step.location.file);
+                }
+            }
+        }
+        for s in self.skipped.iter_mut().chain(self.warnings.iter_mut()) {
+            if s.path.is_relative() && root != Path::new(".") {
+                s.path = root.join(&s.path);
+            }
+        }
+        for (path, _, _) in &mut self.deployment_files {
+            rebase(path);
+        }
+        let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+        let inputs = vec![format!(
+            "{} ({}) and {}",
+            plural(self.files, "Python file"),
+            plural(self.lines, "line"),
+            plural(self.deployment_files.len(), "deployment file")
+        )];
+        let (other, production) = match target {
+            rules::Target::Production => ("development", true),
+            rules::Target::Development => ("production", false),
+        };
+        let off_target: Vec<&str> = self
+            .deployment_files
+            .iter()
+            .filter(|(_, _, dev)| *dev == production)
+            .map(|(p, _, _)| p.as_str())
+            .collect();
+        let notice =
+            |s: &SkippedFile| Notice::at(Location::new(display(&s.path), s.line), &s.message);
+        let mut notices: Vec<Notice> = self.warnings.iter().map(notice).collect();
+        if !off_target.is_empty() {
+            notices.push(Notice::new(format!(
+                "treated as {other} files (findings there are info only): {}",
+                off_target.join(", ")
+            )));
+        }
+        Audit {
+            incomplete: self.skipped.iter().map(notice).collect(),
+            findings: self.findings,
+            inputs,
+            notices,
+            ..Audit::default()
+        }
+    }
 }
 
 /// Rule selection: `select` (empty = all) minus `ignore`, by id; and which deployment files
@@ -248,7 +325,7 @@ fn analyze(
             )
         })
         .collect();
-    let mut findings: Vec<ConfigFinding> = Vec::new();
+    let mut findings: Vec<Finding> = Vec::new();
     let mut warnings = Vec::new();
     let mut seen: std::collections::HashMap<(String, String, usize, usize, String), usize> =
         Default::default();
@@ -297,8 +374,13 @@ fn analyze(
                     .and_then(|l| suppression(l, hit.rule.id))
             }
         };
-        let suppressed = match suppression {
-            Some(Ok(reason)) => Some(reason),
+        let suppression = match suppression {
+            Some(Ok(reason)) => Some(Suppression {
+                kind: SuppressionKind::Inline,
+                reason,
+                expires: None,
+                expired: false,
+            }),
             Some(Err(())) => {
                 warnings.push(SkippedFile {
                     path: hit.step.file.clone(),
@@ -312,34 +394,37 @@ fn analyze(
             }
             None => None,
         };
-        let finding = ConfigFinding {
+        let path = display(&hit.step.file);
+        let column = hit.step.column.max(1);
+        let location = Location::new(path.clone(), hit.step.line).with_column(column);
+        // The setting or call the finding is about is what its message names (messages
+        // never carry line numbers): edits elsewhere in the file leave it unchanged.
+        let parts = ["config", hit.rule.id, path.as_str(), base_message.as_str()];
+        let detail = Detail::Config(ConfigFinding {
             rule: hit.rule.id.to_string(),
-            severity: hit.severity,
-            path: display(&hit.step.file),
+            path: path.clone(),
             line: hit.step.line,
-            column: hit.step.column.max(1),
+            column,
             message: hit.message,
             trace: hit
                 .trace
                 .iter()
                 .filter(|s| s.line > 0)
                 .map(|s| TraceStep {
-                    location: Location {
-                        file: display(&s.file),
-                        line: s.line,
-                    },
+                    location: Location::new(display(&s.file), s.line),
                     note: s.note.clone(),
                 })
                 .collect(),
-            suppressed,
-        };
+        });
+        let mut finding = Finding::new(detail, hit.rule.id, hit.severity, location, &parts);
+        finding.suppression = suppression;
         // One value feeding several applications is one place to fix: one finding, at the
         // severity of the application where it matters most.
         let key = (
-            finding.rule.clone(),
-            finding.path.clone(),
-            finding.line,
-            finding.column,
+            finding.id.clone(),
+            finding.location.file.clone(),
+            finding.location.line,
+            finding.location.column,
             base_message,
         );
         match seen.get(&key) {
@@ -357,9 +442,9 @@ fn analyze(
     findings.sort_by(|a, b| {
         b.severity
             .cmp(&a.severity)
-            .then_with(|| a.path.cmp(&b.path))
-            .then(a.line.cmp(&b.line))
-            .then_with(|| a.rule.cmp(&b.rule))
+            .then_with(|| a.location.file.cmp(&b.location.file))
+            .then(a.location.line.cmp(&b.location.line))
+            .then_with(|| a.id.cmp(&b.id))
     });
     // Notices name files the way findings do: relative to the scanned directory.
     let relative = |mut s: SkippedFile| {

@@ -26,7 +26,11 @@ fn findings(files: &[(&str, &str)], rules: &[&str]) -> Vec<String> {
         .map(|f| {
             format!(
                 "{} {} {}:{} {}",
-                f.rule, f.severity, f.path, f.line, f.message
+                f.id,
+                f.severity,
+                f.location.file,
+                f.location.line,
+                f.message()
             )
         })
         .collect();

@@ -47,7 +47,7 @@ fn rules_at(root: &Path) -> Vec<(String, String, usize)> {
     let mut out: Vec<_> = result
         .findings
         .iter()
-        .map(|f| (f.rule.clone(), f.path.clone(), f.line))
+        .map(|f| (f.id.clone(), f.location.file.clone(), f.location.line))
         .collect();
     out.sort();
     out

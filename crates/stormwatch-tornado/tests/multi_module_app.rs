@@ -18,12 +18,17 @@ fn full_findings_and_chains() {
         .map(|f| {
             let mut s = format!(
                 "{} {} {}:{}:{} {}",
-                f.rule, f.severity, f.path, f.line, f.column, f.message
+                f.id,
+                f.severity,
+                f.location.file,
+                f.location.line,
+                f.location.column,
+                f.message()
             );
-            if let Some(r) = &f.suppressed {
-                s.push_str(&format!(" [suppressed: {r}]"));
+            if let Some(r) = &f.suppression {
+                s.push_str(&format!(" [suppressed: {}]", r.reason));
             }
-            for step in &f.trace {
+            for step in f.trace() {
                 s.push_str(&format!(
                     "\n    {}:{} {}",
                     step.location.file, step.location.line, step.note
@@ -35,11 +40,11 @@ fn full_findings_and_chains() {
     insta::assert_snapshot!(rendered.join("\n"));
 
     assert_eq!(result.deployment_files.len(), 8);
-    let ids: Vec<&str> = result.findings.iter().map(|f| f.rule.as_str()).collect();
+    let ids: Vec<&str> = result.findings.iter().map(|f| f.id.as_str()).collect();
     let production_debug = result
         .findings
         .iter()
-        .filter(|f| f.rule == "TW001" && f.severity > stormwatch_findings::Severity::Info)
+        .filter(|f| f.id == "TW001" && f.severity > stormwatch_findings::Severity::Info)
         .count();
     assert_eq!(production_debug, 2);
     // Deployment: the Dockerfile's --autoreload, compose's APP_ENV=staging, k8s --logging=debug;
@@ -49,8 +54,8 @@ fn full_findings_and_chains() {
         result
             .findings
             .iter()
-            .filter(|f| f.path == path)
-            .map(|f| (f.rule.as_str(), f.severity))
+            .filter(|f| f.location.file == path)
+            .map(|f| (f.id.as_str(), f.severity))
             .collect()
     };
     use stormwatch_findings::Severity::*;
@@ -66,20 +71,20 @@ fn full_findings_and_chains() {
         at(".env").is_empty() && at("Procfile").is_empty() && at("deploy/web.service").is_empty()
     );
     assert!(ids.contains(&"TW002") && ids.contains(&"TW003") && ids.contains(&"TW006"));
-    let autoreload = result.findings.iter().find(|f| f.rule == "TW002").unwrap();
+    let autoreload = result.findings.iter().find(|f| f.id == "TW002").unwrap();
     assert_eq!(
-        (autoreload.path.as_str(), autoreload.line),
+        (autoreload.location.file.as_str(), autoreload.location.line),
         ("config/production.py", 3)
     );
     let env_debug = result
         .findings
         .iter()
-        .find(|f| f.rule == "TW001" && f.suppressed.is_none())
+        .find(|f| f.id == "TW001" && f.suppression.is_none())
         .unwrap();
-    assert_eq!(env_debug.path, "app/settings.py");
-    assert!(env_debug.message.contains("$APP_ENV"));
+    assert_eq!(env_debug.location.file, "app/settings.py");
+    assert!(env_debug.message().contains("$APP_ENV"));
     assert!(env_debug
-        .trace
+        .trace()
         .iter()
         .any(|s| s.location.file == "app/server.py"));
 }
@@ -94,14 +99,18 @@ fn per_application_and_non_production_code() {
     let tw008: Vec<(&str, String)> = result
         .findings
         .iter()
-        .filter(|f| f.rule == "TW008")
-        .map(|f| (f.path.as_str(), f.severity.to_string()))
+        .filter(|f| f.id == "TW008")
+        .map(|f| (f.location.file.as_str(), f.severity.to_string()))
         .collect();
     assert_eq!(tw008, [("app/admin.py", "medium".to_string())]);
-    let admin = result.findings.iter().find(|f| f.rule == "TW008").unwrap();
-    assert!(admin.message.contains("DeleteUserHandler.post"));
+    let admin = result.findings.iter().find(|f| f.id == "TW008").unwrap();
+    assert!(admin.message().contains("DeleteUserHandler.post"));
     for path in ["tests/test_server.py", "examples/demo.py"] {
-        let here: Vec<_> = result.findings.iter().filter(|f| f.path == path).collect();
+        let here: Vec<_> = result
+            .findings
+            .iter()
+            .filter(|f| f.location.file == path)
+            .collect();
         assert!(!here.is_empty(), "{path}");
         assert!(
             here.iter()
@@ -117,7 +126,10 @@ fn per_application_and_non_production_code() {
             ..Selection::default()
         },
     );
-    assert!(all.findings.iter().any(|f| f.path == "tests/test_server.py"
-        && f.rule == "TW001"
-        && f.severity == stormwatch_findings::Severity::High));
+    assert!(all
+        .findings
+        .iter()
+        .any(|f| f.location.file == "tests/test_server.py"
+            && f.id == "TW001"
+            && f.severity == stormwatch_findings::Severity::High));
 }

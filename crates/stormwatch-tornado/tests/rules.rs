@@ -22,8 +22,14 @@ fn run(file: &Path, rule: &str) -> Vec<String> {
         .findings
         .iter()
         .map(|f| {
-            assert_eq!(f.rule, rule);
-            format!("{}:{} {} {}", f.line, f.column, f.severity, f.message)
+            assert_eq!(f.id, rule);
+            format!(
+                "{}:{} {} {}",
+                f.location.line,
+                f.location.column,
+                f.severity,
+                f.message()
+            )
         })
         .collect();
     out.sort();
@@ -133,7 +139,7 @@ fn tw006_main_block_started_by_deployment() {
     )
     .findings
     .into_iter()
-    .map(|f| (f.path, f.severity.to_string()))
+    .map(|f| (f.location.file, f.severity.to_string()))
     .collect();
     found.sort();
     assert_eq!(
@@ -251,11 +257,11 @@ fn tw009_secret_shared_with_tests() {
     )
     .unwrap();
     let result = audit(p, &Selection::default());
-    let f = result.findings.iter().find(|f| f.rule == "TW009").unwrap();
+    let f = result.findings.iter().find(|f| f.id == "TW009").unwrap();
     assert!(
-        f.message.contains("appears in tests/test_app.py"),
+        f.message().contains("appears in tests/test_app.py"),
         "{}",
-        f.message
+        f.message()
     );
 }
 
@@ -273,7 +279,7 @@ fn latin1_file_with_a_coding_declaration_is_audited() {
     assert!(result
         .findings
         .iter()
-        .any(|f| f.rule == "TW001" && f.line == 4));
+        .any(|f| f.id == "TW001" && f.location.line == 4));
     assert_eq!(
         result.skipped.len(),
         1,
@@ -301,7 +307,7 @@ fn tw013_root_debug_with_tornado_logger_quieted() {
     )
     .findings
     .into_iter()
-    .map(|f| format!("{} {}", f.path, f.severity))
+    .map(|f| format!("{} {}", f.location.file, f.severity))
     .collect();
     assert_eq!(found, ["loud.py medium"]);
 }

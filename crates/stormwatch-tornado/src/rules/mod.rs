@@ -107,15 +107,7 @@ pub mod write_error;
 pub mod xheaders;
 pub mod xsrf;
 
-/// A rule's identity and documentation.
-pub struct RuleInfo {
-    pub id: &'static str,
-    pub name: &'static str,
-    pub severity: Severity,
-    pub summary: &'static str,
-    /// Markdown: what it catches, why, a bad example, the fix.
-    pub docs: &'static str,
-}
+pub use stormwatch_findings::RuleInfo;
 
 /// Every rule, in id order.
 pub const ALL: &[&RuleInfo] = &[

@@ -1,0 +1,127 @@
+//! GitHub Actions workflow commands (`::error file=...::message`), which annotate the
+//! changed lines of a pull request. GitHub shows at most 10 errors and 10 warnings per step;
+//! past that, one notice says how many more there are.
+
+use std::fmt::Write as _;
+
+use stormwatch_findings::{Report, Severity};
+
+use crate::{Context, Emitter};
+
+pub struct Github;
+
+/// GitHub's per-step limit for each of `error` and `warning` annotations.
+pub const PER_LEVEL: usize = 10;
+
+impl Emitter for Github {
+    fn emit(
+        &self,
+        report: &Report,
+        ctx: &Context,
+        out: &mut dyn std::io::Write,
+    ) -> std::io::Result<()> {
+        out.write_all(github(report, ctx).as_bytes())
+    }
+}
+
+/// Workflow-command data: `%`, CR and LF encoded so a message cannot end the command.
+fn data(text: &str) -> String {
+    text.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+/// Workflow-command property values: additionally `:` and `,`.
+fn property(text: &str) -> String {
+    data(text).replace(':', "%3A").replace(',', "%2C")
+}
+
+pub fn github(report: &Report, ctx: &Context) -> String {
+    let mut out = String::new();
+    let mut shown = [0usize; 3];
+    let mut hidden = 0;
+    for f in crate::ordered(report)
+        .into_iter()
+        .filter(|f| !f.is_suppressed())
+    {
+        let (level, slot) = if ctx.gate.fails(f) {
+            ("error", 0)
+        } else if f.severity == Severity::Info {
+            ("notice", 2)
+        } else {
+            ("warning", 1)
+        };
+        if shown[slot] == PER_LEVEL {
+            hidden += 1;
+            continue;
+        }
+        shown[slot] += 1;
+        let mut props = format!("file={}", property(&f.location.file));
+        if f.location.line > 0 {
+            let _ = write!(props, ",line={}", f.location.line);
+        }
+        if f.location.column > 0 {
+            let _ = write!(props, ",col={}", f.location.column);
+        }
+        let title = format!("{} ({})", f.id, f.severity.as_str());
+        let _ = write!(props, ",title={}", property(&title));
+        let mut message = f.message();
+        if let Some(due) = &f.due {
+            let _ = write!(
+                message,
+                " Due {due}{}.",
+                if f.overdue { " (overdue)" } else { "" }
+            );
+        }
+        if let Some(owner) = &f.owner {
+            let _ = write!(message, " Owner {owner}.");
+        }
+        let _ = writeln!(out, "::{level} {props}::{}", data(&message));
+    }
+    if hidden > 0 {
+        let _ = writeln!(
+            out,
+            "::notice title=stormwatch::{hidden} more finding{} not annotated (GitHub shows {PER_LEVEL} per level); see the full report",
+            crate::plural(hidden)
+        );
+    }
+    let s = &report.summary;
+    let _ = writeln!(
+        out,
+        "stormwatch: {} critical, {} high, {} medium, {} low, {} unknown, {} info; {} suppressed",
+        s.critical, s.high, s.medium, s.low, s.unknown, s.info, s.suppressed
+    );
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sample;
+    use stormwatch_findings::{Audit, Finding};
+
+    #[test]
+    fn annotations_are_escaped_and_capped() {
+        let text = github(&sample::report(), &Context::default());
+        assert!(
+            text.contains(
+                "::error file=requirements.txt,line=3,title=GHSA-aaaa-bbbb-cccc (critical)::"
+            ),
+            "{text}"
+        );
+        assert!(
+            !text.contains("debug=True"),
+            "suppressed findings are not annotated"
+        );
+        let one = sample::report().findings[0].clone();
+        let many: Vec<Finding> = (0..25).map(|_| one.clone()).collect();
+        let report = Report::from(Audit {
+            findings: many,
+            ..Audit::default()
+        });
+        let text = github(&report, &Context::default());
+        assert_eq!(text.matches("::error ").count(), PER_LEVEL);
+        assert!(text.contains("15 more findings not annotated"), "{text}");
+        assert_eq!(property("a:b,c%\n"), "a%3Ab%2Cc%25%0A");
+    }
+}
