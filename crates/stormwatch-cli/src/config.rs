@@ -84,7 +84,9 @@ fn config_audit(
             all_code,
         },
     );
-    Ok(result.found_anything().then(|| result.into_audit(target, root)))
+    Ok(result
+        .found_anything()
+        .then(|| result.into_audit(target, root)))
 }
 
 /// Every rule stormwatch reports under, configuration and dependency audits alike.

@@ -231,7 +231,10 @@ fn check_combines_both_audits() {
     assert_eq!(config["rule"], "TW101");
     // Paths read like the dependency audit's: the scanned root in front.
     let path = config["path"].as_str().unwrap();
-    assert!(path.ends_with("/Dockerfile") && path.len() > "/Dockerfile".len(), "{path}");
+    assert!(
+        path.ends_with("/Dockerfile") && path.len() > "/Dockerfile".len(),
+        "{path}"
+    );
     assert_eq!(config["location"]["file"], path);
     // 10 dependency highs, the unpinned `tornado>=5.1`, and TW101.
     assert_eq!(v["summary"]["high"].as_u64().unwrap(), 12);

@@ -212,6 +212,7 @@ pub fn sarif(report: &Report, ctx: &Context) -> Value {
             "tool": {
                 "driver": {
                     "name": "stormwatch",
+                    "informationUri": env!("CARGO_PKG_REPOSITORY"),
                     "version": version,
                     "semanticVersion": version,
                     "rules": rules,
