@@ -34,7 +34,7 @@ fn json_contract_and_exit_codes() {
     let findings = v["findings"].as_array().unwrap();
     let f = findings.iter().find(|f| f["rule"] == "TW002").unwrap();
     assert_eq!(f["id"], "TW002");
-    assert_eq!(f["location"]["file"], path);
+    assert_eq!(f["location"]["file"], f["path"]);
     assert_eq!(f["location"]["line"], 3);
     assert_eq!(f["location"]["column"], 14);
     assert_eq!(f["kind"], "config");
