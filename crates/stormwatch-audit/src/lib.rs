@@ -128,7 +128,7 @@ fn audit_one(
 ) -> (Vec<Finding>, Option<Upgrade>) {
     let mut findings = Vec::new();
     // Built only for a dependency with a finding: most packages of a large lock have none.
-    let location = || Location::new(dep.source.path.display().to_string(), dep.source.line);
+    let location = || Location::new(display(&dep.source.path), dep.source.line);
     match &dep.spec {
         Spec::Pinned { version, parsed } => {
             // Group every advisory of the package first, so that a fix one record

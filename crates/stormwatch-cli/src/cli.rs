@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use stormwatch_findings::Threshold;
+use stormwatch_findings::{Threshold, UnknownSeverity};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -42,6 +42,42 @@ pub enum Command {
     /// Manage the local advisory database.
     #[command(subcommand)]
     Db(DbCommand),
+    /// Write a commented starter policy (stormwatch.toml), or the team's security-update
+    /// process page generated from its policy.
+    #[command(after_help = "\
+The policy is read from stormwatch.toml in the scanned directory, else from
+[tool.stormwatch] in its pyproject.toml, or from the file given with --config. Every
+command-line flag overrides it. Unknown keys and bad values are errors (exit 2).
+
+Examples:
+  stormwatch init                      write ./stormwatch.toml
+  stormwatch init --process            print the process page for the current policy
+  stormwatch init --process --output docs/security-updates.md")]
+    Init(InitArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct InitArgs {
+    /// Directory to write stormwatch.toml in, or whose policy --process reads (default: the
+    /// current directory).
+    pub path: Option<PathBuf>,
+
+    /// Instead of the starter policy, write the security-update process page (Markdown)
+    /// generated from the directory's policy.
+    #[arg(long)]
+    pub process: bool,
+
+    /// Policy file for --process [default: as for every command].
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Where --process writes the page (default: standard output).
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Replace an existing stormwatch.toml.
+    #[arg(long)]
+    pub force: bool,
 }
 
 const CONFIG_EXAMPLES: &str = "\
@@ -78,8 +114,9 @@ pub struct ConfigArgs {
 
     /// Which deployment files count: files named for the other environment
     /// (`docker-compose.dev.yml`, `.env.development`, ...) are reported as info only.
-    #[arg(long, value_enum, default_value_t = EnvArg::Production)]
-    pub env: EnvArg,
+    /// [default: the policy's `environment`, else production]
+    #[arg(long, value_enum)]
+    pub env: Option<EnvArg>,
 
     /// Judge tests, examples, documentation, benchmarks, scripts and vendored code like
     /// production code (by default findings there are reported as info, with the reason).
@@ -172,8 +209,9 @@ pub struct CheckArgs {
     pub ignore_unpinned: bool,
 
     /// Which deployment files count (see `stormwatch config --help`).
-    #[arg(long, value_enum, default_value_t = EnvArg::Production)]
-    pub env: EnvArg,
+    /// [default: the policy's `environment`, else production]
+    #[arg(long, value_enum)]
+    pub env: Option<EnvArg>,
 
     /// Judge tests, examples, documentation, benchmarks, scripts and vendored code like
     /// production code (by default findings there are reported as info, with the reason).
@@ -213,13 +251,37 @@ pub struct OutputArgs {
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
 
-    /// Lowest severity that makes the exit code 1: info, low, medium, high, critical or none.
-    /// Advisories without any severity data count as failing at every threshold below critical.
-    #[arg(long, value_name = "SEVERITY", default_value = "low")]
-    pub fail_on: Threshold,
+    /// Lowest severity that makes the exit code 1: info, low, medium, high, critical or none
+    /// [default: the policy's `fail-on`, else low].
+    #[arg(long, value_name = "SEVERITY")]
+    pub fail_on: Option<Threshold>,
 
-    /// Fail (exit 2) when the audit is incomplete: a file that could not be analysed
-    /// (unreadable, malformed, past a size or nesting limit, outside the scanned tree).
+    /// How an advisory without any severity data counts: a severity, `fail` or `ignore`
+    /// [default: the policy's `unknown-severity`, else high].
+    #[arg(long, value_name = "HOW")]
+    pub unknown_severity: Option<UnknownSeverity>,
+
+    /// Policy file [default: stormwatch.toml in the scanned directory, else
+    /// [tool.stormwatch] in its pyproject.toml].
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// The date deadlines and ignore expiries are judged on (YYYY-MM-DD) [default: today].
+    #[arg(long, value_name = "DATE", value_parser = parse_today)]
+    pub today: Option<time::Date>,
+
+    /// Compare with this baseline: findings in it are reported as unchanged and do not fail
+    /// the run; only new ones do. Findings of the baseline that are gone are listed as fixed.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+
+    /// Record today's findings (their fingerprints) in FILE, for `--baseline`.
+    #[arg(long, value_name = "FILE")]
+    pub write_baseline: Option<PathBuf>,
+
+    /// Fail (exit 2) when the audit is incomplete (a file that could not be analysed:
+    /// unreadable, malformed, past a size or nesting limit, outside the scanned tree), or
+    /// when a policy ignore matched nothing or names an unknown id.
     #[arg(long)]
     pub strict: bool,
 
@@ -234,6 +296,10 @@ pub struct OutputArgs {
     /// Never use colors (also honoured: the NO_COLOR environment variable).
     #[arg(long)]
     pub no_color: bool,
+}
+
+fn parse_today(s: &str) -> Result<time::Date, String> {
+    stormwatch_policy::parse_date(s).ok_or_else(|| format!("`{s}` is not a date (YYYY-MM-DD)"))
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

@@ -7,14 +7,32 @@ use stormwatch_findings::{Audit, Notice, RuleInfo};
 use stormwatch_tornado::{audit, rules, Selection};
 
 use crate::cli::{CheckArgs, ConfigArgs, EnvArg};
-use crate::output::finish;
+use crate::output::{finish, load_policy};
 
 pub fn run(args: ConfigArgs) -> Result<bool> {
     let root = args.path.clone().unwrap_or_else(|| PathBuf::from("."));
-    match config_audit(&root, &args.select, &args.ignore, args.env, args.all_code)? {
-        Some(audit) => finish(audit, &args.output),
+    // A single file audited: the policy is its directory's.
+    let project = if root.is_dir() {
+        root.clone()
+    } else {
+        root.parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+    };
+    let policy = load_policy(&project, &args.output)?;
+    let env = environment(args.env, policy.as_ref());
+    match config_audit(&root, &args.select, &args.ignore, env, args.all_code)? {
+        Some(audit) => finish(audit, &args.output, &project, policy.as_ref()),
         None => bail!("{}: no Python or deployment files found", root.display()),
     }
+}
+
+/// The environment judged: the command line's, else the policy's, else production.
+fn environment(arg: Option<EnvArg>, policy: Option<&stormwatch_policy::Policy>) -> EnvArg {
+    arg.unwrap_or_else(|| match policy.and_then(|p| p.environment.as_deref()) {
+        Some("development") => EnvArg::Development,
+        _ => EnvArg::Production,
+    })
 }
 
 /// `stormwatch check`: both audits over one directory, merged into one report. A repository
@@ -25,6 +43,8 @@ pub fn check(args: CheckArgs) -> Result<bool> {
     if !root.is_dir() {
         bail!("{}: not a directory", root.display());
     }
+    let policy = load_policy(&root, &args.output)?;
+    let env = environment(args.env, policy.as_ref());
     let mut skipped = Audit::default();
     let deps = if stormwatch_manifest::discover(&root).is_empty() {
         skipped.notices.push(Notice::new(format!(
@@ -41,7 +61,7 @@ pub fn check(args: CheckArgs) -> Result<bool> {
             &args.advisories,
         )?)
     };
-    let config = config_audit(&root, &[], &[], args.env, args.all_code)?;
+    let config = config_audit(&root, &[], &[], env, args.all_code)?;
     if config.is_none() {
         skipped.notices.push(Notice::new(format!(
             "{}: no Python or deployment files found; configuration audit skipped",
@@ -51,6 +71,8 @@ pub fn check(args: CheckArgs) -> Result<bool> {
     finish(
         Audit::merge([skipped].into_iter().chain(deps).chain(config)),
         &args.output,
+        &root,
+        policy.as_ref(),
     )
 }
 

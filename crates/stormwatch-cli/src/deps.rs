@@ -9,7 +9,7 @@ use stormwatch_findings::{Audit, Notice};
 use stormwatch_manifest::{discover_checked, file_format, parse_in, Inputs};
 
 use crate::cli::{AdvisoryArgs, DepsArgs};
-use crate::output::finish;
+use crate::output::{finish, load_policy};
 
 /// Where a file named on the command line may include from: the current directory when the
 /// file is inside it (`requirements/prod.txt` with `-r ../base.txt`), else the file's own
@@ -130,6 +130,12 @@ pub fn read_dir(dir: &Path) -> Result<Inputs> {
 }
 
 pub fn run(args: DepsArgs) -> Result<bool> {
+    // The project whose policy applies: the one directory named, else the current one.
+    let root = match args.paths.as_slice() {
+        [one] if one.is_dir() => one.clone(),
+        _ => PathBuf::from("."),
+    };
+    let policy = load_policy(&root, &args.output)?;
     let inputs = collect_inputs(&args)?;
     let audit = audit_inputs(
         inputs,
@@ -137,7 +143,7 @@ pub fn run(args: DepsArgs) -> Result<bool> {
         &args.target.target(),
         &args.advisories,
     )?;
-    finish(audit, &args.output)
+    finish(audit, &args.output, &root, policy.as_ref())
 }
 
 /// The dependency audit of `inputs`, not yet rendered: pins that cannot apply on `target`
@@ -162,6 +168,11 @@ pub fn audit_inputs(
         AuditOptions { ignore_unpinned },
     );
     let mut out = result.into_audit(&inputs);
+    for name in &names {
+        for adv in advisories.set.for_package(name) {
+            out.advisory_ids.extend(adv.all_ids().map(str::to_string));
+        }
+    }
     out.advisory_data = Some(advisories.data);
     let mut notices = advisories.notices;
     notices.append(&mut out.notices);

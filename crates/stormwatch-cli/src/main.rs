@@ -14,6 +14,7 @@ mod cli;
 mod config;
 mod db;
 mod deps;
+mod init;
 mod output;
 
 /// Python syntax trees are walked recursively; operator chains that CPython accepts (a long
@@ -58,6 +59,7 @@ fn execute(cli: cli::Cli) -> ExitCode {
         cli::Command::Config(args) => config::run(args),
         cli::Command::Rules => config::list_rules(),
         cli::Command::Explain { id } => config::explain(&id),
+        cli::Command::Init(args) => init::run(args),
     };
     match result {
         Ok(false) => ExitCode::SUCCESS,

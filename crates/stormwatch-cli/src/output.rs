@@ -1,19 +1,82 @@
 //! Writing a report where and how the user asked, and deciding the exit status.
 
+use std::collections::HashSet;
 use std::io::{IsTerminal, Write};
 use std::path::Path;
 
 use anyhow::{Context as _, Result};
-use stormwatch_findings::{Audit, Gate, Report};
+use stormwatch_findings::{Audit, Gate, Report, Threshold};
+use stormwatch_policy::{Facts, Policy};
 use stormwatch_report::{write, Context, Format, Options};
 
 use crate::cli::{FormatArg, OutputArgs};
 
-/// Builds the report from the final findings, writes it, and returns whether it fails the
-/// run.
-pub fn finish(audit: Audit, args: &OutputArgs) -> Result<bool> {
+/// The policy of the project at `root` (`--config` wins), if any.
+pub fn load_policy(root: &Path, args: &OutputArgs) -> Result<Option<Policy>> {
+    Ok(stormwatch_policy::discover(root, args.config.as_deref())?)
+}
+
+fn today(args: &OutputArgs) -> time::Date {
+    args.today
+        .unwrap_or_else(|| time::OffsetDateTime::now_utc().date())
+}
+
+/// The gate: command-line flags over the policy over the defaults.
+fn gate(args: &OutputArgs, policy: Option<&Policy>) -> Gate {
+    Gate {
+        threshold: args
+            .fail_on
+            .or(policy.and_then(|p| p.fail_on))
+            .unwrap_or(Threshold::Low),
+        unknown: args
+            .unknown_severity
+            .or(policy.and_then(|p| p.unknown_severity))
+            .unwrap_or_default(),
+        fail_on_overdue: policy.is_some_and(|p| p.deadlines.fail_on_overdue),
+    }
+}
+
+/// Applies the policy and the baseline to the final findings, builds the report once from
+/// the outcome, writes it (and the baseline asked for), and returns whether the run fails.
+pub fn finish(
+    mut audit: Audit,
+    args: &OutputArgs,
+    root: &Path,
+    policy: Option<&Policy>,
+) -> Result<bool> {
+    audit.finalize_fingerprints();
+    if let Some(policy) = policy {
+        let mut known: HashSet<String> = std::mem::take(&mut audit.advisory_ids)
+            .into_iter()
+            .collect();
+        known.extend(crate::config::all_rules().iter().map(|r| r.id.to_string()));
+        let root = root.display().to_string();
+        stormwatch_policy::apply(
+            policy,
+            &mut audit,
+            &Facts {
+                today: today(args),
+                root: &root,
+                known_ids: &known,
+            },
+        );
+    }
+    if let Some(path) = &args.baseline {
+        let entries = stormwatch_policy::baseline::load(path)?;
+        stormwatch_policy::baseline::compare(&mut audit, entries, &path.display().to_string());
+    }
+    if let Some(path) = &args.write_baseline {
+        let file = stormwatch_policy::baseline::of(&audit);
+        write_atomically(path, |out| out.write_all(file.to_json().as_bytes()))?;
+        eprintln!(
+            "wrote {} finding{} to the baseline {}",
+            file.findings.len(),
+            if file.findings.len() == 1 { "" } else { "s" },
+            path.display()
+        );
+    }
     let report = Report::from(audit);
-    let result = emit(&report, args);
+    let result = emit(&report, args, gate(args, policy));
     // Released with the process: a large report is freed faster by exiting.
     std::mem::forget(report);
     result
@@ -58,11 +121,10 @@ pub fn write_atomically(
 }
 
 /// Renders and writes the report; returns whether it fails the run.
-fn emit(report: &Report, args: &OutputArgs) -> Result<bool> {
+fn emit(report: &Report, args: &OutputArgs, gate: Gate) -> Result<bool> {
     let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
     let color = to_terminal && !args.no_color && std::env::var_os("NO_COLOR").is_none();
     let rules = crate::config::all_rules();
-    let gate = Gate::new(args.fail_on);
     let ctx = Context {
         rules: &rules,
         gate,
@@ -92,6 +154,13 @@ fn emit(report: &Report, args: &OutputArgs) -> Result<bool> {
             } else {
                 "s"
             }
+        );
+    }
+    if args.strict && report.policy_errors > 0 {
+        anyhow::bail!(
+            "policy problems (--strict): {} ignore{} matched nothing or name an unknown id; see the report",
+            report.policy_errors,
+            if report.policy_errors == 1 { "" } else { "s" }
         );
     }
     Ok(report.fails(&gate))

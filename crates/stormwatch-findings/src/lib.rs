@@ -555,9 +555,19 @@ pub struct Audit {
     /// Policy problems that fail a `--strict` run (unused ignores, unknown ids).
     pub policy_errors: usize,
     pub baseline: Option<BaselineSummary>,
+    /// Every id and alias of the advisories of the audited packages: what a policy may
+    /// name besides rule ids.
+    pub advisory_ids: Vec<String>,
 }
 
 impl Audit {
+    /// Gives findings that share a fingerprint distinct ones (see
+    /// [`disambiguate_fingerprints`]); idempotent. Baselines need the final fingerprints
+    /// before the report is built.
+    pub fn finalize_fingerprints(&mut self) {
+        disambiguate_fingerprints(&mut self.findings);
+    }
+
     /// Several audits of one project as one: findings most severe first, each audit's own
     /// order kept within a severity.
     pub fn merge(parts: impl IntoIterator<Item = Audit>) -> Audit {
@@ -573,6 +583,7 @@ impl Audit {
             out.policy.extend(part.policy);
             out.policy_errors += part.policy_errors;
             out.baseline = out.baseline.or(part.baseline);
+            out.advisory_ids.extend(part.advisory_ids);
         }
         out.findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
         out

@@ -458,6 +458,23 @@ fn footer(out: &mut String, report: &Report, p: &Painter) {
     let _ = writeln!(out, "{}", summary_line(report, p));
 }
 
+/// How many findings each kind of suppression holds back: "22 baseline, 1 policy".
+fn suppression_kinds(report: &Report) -> String {
+    let mut counts: Vec<(&str, usize)> = Vec::new();
+    for f in report.findings.iter().filter(|f| f.is_suppressed()) {
+        let kind = f.suppression.as_ref().map_or("", |s| s.kind.as_str());
+        match counts.iter_mut().find(|(k, _)| *k == kind) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((kind, 1)),
+        }
+    }
+    counts
+        .iter()
+        .map(|(k, n)| format!("{n} {k}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn summary_line(report: &Report, p: &Painter) -> String {
     let s = &report.summary;
     let active = report.findings.len() - s.suppressed;
@@ -468,10 +485,21 @@ fn summary_line(report: &Report, p: &Painter) -> String {
         String::new()
     };
     if active == 0 {
-        let clean = if report.advisory_data.is_some() {
+        let clean = if s.suppressed > 0 {
+            "Nothing to act on"
+        } else if report.advisory_data.is_some() {
             "No known vulnerabilities found"
         } else {
             "No findings"
+        };
+        let suppressed = if s.suppressed > 0 {
+            format!(
+                "; {} suppressed ({})",
+                s.suppressed,
+                suppression_kinds(report)
+            )
+        } else {
+            String::new()
         };
         if unread > 0 {
             // Never a green "clean" when part of the project was not looked at.
