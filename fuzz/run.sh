@@ -13,7 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
 shift || true
-all=(requirements pyproject lockfiles installed_metadata osv deploy tornado_audit yaml)
+all=(requirements pyproject lockfiles installed_metadata osv deploy tornado_audit yaml policy)
 targets=("${@:-${all[@]}}")
 [ ${#targets[@]} -eq 0 ] && targets=("${all[@]}")
 jobs=${FUZZ_JOBS:-2}
@@ -69,6 +69,12 @@ mapfile -t pys < <(fixtures -name '*.py')
 seed tornado_audit "" "${pys[@]}"
 mapfile -t yamls < <(fixtures \( -name '*.yml' -o -name '*.yaml' \))
 seed yaml "" "${yamls[@]}"
+mkdir -p "$work/policy"
+mapfile -t policies < <(fixtures \( -name 'stormwatch.toml' -o -name 'policy*.toml' \))
+seed policy 0 "${policies[@]}"
+seed policy 1 "${pyprojects[@]}"
+mapfile -t baselines < <(fixtures -name 'baseline*.json')
+seed policy 2 "${baselines[@]}"
 
 (cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz build -O)
 

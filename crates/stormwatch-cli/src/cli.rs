@@ -42,6 +42,17 @@ pub enum Command {
     /// Manage the local advisory database.
     #[command(subcommand)]
     Db(DbCommand),
+    /// The deployment checklist as Markdown, each item ticked or not from this repository's
+    /// actual results, with its evidence: ready to paste into a release ticket.
+    #[command(after_help = "\
+Runs the same audits as `stormwatch check` (same options, policy and baseline) and answers
+the release checklist from their results. `--format json` for automation; every other
+format prints Markdown. The exit code is 1 when an item is not ticked.
+
+Examples:
+  stormwatch checklist
+  stormwatch checklist path/to/repo --output release-checklist.md")]
+    Checklist(CheckArgs),
     /// Write a commented starter policy (stormwatch.toml), or the team's security-update
     /// process page generated from its policy.
     #[command(after_help = "\

@@ -39,6 +39,14 @@ fn environment(arg: Option<EnvArg>, policy: Option<&stormwatch_policy::Policy>) 
 /// without dependency files or without Python code gets a notice for the missing half, not
 /// an error.
 pub fn check(args: CheckArgs) -> Result<bool> {
+    let (audit, root, policy) = check_audit(&args)?;
+    finish(audit, &args.output, &root, policy.as_ref())
+}
+
+/// Both audits of `check`, merged, with the project root and its policy.
+pub fn check_audit(
+    args: &CheckArgs,
+) -> Result<(Audit, PathBuf, Option<stormwatch_policy::Policy>)> {
     let root = args.path.clone().unwrap_or_else(|| PathBuf::from("."));
     if !root.is_dir() {
         bail!("{}: not a directory", root.display());
@@ -68,12 +76,8 @@ pub fn check(args: CheckArgs) -> Result<bool> {
             root.display()
         )));
     }
-    finish(
-        Audit::merge([skipped].into_iter().chain(deps).chain(config)),
-        &args.output,
-        &root,
-        policy.as_ref(),
-    )
+    let audit = Audit::merge([skipped].into_iter().chain(deps).chain(config));
+    Ok((audit, root, policy))
 }
 
 /// The configuration audit of `root`, or `None` when it holds neither Python code nor

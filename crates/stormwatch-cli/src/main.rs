@@ -10,6 +10,7 @@ use clap::Parser;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod advisories;
+mod checklist;
 mod cli;
 mod config;
 mod db;
@@ -60,6 +61,7 @@ fn execute(cli: cli::Cli) -> ExitCode {
         cli::Command::Rules => config::list_rules(),
         cli::Command::Explain { id } => config::explain(&id),
         cli::Command::Init(args) => init::run(args),
+        cli::Command::Checklist(args) => checklist::run(args),
     };
     match result {
         Ok(false) => ExitCode::SUCCESS,

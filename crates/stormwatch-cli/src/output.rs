@@ -39,11 +39,26 @@ fn gate(args: &OutputArgs, policy: Option<&Policy>) -> Gate {
 /// Applies the policy and the baseline to the final findings, builds the report once from
 /// the outcome, writes it (and the baseline asked for), and returns whether the run fails.
 pub fn finish(
-    mut audit: Audit,
+    audit: Audit,
     args: &OutputArgs,
     root: &Path,
     policy: Option<&Policy>,
 ) -> Result<bool> {
+    let audit = apply_policy(audit, args, root, policy)?;
+    let report = Report::from(audit);
+    let result = emit(&report, args, gate(args, policy));
+    // Released with the process: a large report is freed faster by exiting.
+    std::mem::forget(report);
+    result
+}
+
+/// Policy, baseline comparison and `--write-baseline`, on the final findings.
+fn apply_policy(
+    mut audit: Audit,
+    args: &OutputArgs,
+    root: &Path,
+    policy: Option<&Policy>,
+) -> Result<Audit> {
     audit.finalize_fingerprints();
     if let Some(policy) = policy {
         let mut known: HashSet<String> = std::mem::take(&mut audit.advisory_ids)
@@ -75,11 +90,19 @@ pub fn finish(
             path.display()
         );
     }
-    let report = Report::from(audit);
-    let result = emit(&report, args, gate(args, policy));
-    // Released with the process: a large report is freed faster by exiting.
-    std::mem::forget(report);
-    result
+    Ok(audit)
+}
+
+/// The report as `finish` builds it (policy and baseline applied), and its gate, for
+/// commands that render something else from it.
+pub fn prepare(
+    audit: Audit,
+    args: &OutputArgs,
+    root: &Path,
+    policy: Option<&Policy>,
+) -> Result<(Report, Gate)> {
+    let audit = apply_policy(audit, args, root, policy)?;
+    Ok((Report::from(audit), gate(args, policy)))
 }
 
 fn format(arg: FormatArg) -> Format {

@@ -344,3 +344,60 @@ fn init_writes_a_starter_that_parses_and_a_process_page() {
         .code(2)
         .stderr(predicate::str::contains("no policy found"));
 }
+
+#[test]
+fn checklist_is_answered_from_the_results() {
+    let tmp = project();
+    let p = tmp.path();
+    sw(p)
+        .args(["checklist", "--today", "2026-11-30"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::starts_with(
+            "## Production deployment checklist",
+        ))
+        .stdout(predicate::str::contains(
+            "- [ ] debug mode is off in production\n  - TW101 Dockerfile:6",
+        ))
+        .stdout(predicate::str::contains(
+            "- [x] autoreload is off in production",
+        ))
+        .stdout(predicate::str::contains(
+            "tornado 6.1 at requirements.txt:3; smallest safe version 6.5.9: 21 advisories",
+        ));
+    let out = sw(p)
+        .args(["checklist", "--today", "2026-11-30", "--format", "json"])
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let v: Value = serde_json::from_slice(&out).unwrap();
+    let items = v["items"].as_array().unwrap();
+    assert_eq!(items.len(), 12);
+    let item = |id: &str| items.iter().find(|i| i["id"] == id).unwrap();
+    assert_eq!(item("deployment-files-checked")["ok"], true);
+    assert_eq!(item("debug-off")["ok"], false);
+
+    // A hardened project ticks everything (with current data).
+    let clean = tempfile::tempdir().unwrap();
+    let c = clean.path();
+    fs::write(c.join("requirements.txt"), "tornado==6.5.9\n").unwrap();
+    fs::write(
+        c.join("app.py"),
+        "import os\nimport tornado.web\n\napp = tornado.web.Application([], cookie_secret=os.environ[\"SECRET\"], xsrf_cookies=True)\n",
+    )
+    .unwrap();
+    fs::write(c.join("Procfile"), "web: python app.py\n").unwrap();
+    sw(c)
+        .args(["checklist", "--today", "2026-11-30"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("12 of 12 items ticked"));
+    // Old data does not count as current.
+    sw(c)
+        .args(["checklist", "--today", "2027-06-01"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("days old"));
+}

@@ -558,6 +558,8 @@ pub struct Audit {
     /// Every id and alias of the advisories of the audited packages: what a policy may
     /// name besides rule ids.
     pub advisory_ids: Vec<String>,
+    /// Deployment files the configuration audit read.
+    pub deployment_files: Vec<String>,
 }
 
 impl Audit {
@@ -584,6 +586,7 @@ impl Audit {
             out.policy_errors += part.policy_errors;
             out.baseline = out.baseline.or(part.baseline);
             out.advisory_ids.extend(part.advisory_ids);
+            out.deployment_files.extend(part.deployment_files);
         }
         out.findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
         out

@@ -66,7 +66,17 @@ pub fn load(path: &Path) -> Result<Vec<BaselineEntry>, PolicyError> {
         message,
     };
     let text = stormwatch_manifest::text::read_text(path).map_err(|e| err(e.line, e.message))?;
-    let file: BaselineFile = serde_json::from_str(&text)
+    parse(&text, path)
+}
+
+/// Parses baseline text read from `path`.
+pub fn parse(text: &str, path: &Path) -> Result<Vec<BaselineEntry>, PolicyError> {
+    let err = |line: usize, message: String| PolicyError {
+        path: path.to_path_buf(),
+        line,
+        message,
+    };
+    let file: BaselineFile = serde_json::from_str(text)
         .map_err(|e| err(e.line(), format!("not a stormwatch baseline: {e}")))?;
     if file.stormwatch_baseline != FORMAT {
         return Err(err(

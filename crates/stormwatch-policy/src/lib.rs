@@ -621,6 +621,16 @@ until-fixed = true
     }
 
     #[test]
+    fn fixtures_parse() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+        let p = load(&dir.join("stormwatch.toml"), false).unwrap().unwrap();
+        assert_eq!(p.ignores.len(), 2);
+        assert_eq!(p.ignores[0].line, 18);
+        let b = baseline::load(&dir.join("baseline.json")).unwrap();
+        assert_eq!(b[0].location.line, 3);
+    }
+
+    #[test]
     fn discovery_order() {
         let tmp = tempfile::tempdir().unwrap();
         let root = tmp.path();

@@ -105,7 +105,13 @@ impl ConfigAudit {
                 off_target.join(", ")
             )));
         }
+        let deployment_files = self
+            .deployment_files
+            .iter()
+            .map(|(p, _, _)| p.clone())
+            .collect();
         Audit {
+            deployment_files,
             incomplete: self.skipped.iter().map(notice).collect(),
             findings: self.findings,
             inputs,
