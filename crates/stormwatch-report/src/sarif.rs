@@ -4,6 +4,7 @@
 //! fingerprint, and suppressed findings as SARIF `suppressions`.
 
 use std::collections::BTreeMap;
+use std::io::Write as _;
 
 use serde_json::{json, Map, Value};
 use stormwatch_findings::{Detail, Finding, Report, Severity, SuppressionKind, UnknownSeverity};
@@ -24,8 +25,10 @@ impl Emitter for Sarif {
         out: &mut dyn std::io::Write,
     ) -> std::io::Result<()> {
         let doc = sarif(report, ctx);
-        serde_json::to_writer_pretty(&mut *out, &doc).map_err(std::io::Error::other)?;
-        out.write_all(b"\n")
+        let mut buf = std::io::BufWriter::with_capacity(64 * 1024, out);
+        serde_json::to_writer_pretty(&mut buf, &doc).map_err(std::io::Error::other)?;
+        buf.write_all(b"\n")?;
+        buf.flush()
     }
 }
 
