@@ -401,3 +401,50 @@ fn checklist_is_answered_from_the_results() {
         .code(1)
         .stdout(predicate::str::contains("days old"));
 }
+
+#[test]
+fn environment_version_scope_and_until_fixed_end_to_end() {
+    let tmp = project();
+    let p = tmp.path();
+    // A Dockerfile named for production: its --debug is high there, info when the policy
+    // judges the development environment (and the command line overrides the policy).
+    fs::rename(p.join("Dockerfile"), p.join("Dockerfile.prod")).unwrap();
+    let v = json(p, &[], 1);
+    assert_eq!(finding(&v, "TW101")["severity"], "high");
+    policy(p, "environment = \"development\"\n");
+    let v = json(p, &[], 1);
+    assert_eq!(finding(&v, "TW101")["severity"], "info");
+    let v = json(p, &["--env", "production"], 1);
+    assert_eq!(finding(&v, "TW101")["severity"], "high");
+
+    // A version scope that does not hold leaves the finding alone (and the ignore unused).
+    policy(
+        p,
+        "[[ignore]]\nid = \"PYSEC-2023-75\"\nversion = \">=6.2\"\nreason = \"only old releases\"\n",
+    );
+    let v = json(p, &[], 1);
+    assert!(finding(&v, "PYSEC-2023-75")["suppression"].is_null());
+    assert!(v["policy"].to_string().contains("matched no finding"));
+    policy(
+        p,
+        "[[ignore]]\nid = \"PYSEC-2023-75\"\nversion = \"<6.2\"\nreason = \"only old releases\"\n",
+    );
+    let v = json(p, &[], 1);
+    assert_eq!(
+        finding(&v, "PYSEC-2023-75")["suppression"]["kind"],
+        "policy"
+    );
+
+    // until-fixed: 6.3.2 fixes it, so the ignore no longer holds.
+    policy(
+        p,
+        "[[ignore]]\nid = \"PYSEC-2023-75\"\nreason = \"waiting for a fix\"\nuntil-fixed = true\n",
+    );
+    let v = json(p, &[], 1);
+    assert!(finding(&v, "PYSEC-2023-75")["suppression"].is_null());
+    assert!(
+        v["policy"].to_string().contains("6.3.2 fixes it"),
+        "{}",
+        v["policy"]
+    );
+}
