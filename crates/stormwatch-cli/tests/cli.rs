@@ -4,31 +4,11 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
 use predicates::prelude::*;
 use serde_json::Value;
 
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
-}
-
-/// A command isolated from the user's real database.
-fn sw(home: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("stormwatch").unwrap();
-    cmd.env("STORMWATCH_DB", home.join("no-such.db"))
-        .env("NO_COLOR", "1")
-        .current_dir(home);
-    cmd
-}
-
-fn json_of(out: &[u8]) -> Value {
-    serde_json::from_slice(out)
-        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(out)))
-}
+mod common;
+use common::{fixtures, json_of, repo_root, sw};
 
 #[test]
 fn version_and_help_with_examples() {

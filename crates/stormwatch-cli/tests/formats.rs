@@ -7,41 +7,15 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command as Process;
 
-use assert_cmd::Command;
 use serde_json::Value;
 
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn sw(home: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("stormwatch").unwrap();
-    cmd.env("STORMWATCH_DB", home.join("no-such.db"))
-        .env("NO_COLOR", "1")
-        .current_dir(home);
-    cmd
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    fs::create_dir_all(to).unwrap();
-    for entry in fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
+mod common;
+use common::{copy_example, repo_root, sw};
 
 /// The bundled example plus a finding suppressed inline, in a scratch directory.
 fn project() -> tempfile::TempDir {
     let tmp = tempfile::tempdir().unwrap();
-    copy_dir(
-        &repo_root().join("examples/tornado-app"),
-        &tmp.path().join("repo"),
-    );
+    copy_example(&tmp.path().join("repo"));
     fs::write(
         tmp.path().join("repo/app/demo.py"),
         "import tornado.web\n\n\

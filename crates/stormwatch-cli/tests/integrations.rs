@@ -3,14 +3,13 @@
 //! the binary under test on `PATH`.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use serde_json::Value;
 
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+mod common;
+use common::{copy_example, repo_root};
 
 fn yaml(rel: &str) -> Value {
     let text = fs::read_to_string(repo_root().join(rel)).unwrap();
@@ -21,19 +20,7 @@ fn yaml(rel: &str) -> Value {
 
 fn project() -> tempfile::TempDir {
     let tmp = tempfile::tempdir().unwrap();
-    let src = repo_root().join("examples/tornado-app");
-    for rel in [
-        "requirements.txt",
-        "requirements-dev.txt",
-        "pyproject.toml",
-        "Dockerfile",
-        "app/main.py",
-        "app/__init__.py",
-    ] {
-        let to = tmp.path().join(rel);
-        fs::create_dir_all(to.parent().unwrap()).unwrap();
-        fs::copy(src.join(rel), to).unwrap();
-    }
+    copy_example(tmp.path());
     tmp
 }
 

@@ -2,39 +2,20 @@
 //! a copy of the bundled example (tornado 6.1 pinned in requirements.txt line 3).
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use assert_cmd::Command;
 use predicates::prelude::*;
 use serde_json::Value;
 
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn sw(home: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("stormwatch").unwrap();
-    cmd.env("STORMWATCH_DB", home.join("no-such.db"))
-        .env("NO_COLOR", "1")
-        .current_dir(home);
-    cmd
-}
+mod common;
+use common::{copy_example, sw};
 
 /// A project pinning tornado 6.1 (requirements.txt) with a Dockerfile passing --debug.
 fn project() -> tempfile::TempDir {
     let tmp = tempfile::tempdir().unwrap();
-    let src = repo_root().join("examples/tornado-app");
-    for rel in [
-        "requirements.txt",
-        "requirements-dev.txt",
-        "Dockerfile",
-        "app/main.py",
-        "app/__init__.py",
-    ] {
-        let to = tmp.path().join(rel);
-        fs::create_dir_all(to.parent().unwrap()).unwrap();
-        fs::copy(src.join(rel), to).unwrap();
-    }
+    copy_example(tmp.path());
+    // Without the pyproject's range: one vulnerable pin to reason about.
+    fs::remove_file(tmp.path().join("pyproject.toml")).unwrap();
     tmp
 }
 

@@ -6,21 +6,16 @@ use std::fmt::Write as _;
 
 use stormwatch_findings::{Report, Severity};
 
-use crate::{Context, Emitter};
+use crate::{Context, Render};
 
 pub struct Github;
 
 /// GitHub's per-step limit for each of `error` and `warning` annotations.
 pub const PER_LEVEL: usize = 10;
 
-impl Emitter for Github {
-    fn emit(
-        &self,
-        report: &Report,
-        ctx: &Context,
-        out: &mut dyn std::io::Write,
-    ) -> std::io::Result<()> {
-        out.write_all(github(report, ctx).as_bytes())
+impl Render for Github {
+    fn render(&self, report: &Report, ctx: &Context) -> String {
+        github(report, ctx)
     }
 }
 
@@ -66,15 +61,8 @@ pub fn github(report: &Report, ctx: &Context) -> String {
         let title = format!("{} ({})", f.id, f.severity.as_str());
         let _ = write!(props, ",title={}", property(&title));
         let mut message = f.message();
-        if let Some(due) = &f.due {
-            let _ = write!(
-                message,
-                " Due {due}{}.",
-                if f.overdue { " (overdue)" } else { "" }
-            );
-        }
-        if let Some(owner) = &f.owner {
-            let _ = write!(message, " Owner {owner}.");
+        for fact in crate::deadline_and_owner(f) {
+            let _ = write!(message, "; {fact}");
         }
         let _ = writeln!(out, "::{level} {props}::{}", data(&message));
     }

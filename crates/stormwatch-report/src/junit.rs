@@ -6,18 +6,13 @@ use std::fmt::Write as _;
 
 use stormwatch_findings::{Detail, Report};
 
-use crate::{place, Context, Emitter};
+use crate::{place, Context, Render};
 
 pub struct Junit;
 
-impl Emitter for Junit {
-    fn emit(
-        &self,
-        report: &Report,
-        ctx: &Context,
-        out: &mut dyn std::io::Write,
-    ) -> std::io::Result<()> {
-        out.write_all(junit(report, ctx).as_bytes())
+impl Render for Junit {
+    fn render(&self, report: &Report, ctx: &Context) -> String {
+        junit(report, ctx)
     }
 }
 
@@ -61,15 +56,8 @@ pub fn junit(report: &Report, ctx: &Context) -> String {
         }
         cases.push('>');
         let mut body = f.message();
-        if let Some(due) = &f.due {
-            let _ = write!(
-                body,
-                "\ndue {due}{}",
-                if f.overdue { " (overdue)" } else { "" }
-            );
-        }
-        if let Some(owner) = &f.owner {
-            let _ = write!(body, "\nowner {owner}");
+        for fact in crate::deadline_and_owner(f) {
+            let _ = write!(body, "\n{fact}");
         }
         if let Some(s) = f.suppression.as_ref().filter(|_| f.is_suppressed()) {
             skipped += 1;

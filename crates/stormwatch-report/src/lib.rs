@@ -126,6 +126,52 @@ pub trait Emitter: Sync {
     ) -> std::io::Result<()>;
 }
 
+/// A format built as one string (small or line-oriented outputs); every such format is an
+/// [`Emitter`].
+pub trait Render: Sync {
+    fn render(&self, report: &Report, ctx: &Context) -> String;
+}
+
+impl<T: Render> Emitter for T {
+    fn emit(
+        &self,
+        report: &Report,
+        ctx: &Context,
+        out: &mut dyn std::io::Write,
+    ) -> std::io::Result<()> {
+        out.write_all(self.render(report, ctx).as_bytes())
+    }
+}
+
+/// The deadline and owner of a finding, as short phrases: `due 2026-03-18 (overdue)`,
+/// `owner @team`.
+pub(crate) fn deadline_and_owner(f: &stormwatch_findings::Finding) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(due) = &f.due {
+        out.push(format!(
+            "due {due}{}",
+            if f.overdue { " (overdue)" } else { "" }
+        ));
+    }
+    if let Some(owner) = &f.owner {
+        out.push(format!("owner {owner}"));
+    }
+    out
+}
+
+/// Where the advisories came from: `bundled set (23 advisories, data as of 2026-11-23)`.
+pub(crate) fn data_text(data: &stormwatch_findings::DataSource) -> String {
+    let as_of = data
+        .as_of
+        .as_deref()
+        .map(|d| format!(", data as of {d}"))
+        .unwrap_or_default();
+    format!(
+        "{} ({} advisories{as_of})",
+        data.description, data.advisories
+    )
+}
+
 /// Writes the report to `out` in `format`.
 pub fn write(
     report: &Report,

@@ -5,18 +5,13 @@ use std::fmt::Write as _;
 
 use stormwatch_findings::{Detail, Finding, Report};
 
-use crate::{fix_text, place, Context, Emitter, ORDER};
+use crate::{fix_text, place, Context, Render, ORDER};
 
 pub struct Markdown;
 
-impl Emitter for Markdown {
-    fn emit(
-        &self,
-        report: &Report,
-        ctx: &Context,
-        out: &mut dyn std::io::Write,
-    ) -> std::io::Result<()> {
-        out.write_all(markdown(report, ctx).as_bytes())
+impl Render for Markdown {
+    fn render(&self, report: &Report, ctx: &Context) -> String {
+        markdown(report, ctx)
     }
 }
 
@@ -86,17 +81,11 @@ pub fn markdown(report: &Report, ctx: &Context) -> String {
     }
     out.push('\n');
     if let Some(data) = &report.advisory_data {
-        let as_of = data
-            .as_of
-            .as_deref()
-            .map(|d| format!(", data as of {d}"))
-            .unwrap_or_default();
         let _ = writeln!(
             out,
-            "Audited {} packages with {} ({} advisories{as_of}).\n",
+            "Audited {} packages with {}.\n",
             s.packages,
-            md(&data.description),
-            data.advisories
+            md(&crate::data_text(data))
         );
     }
     let findings: Vec<&Finding> = crate::ordered(report)

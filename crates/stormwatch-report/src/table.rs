@@ -8,18 +8,13 @@ use std::fmt::Write as _;
 use anstyle::{AnsiColor, Effects, Style};
 use stormwatch_findings::{DependencyFinding, Detail, Finding, Notice, Report, Severity};
 
-use crate::{escape_controls as esc, fix_text, place, plural, Context, Emitter, ORDER};
+use crate::{escape_controls as esc, fix_text, place, plural, Context, Render, ORDER};
 
 pub struct Table;
 
-impl Emitter for Table {
-    fn emit(
-        &self,
-        report: &Report,
-        ctx: &Context,
-        out: &mut dyn std::io::Write,
-    ) -> std::io::Result<()> {
-        out.write_all(table(report, ctx).as_bytes())
+impl Render for Table {
+    fn render(&self, report: &Report, ctx: &Context) -> String {
+        table(report, ctx)
     }
 }
 
@@ -203,19 +198,8 @@ pub fn table(report: &Report, ctx: &Context) -> String {
 
 fn header(out: &mut String, report: &Report, p: &Painter) {
     if let Some(data) = &report.advisory_data {
-        let as_of = data
-            .as_of
-            .as_deref()
-            .map(|d| format!(", data as of {d}"))
-            .unwrap_or_default();
-        let _ = writeln!(
-            out,
-            "{}",
-            p.dim(&format!(
-                "Advisories: {} ({} advisories{as_of})",
-                data.description, data.advisories
-            ))
-        );
+        let advisories = format!("Advisories: {}", crate::data_text(data));
+        let _ = writeln!(out, "{}", p.dim(&advisories));
     }
     let scope = if report.summary.packages > 0 || report.advisory_data.is_some() {
         format!(
