@@ -299,7 +299,7 @@ pub fn run(args: CheckArgs) -> Result<bool> {
     };
     match &args.output.output {
         Some(path) => write_atomically(path, |out| out.write_all(text.as_bytes()))?,
-        None => print!("{text}"),
+        None => say_raw!("{text}"),
     }
     Ok(items.iter().any(|i| !i.ok))
 }

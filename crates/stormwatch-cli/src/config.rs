@@ -132,7 +132,7 @@ fn find_rule(id: &str) -> Option<&'static RuleInfo> {
 
 pub fn list_rules() -> Result<bool> {
     for r in all_rules() {
-        println!(
+        say!(
             "{}  {:<28} {:<8} {}",
             r.id,
             r.name,
@@ -146,11 +146,14 @@ pub fn list_rules() -> Result<bool> {
 pub fn explain(id: &str) -> Result<bool> {
     match find_rule(id) {
         Some(r) => {
-            println!(
+            say!(
                 "# {} {}: {}\n\nSeverity: {}\n",
-                r.id, r.name, r.summary, r.severity
+                r.id,
+                r.name,
+                r.summary,
+                r.severity
             );
-            print!("{}", r.docs);
+            say_raw!("{}", r.docs);
             Ok(false)
         }
         None => bail!("unknown rule id `{id}` (see `stormwatch rules`)"),

@@ -50,7 +50,7 @@ pub fn run(cmd: DbCommand) -> Result<bool> {
                     dest.display()
                 )
             })?;
-            println!(
+            say!(
                 "Imported {} advisories for {} packages from {} files into {} in {:.2}s",
                 summary.advisories,
                 summary.packages,
@@ -58,7 +58,7 @@ pub fn run(cmd: DbCommand) -> Result<bool> {
                 dest.display(),
                 start.elapsed().as_secs_f64()
             );
-            println!(
+            say!(
                 "  {} withdrawn (kept, never reported); {} records for other ecosystems skipped{}",
                 summary.withdrawn,
                 summary.other_ecosystems,
@@ -75,24 +75,26 @@ pub fn run(cmd: DbCommand) -> Result<bool> {
             let bundle = bundled();
             if path.is_file() {
                 let status = stormwatch_db::Database::open(&path)?.status()?;
-                println!("Database:     {}", status.path.display());
-                println!("Source:       {}", status.source);
-                println!("Imported:     {}", describe_age(&status.imported_at));
-                println!("Newest data:  {}", describe_age(&status.newest_modified));
-                println!(
+                say!("Database:     {}", status.path.display());
+                say!("Source:       {}", status.source);
+                say!("Imported:     {}", describe_age(&status.imported_at));
+                say!("Newest data:  {}", describe_age(&status.newest_modified));
+                say!(
                     "Advisories:   {} for {} packages ({} withdrawn)",
-                    status.advisories, status.packages, status.withdrawn
+                    status.advisories,
+                    status.packages,
+                    status.withdrawn
                 );
-                println!(
+                say!(
                     "Skipped:      {} records for other ecosystems",
                     status.other_ecosystems
                 );
-                println!("Size:         {} KiB", status.bytes / 1024);
+                say!("Size:         {} KiB", status.bytes / 1024);
             } else {
-                println!("Database:     none at {}", path.display());
-                println!("              run `stormwatch db import PATH` to create one");
+                say!("Database:     none at {}", path.display());
+                say!("              run `stormwatch db import PATH` to create one");
             }
-            println!(
+            say!(
                 "Bundled:      {} Tornado advisories, reviewed {}",
                 bundle.advisories.len(),
                 describe_age(&bundle.as_of)

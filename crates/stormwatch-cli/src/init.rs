@@ -26,7 +26,7 @@ pub fn run(args: InitArgs) -> Result<bool> {
                 write_atomically(path, |out| out.write_all(page.as_bytes()))?;
                 eprintln!("wrote {}", path.display());
             }
-            None => print!("{page}"),
+            None => say_raw!("{page}"),
         }
         return Ok(false);
     }

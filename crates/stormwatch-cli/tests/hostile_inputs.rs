@@ -488,3 +488,25 @@ fn toml_that_panics_the_parser_is_an_invalid_file() {
             .stderr(predicate::str::contains("pyproject.toml: invalid TOML"));
     }
 }
+
+#[test]
+fn a_closed_standard_output_is_not_an_error() {
+    // `stormwatch rules | head -1`: the reader goes away; printing the rest must neither
+    // panic nor turn into exit 2.
+    for args in [&["rules"][..], &["explain", "TW001"]] {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_stormwatch"))
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {out:?}");
+        assert!(
+            out.stderr.is_empty(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
