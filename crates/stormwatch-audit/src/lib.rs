@@ -190,7 +190,6 @@ fn audit_one(
                 package: dep.name.clone(),
                 reason: reason.clone(),
                 reference: reference.clone(),
-                source: location.clone(),
             });
             findings.push(Finding::new(
                 detail,
@@ -346,7 +345,6 @@ fn pinned_finding(
             .map(Version::to_string)
             .collect(),
         published,
-        source: location.clone(),
         group: dep.group.clone(),
         marker: dep.marker.clone(),
     });
@@ -450,7 +448,6 @@ fn unpinned_finding(
         ids,
         example_version: example.to_string(),
         fixed_versions: floor.into_iter().map(|v| v.to_string()).collect(),
-        source: location.clone(),
         group: dep.group.clone(),
     });
     Some(Finding::new(

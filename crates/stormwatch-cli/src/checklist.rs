@@ -88,7 +88,7 @@ fn pins(report: &Report, findings: &[&Finding]) -> Vec<String> {
         let to = report
             .upgrades
             .iter()
-            .find(|u| u.package == d.package && u.from == d.version && u.source == d.source)
+            .find(|u| u.package == d.package && u.from == d.version && u.source == f.location)
             .and_then(|u| u.to.clone())
             .map(|v| format!("; smallest safe version {v}"))
             .unwrap_or_default();

@@ -142,17 +142,20 @@ pub fn run(args: DepsArgs) -> Result<bool> {
         args.ignore_unpinned,
         &args.target.target(),
         &args.advisories,
+        policy.is_some(),
     )?;
     finish(audit, &args.output, &root, policy.as_ref())
 }
 
 /// The dependency audit of `inputs`, not yet rendered: pins that cannot apply on `target`
-/// left out (with a notice), the rest matched against the advisories `data` selects.
+/// left out (with a notice), the rest matched against the advisories `data` selects;
+/// `with_advisory_ids`: also every id of those advisories, for the policy.
 pub fn audit_inputs(
     mut inputs: Inputs,
     ignore_unpinned: bool,
     target: &stormwatch_manifest::markers::Target,
     data: &AdvisoryArgs,
+    with_advisory_ids: bool,
 ) -> Result<Audit> {
     let left_out = leave_out_other_targets(&mut inputs, target);
     let names: BTreeSet<&str> = inputs
@@ -168,7 +171,8 @@ pub fn audit_inputs(
         AuditOptions { ignore_unpinned },
     );
     let mut out = result.into_audit(&inputs);
-    for name in &names {
+    // Only a policy needs them (to tell an unused ignore from an unknown id).
+    for name in names.iter().filter(|_| with_advisory_ids) {
         for adv in advisories.set.for_package(name) {
             out.advisory_ids.extend(adv.all_ids().map(str::to_string));
         }

@@ -67,12 +67,12 @@ fn example_project_fails_with_json_contract() {
         .as_array()
         .unwrap()
         .contains(&Value::from("CVE-2023-28370")));
-    assert!(redirect["source"]["file"]
+    assert!(redirect["location"]["file"]
         .as_str()
         .unwrap()
         .ends_with("requirements.txt"));
-    assert_eq!(redirect["source"]["line"], 3);
-    assert_eq!(redirect["location"], redirect["source"]);
+    assert_eq!(redirect["location"]["line"], 3);
+    assert!(redirect.get("source").is_none(), "one location per finding");
     assert_eq!(redirect["published"], "2023-05-25");
     assert_eq!(redirect["fingerprint"].as_str().unwrap().len(), 32);
     assert_eq!(unpinned_id(findings), "TW201");
@@ -83,7 +83,7 @@ fn example_project_fails_with_json_contract() {
         .unwrap();
     assert_eq!(unpinned["example_version"], "5.1");
     assert_eq!(unpinned["fixed_versions"][0], "6.5.9");
-    assert!(unpinned["source"]["file"]
+    assert!(unpinned["location"]["file"]
         .as_str()
         .unwrap()
         .ends_with("pyproject.toml"));
@@ -415,7 +415,7 @@ fn site_packages_and_python() {
         .iter()
         .any(|f| f["id"] == "PYSEC-2023-75"
             && f["version"] == "6.3.1"
-            && f["source"]["line"] == 3));
+            && f["location"]["line"] == 3));
 
     sw(tmp.path())
         .args(["deps", "--site-packages"])

@@ -32,17 +32,17 @@ fn json_contract_and_exit_codes() {
     let v: Value = serde_json::from_slice(&out).unwrap();
     assert_eq!(v["version"], 2);
     let findings = v["findings"].as_array().unwrap();
-    let f = findings.iter().find(|f| f["rule"] == "TW002").unwrap();
-    assert_eq!(f["id"], "TW002");
-    assert_eq!(f["location"]["file"], f["path"]);
+    let f = findings.iter().find(|f| f["id"] == "TW002").unwrap();
+    assert_eq!(f["kind"], "config");
+    assert!(
+        f.get("rule").is_none() && f.get("path").is_none(),
+        "one id, one location"
+    );
+    assert_eq!(f["severity"], "high");
+    let path = f["location"]["file"].as_str().unwrap();
+    assert!(path.ends_with("/config/production.py"), "{path}");
     assert_eq!(f["location"]["line"], 3);
     assert_eq!(f["location"]["column"], 14);
-    assert_eq!(f["kind"], "config");
-    assert_eq!(f["severity"], "high");
-    let path = f["path"].as_str().unwrap();
-    assert!(path.ends_with("/config/production.py"), "{path}");
-    assert_eq!(f["line"], 3);
-    assert_eq!(f["column"], 14);
     assert!(f["message"].as_str().unwrap().contains("autoreload"));
     assert!(f["trace"].as_array().unwrap().len() >= 3);
     assert!(findings
@@ -168,7 +168,7 @@ fn env_development_swaps_which_files_count() {
             .as_array()
             .unwrap()
             .iter()
-            .find(|f| f["path"] == path && f["rule"] == rule)
+            .find(|f| f["location"]["file"] == path && f["id"] == rule)
             .map(|f| f["severity"].as_str().unwrap().to_string())
     };
     assert_eq!(
@@ -228,14 +228,13 @@ fn check_combines_both_audits() {
         .iter()
         .find(|f| f["kind"] == "config")
         .unwrap();
-    assert_eq!(config["rule"], "TW101");
+    assert_eq!(config["id"], "TW101");
     // Paths read like the dependency audit's: the scanned root in front.
-    let path = config["path"].as_str().unwrap();
+    let path = config["location"]["file"].as_str().unwrap();
     assert!(
         path.ends_with("/Dockerfile") && path.len() > "/Dockerfile".len(),
         "{path}"
     );
-    assert_eq!(config["location"]["file"], path);
     // 10 dependency highs, the unpinned `tornado>=5.1`, and TW101.
     assert_eq!(v["summary"]["high"].as_u64().unwrap(), 12);
 
@@ -298,10 +297,10 @@ fn test_and_example_code_is_info_unless_all_code() {
             .as_array()
             .unwrap()
             .iter()
-            .filter(|f| f["rule"] == "TW001")
+            .filter(|f| f["id"] == "TW001")
             .map(|f| {
                 (
-                    f["path"].as_str().unwrap().to_string(),
+                    f["location"]["file"].as_str().unwrap().to_string(),
                     f["severity"].as_str().unwrap().to_string(),
                     f["message"].as_str().unwrap().to_string(),
                 )

@@ -150,13 +150,13 @@ fn every_command_finishes_on_malformed_files() {
     assert!(
         findings
             .iter()
-            .any(|f| f["rule"] == "TW001" && f["path"] == "repo/app.py"),
+            .any(|f| f["id"] == "TW001" && f["location"]["file"] == "repo/app.py"),
         "the scan went on past the malformed files: {findings:#?}"
     );
     assert!(
         findings
             .iter()
-            .any(|f| f["rule"] == "TW002" && f["path"] == "repo/chain.py"),
+            .any(|f| f["id"] == "TW002" && f["location"]["file"] == "repo/chain.py"),
         "a file with long (valid) operator chains is analysed: {findings:#?}"
     );
     let notices: Vec<(String, u64, String)> = v["incomplete"]
@@ -431,7 +431,7 @@ fn requirements_with_cr_line_endings_are_read_line_by_line() {
     );
     let v = json_report(tmp.path(), &["deps", "--format", "json"], 1);
     assert_eq!(v["summary"]["packages"], 2, "{v}");
-    assert_eq!(v["findings"][0]["source"]["line"], 2, "{v}");
+    assert_eq!(v["findings"][0]["location"]["line"], 2, "{v}");
 }
 
 /// Work stays bounded: long include chains stop at a depth limit with a message, and many

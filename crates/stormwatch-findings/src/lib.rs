@@ -186,7 +186,6 @@ pub struct DependencyFinding {
     /// deadlines count from it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub published: Option<String>,
-    pub source: Location,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub group: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -212,7 +211,6 @@ pub struct UnpinnedFinding {
     pub example_version: String,
     /// Raising the lower bound to one of these excludes every listed advisory.
     pub fixed_versions: Vec<String>,
-    pub source: Location,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub group: Option<String>,
 }
@@ -223,7 +221,6 @@ pub struct UnauditableFinding {
     pub package: String,
     pub reason: String,
     pub reference: String,
-    pub source: Location,
 }
 
 /// One step of the way a configuration value travelled.
@@ -236,10 +233,6 @@ pub struct TraceStep {
 /// A configuration finding (Tornado settings, deployment files).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ConfigFinding {
-    pub rule: String,
-    pub path: String,
-    pub line: usize,
-    pub column: usize,
     pub message: String,
     /// Where the value came from, first step first, ending where it reaches the application.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -685,6 +678,12 @@ impl From<Audit> for Report {
 /// `-2`, `-3`, ... in order of position, so each fingerprint names one finding and moving
 /// unrelated lines changes none of them.
 fn disambiguate_fingerprints(findings: &mut [Finding]) {
+    // Most reports have no shared fingerprint: finding that out is cheaper than sorting.
+    let mut seen = std::collections::HashSet::with_capacity(findings.len());
+    if findings.iter().all(|f| seen.insert(f.fingerprint.as_str())) {
+        return;
+    }
+    drop(seen);
     let mut order: Vec<usize> = (0..findings.len()).collect();
     order.sort_by(|&a, &b| {
         let (fa, fb) = (&findings[a], &findings[b]);
@@ -832,7 +831,6 @@ mod tests {
                 summary: "open redirect".into(),
                 fixed_versions: vec!["6.3.2".into()],
                 published: Some("2023-05-25".into()),
-                source: Location::new("requirements.txt", line),
                 group: None,
                 marker: None,
             }),
@@ -853,7 +851,7 @@ mod tests {
         assert_eq!(f["id"], "PYSEC-2023-75");
         assert_eq!(f["package"], "tornado");
         assert_eq!(f["severity"], "medium");
-        assert_eq!(f["source"]["line"], 3);
+        assert!(f.get("source").is_none(), "one location per finding");
         assert_eq!(f["location"]["line"], 3);
         assert!(f["location"].get("column").is_none());
         assert_eq!(f["aliases"][0], "CVE-2023-28370");

@@ -271,7 +271,6 @@ mod tests {
                 summary: String::new(),
                 fixed_versions: fixed.iter().map(|s| s.to_string()).collect(),
                 published: Some(published.into()),
-                source: location.clone(),
                 group: None,
                 marker: None,
             }),
@@ -286,10 +285,6 @@ mod tests {
         let location = Location::new(file, 2);
         Finding::new(
             Detail::Config(ConfigFinding {
-                rule: rule.into(),
-                path: file.into(),
-                line: 2,
-                column: 1,
                 message: "m".into(),
                 trace: vec![],
             }),
@@ -472,7 +467,6 @@ high = 7
                     ids: ids.iter().map(|s| s.to_string()).collect(),
                     example_version: "5".into(),
                     fixed_versions: vec![],
-                    source: location.clone(),
                     group: None,
                 }),
                 "TW201",

@@ -137,10 +137,6 @@ mod tests {
         let location = Location::new("app.py", line);
         Finding::new(
             Detail::Config(ConfigFinding {
-                rule: rule.into(),
-                path: "app.py".into(),
-                line,
-                column: 1,
                 message: format!("{rule} here"),
                 trace: vec![],
             }),

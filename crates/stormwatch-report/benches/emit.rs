@@ -35,7 +35,6 @@ fn report() -> Report {
                     summary: "A request can make the server do quadratic work".into(),
                     fixed_versions: vec!["1.2".into()],
                     published: Some("2026-01-01".into()),
-                    source: location.clone(),
                     group: None,
                     marker: None,
                 }),
@@ -61,10 +60,6 @@ fn report() -> Report {
         let location = Location::new(file.clone(), 1 + i % 10).with_column(5);
         findings.push(Finding::new(
             Detail::Config(ConfigFinding {
-                rule: "TW001".into(),
-                path: file.clone(),
-                line: 1 + i % 10,
-                column: 5,
                 message: "debug=True reaches Application(...)".into(),
                 trace: vec![],
             }),

@@ -257,7 +257,7 @@ pub(crate) fn fix_text(f: &stormwatch_findings::Finding) -> String {
             None => "no version is free of these advisories; pin and review".to_string(),
         },
         Detail::Unauditable(_) => "depend on a released version, or review it".to_string(),
-        Detail::Config(c) => format!("see `stormwatch explain {}`", c.rule),
+        Detail::Config(_) => format!("see `stormwatch explain {}`", f.id),
     }
 }
 

@@ -42,7 +42,7 @@ fn subject(f: &Finding) -> String {
         Detail::Dependency(d) => format!("{} {}", d.package, d.version),
         Detail::Unpinned(u) => format!("{} {}", u.package, u.specifier),
         Detail::Unauditable(u) => u.package.clone(),
-        Detail::Config(c) => c.rule.clone(),
+        Detail::Config(_) => f.id.clone(),
     }
 }
 

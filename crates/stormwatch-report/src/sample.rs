@@ -25,7 +25,6 @@ fn dependency(id: &str, aliases: &[&str], severity: Severity, score: Option<f64>
             summary: "Unlimited multipart parts stall the event loop.".into(),
             fixed_versions: vec!["6.5.5".into()],
             published: Some("2026-03-11".into()),
-            source: location.clone(),
             group: None,
             marker: None,
         }),
@@ -49,7 +48,6 @@ pub fn report() -> Report {
             ids: vec!["PYSEC-2023-75".into()],
             example_version: "5".into(),
             fixed_versions: vec!["6.5.8".into()],
-            source: pinned.clone(),
             group: None,
         }),
         "TW201",
@@ -63,7 +61,6 @@ pub fn report() -> Report {
             package: "mylib".into(),
             reason: "local path".into(),
             reference: "./vendor/mylib".into(),
-            source: vendored.clone(),
         }),
         "TW202",
         Severity::Info,
@@ -73,10 +70,6 @@ pub fn report() -> Report {
     let app = Location::new("app/main.py", 12).with_column(5);
     let mut config = Finding::new(
         Detail::Config(ConfigFinding {
-            rule: "TW001".into(),
-            path: "app/main.py".into(),
-            line: 12,
-            column: 5,
             message: "debug=True reaches Application(...)".into(),
             trace: vec![],
         }),

@@ -357,7 +357,7 @@ fn other(out: &mut String, f: &Finding, p: &Painter) {
             let _ = writeln!(out, "    {here}");
         }
         Detail::Config(c) => {
-            let _ = writeln!(out, "  {}  {}", p.bold(&c.rule), esc(&c.message));
+            let _ = writeln!(out, "  {}  {}", p.bold(&f.id), esc(&c.message));
             let at = if f.location.column > 0 {
                 format!(
                     "{}:{}",

@@ -65,7 +65,6 @@ impl ConfigAudit {
         for f in &mut self.findings {
             rebase(&mut f.location.file);
             if let Detail::Config(c) = &mut f.detail {
-                rebase(&mut c.path);
                 for step in &mut c.trace {
                     rebase(&mut step.location.file);
                 }
@@ -402,15 +401,11 @@ fn analyze(
         };
         let path = display(&hit.step.file);
         let column = hit.step.column.max(1);
-        let location = Location::new(path.clone(), hit.step.line).with_column(column);
         // The setting or call the finding is about is what its message names (messages
         // never carry line numbers): edits elsewhere in the file leave it unchanged.
         let parts = ["config", hit.rule.id, path.as_str(), base_message.as_str()];
+        let location = Location::new(path.clone(), hit.step.line).with_column(column);
         let detail = Detail::Config(ConfigFinding {
-            rule: hit.rule.id.to_string(),
-            path: path.clone(),
-            line: hit.step.line,
-            column,
             message: hit.message,
             trace: hit
                 .trace
