@@ -206,8 +206,8 @@ fn audit_one(
 /// Most severe first; then by package, file and line for stable output.
 pub fn sort_findings(findings: &mut [Finding]) {
     findings.sort_by(|a, b| {
-        b.severity()
-            .cmp(&a.severity())
+        b.severity
+            .cmp(&a.severity)
             .then_with(|| a.package().cmp(&b.package()))
             .then_with(|| a.location_key().cmp(&b.location_key()))
             .then_with(|| a.id.cmp(&b.id))

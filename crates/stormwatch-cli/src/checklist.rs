@@ -7,7 +7,7 @@ use anyhow::Result;
 use stormwatch_findings::{Detail, Finding, Gate, Report, Severity};
 
 use crate::cli::{CheckArgs, FormatArg};
-use crate::output::{prepare, write_atomically};
+use crate::output::{prepare, today, write_atomically};
 
 /// One checklist item.
 #[derive(Debug, serde::Serialize)]
@@ -58,11 +58,7 @@ const CONFIG_ITEMS: &[(&str, &str, &[&str])] = &[
 ];
 
 fn place(f: &Finding) -> String {
-    if f.location.line > 0 {
-        format!("{}:{}", f.location.file, f.location.line)
-    } else {
-        f.location.file.clone()
-    }
+    stormwatch_report::place(&f.location.file, f.location.line)
 }
 
 fn evidence_of(findings: &[&Finding]) -> Vec<String> {
@@ -129,14 +125,9 @@ pub fn items(
         .collect();
     let audited = report.advisory_data.as_ref().map(|data| {
         format!(
-            "{} packages audited against {} ({} advisories{})",
+            "{} packages audited against {}",
             report.summary.packages,
-            data.description,
-            data.advisories,
-            data.as_of
-                .as_deref()
-                .map(|d| format!(", data as of {d}"))
-                .unwrap_or_default()
+            stormwatch_report::data_text(data)
         )
     });
     let age = report
@@ -190,11 +181,7 @@ pub fn items(
                 .copied()
                 .filter(|f| !matches!(f.detail, Detail::Dependency(_)))
                 .collect();
-            e.extend(
-                evidence_of(&others)
-                    .into_iter()
-                    .filter(|_| !others.is_empty()),
-            );
+            e.extend(evidence_of(&others));
             e
         } else if with_deadline {
             vec!["every deadline is in the future".into()]
@@ -238,11 +225,7 @@ pub fn items(
             report
                 .incomplete
                 .iter()
-                .map(|n| match &n.location {
-                    Some(l) if l.line > 0 => format!("{}:{}: {}", l.file, l.line, n.message),
-                    Some(l) => format!("{}: {}", l.file, n.message),
-                    None => n.message.clone(),
-                })
+                .map(stormwatch_report::notice_text)
                 .collect()
         },
     });
@@ -280,11 +263,7 @@ pub fn run(args: CheckArgs) -> Result<bool> {
     let (mut audit, root, policy) = crate::config::check_audit(&args)?;
     let deployment_files = std::mem::take(&mut audit.deployment_files);
     let (report, gate) = prepare(audit, &args.output, &root, policy.as_ref())?;
-    let today = args
-        .output
-        .today
-        .unwrap_or_else(|| time::OffsetDateTime::now_utc().date());
-    let items = items(&report, &gate, &deployment_files, today);
+    let items = items(&report, &gate, &deployment_files, today(&args.output));
     let text = match args.output.format {
         FormatArg::Json => {
             let mut t = serde_json::to_string_pretty(&serde_json::json!({

@@ -54,21 +54,21 @@ pub fn check_audit(
     let policy = load_policy(&root, &args.output)?;
     let env = environment(args.env, policy.as_ref());
     let mut skipped = Audit::default();
-    let deps = if stormwatch_manifest::discover(&root).is_empty() {
-        skipped.notices.push(Notice::new(format!(
-            "{}: no dependency files found; dependency audit skipped",
-            root.display()
-        )));
-        None
-    } else {
-        let inputs = crate::deps::read_dir(&root)?;
-        Some(crate::deps::audit_inputs(
+    let deps = match crate::deps::read_dir_if_any(&root)? {
+        None => {
+            skipped.notices.push(Notice::new(format!(
+                "{}: no dependency files found; dependency audit skipped",
+                root.display()
+            )));
+            None
+        }
+        Some(inputs) => Some(crate::deps::audit_inputs(
             inputs,
             args.ignore_unpinned,
             &args.target.target(),
             &args.advisories,
             policy.is_some(),
-        )?)
+        )?),
     };
     let config = config_audit(&root, &[], &[], env, args.all_code)?;
     if config.is_none() {

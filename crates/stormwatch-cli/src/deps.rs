@@ -113,20 +113,35 @@ pub fn collect_inputs(args: &DepsArgs) -> Result<Inputs> {
 
 /// Every dependency file found under `dir`; an error when there is none.
 pub fn read_dir(dir: &Path) -> Result<Inputs> {
-    let mut inputs = Inputs::default();
+    read_dir_if_any(dir)?.ok_or_else(|| no_dependency_files(dir))
+}
+
+/// [`read_dir`], or `None` when nothing under `dir` is named like a dependency file (one
+/// walk of the tree either way). Files named like one that cannot be read (a FIFO, a
+/// device) and nothing else are an error, as in [`read_dir`].
+pub fn read_dir_if_any(dir: &Path) -> Result<Option<Inputs>> {
     let (found, skipped) = discover_checked(dir);
-    inputs.unread.extend(skipped);
     if found.is_empty() {
-        bail!(
-            "{}: no dependency files found (looked for requirements*.txt, pyproject.toml, \
-             poetry.lock, Pipfile, Pipfile.lock, uv.lock, pdm.lock, pylock.toml)",
-            dir.display()
-        );
+        return if skipped.is_empty() {
+            Ok(None)
+        } else {
+            Err(no_dependency_files(dir))
+        };
     }
+    let mut inputs = Inputs::default();
+    inputs.unread.extend(skipped);
     for (file, format) in found {
         inputs.extend(parse_in(&file, format, dir)?);
     }
-    Ok(inputs)
+    Ok(Some(inputs))
+}
+
+fn no_dependency_files(dir: &Path) -> anyhow::Error {
+    anyhow::anyhow!(
+        "{}: no dependency files found (looked for requirements*.txt, pyproject.toml, \
+         poetry.lock, Pipfile, Pipfile.lock, uv.lock, pdm.lock, pylock.toml)",
+        dir.display()
+    )
 }
 
 pub fn run(args: DepsArgs) -> Result<bool> {

@@ -16,7 +16,8 @@ pub fn load_policy(root: &Path, args: &OutputArgs) -> Result<Option<Policy>> {
     Ok(stormwatch_policy::discover(root, args.config.as_deref())?)
 }
 
-fn today(args: &OutputArgs) -> time::Date {
+/// The date deadlines and expiries are judged on: `--today`, else today.
+pub fn today(args: &OutputArgs) -> time::Date {
     args.today
         .unwrap_or_else(|| time::OffsetDateTime::now_utc().date())
 }
@@ -44,9 +45,8 @@ pub fn finish(
     root: &Path,
     policy: Option<&Policy>,
 ) -> Result<bool> {
-    let audit = apply_policy(audit, args, root, policy)?;
-    let report = Report::from(audit);
-    let result = emit(&report, args, gate(args, policy));
+    let (report, gate) = prepare(audit, args, root, policy)?;
+    let result = emit(&report, args, gate);
     // Released with the process: a large report is freed faster by exiting.
     std::mem::forget(report);
     result

@@ -192,13 +192,6 @@ pub struct DependencyFinding {
     pub marker: Option<String>,
 }
 
-impl DependencyFinding {
-    /// Every id of the vulnerability: `id` (the finding's) first, then the aliases.
-    pub fn all_ids<'a>(&'a self, id: &'a str) -> impl Iterator<Item = &'a str> {
-        std::iter::once(id).chain(self.aliases.iter().map(String::as_str))
-    }
-}
-
 /// A version range that still admits known-vulnerable versions.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UnpinnedFinding {
@@ -343,10 +336,6 @@ impl Finding {
         }
     }
 
-    pub fn severity(&self) -> Severity {
-        self.severity
-    }
-
     /// Suppressed by a comment, an unexpired ignore or the baseline: reported, never failing.
     pub fn is_suppressed(&self) -> bool {
         self.suppression.as_ref().is_some_and(|s| !s.expired)
@@ -355,10 +344,6 @@ impl Finding {
     /// File and line, borrowed: for sorting without copying paths.
     pub fn location_key(&self) -> (&str, usize) {
         (&self.location.file, self.location.line)
-    }
-
-    pub fn location(&self) -> Location {
-        self.location.clone()
     }
 
     /// The package a dependency finding is about.

@@ -79,6 +79,13 @@ impl Ignore {
     }
 }
 
+/// The first ignore naming one of `ids` whose scope admits `f`.
+fn first_match(ignores: &[Ignore], f: &Finding, path: &str, ids: &[&str]) -> Option<usize> {
+    ignores
+        .iter()
+        .position(|ig| ids.iter().any(|id| ig.names(id)) && ig.in_scope(f, path))
+}
+
 /// Applies `policy` to `audit`: each finding gets its owner, its deadline (dependency
 /// findings, from the advisory's publication) and, when an ignore covers it, a policy
 /// suppression; notices about the ignores go to `audit.policy`.
@@ -99,37 +106,19 @@ pub fn apply(policy: &Policy, audit: &mut Audit, facts: &Facts) -> Applied {
         if f.suppression.is_some() {
             continue;
         }
+        let first = |ids: &[&str]| first_match(&policy.ignores, f, &path, ids);
         let matching: Vec<usize> = match &f.detail {
             // A range is accepted when its rule is ignored, or every advisory it admits is.
-            Detail::Unpinned(u) => {
-                let direct: Vec<usize> = (0..policy.ignores.len())
-                    .filter(|&i| {
-                        policy.ignores[i].names(&f.id) && policy.ignores[i].in_scope(f, &path)
-                    })
-                    .take(1)
-                    .collect();
-                if !direct.is_empty() {
-                    direct
-                } else {
-                    let per_id: Option<Vec<usize>> = u
-                        .ids
-                        .iter()
-                        .map(|id| {
-                            (0..policy.ignores.len()).find(|&i| {
-                                policy.ignores[i].names(id) && policy.ignores[i].in_scope(f, &path)
-                            })
-                        })
-                        .collect();
-                    per_id.unwrap_or_default()
-                }
-            }
-            _ => (0..policy.ignores.len())
-                .filter(|&i| {
-                    let ig = &policy.ignores[i];
-                    f.ids().iter().any(|id| ig.names(id)) && ig.in_scope(f, &path)
-                })
-                .take(1)
-                .collect(),
+            Detail::Unpinned(u) => match first(&[f.id.as_str()]) {
+                Some(i) => vec![i],
+                None => u
+                    .ids
+                    .iter()
+                    .map(|id| first(&[id.as_str()]))
+                    .collect::<Option<Vec<usize>>>()
+                    .unwrap_or_default(),
+            },
+            _ => first(&f.ids()).into_iter().collect(),
         };
         if matching.is_empty() {
             continue;

@@ -160,7 +160,7 @@ pub(crate) fn deadline_and_owner(f: &stormwatch_findings::Finding) -> Vec<String
 }
 
 /// Where the advisories came from: `bundled set (23 advisories, data as of 2026-11-23)`.
-pub(crate) fn data_text(data: &stormwatch_findings::DataSource) -> String {
+pub fn data_text(data: &stormwatch_findings::DataSource) -> String {
     let as_of = data
         .as_of
         .as_deref()
@@ -226,11 +226,19 @@ pub(crate) fn plural(n: usize) -> &'static str {
 }
 
 /// `file:line`, or the file alone when the line is unknown (not escaped).
-pub(crate) fn place(file: &str, line: usize) -> String {
+pub fn place(file: &str, line: usize) -> String {
     if line > 0 {
         format!("{file}:{line}")
     } else {
         file.to_string()
+    }
+}
+
+/// A notice as one line: `file:line: message`, or the message alone (not escaped).
+pub fn notice_text(n: &stormwatch_findings::Notice) -> String {
+    match &n.location {
+        Some(l) => format!("{}: {}", place(&l.file, l.line), n.message),
+        None => n.message.clone(),
     }
 }
 

@@ -164,14 +164,12 @@ pub fn markdown(report: &Report, ctx: &Context) -> String {
         .policy
         .iter()
         .map(|n| format!("policy: {}", n.message))
-        .chain(report.incomplete.iter().map(|n| {
-            let at = n
-                .location
-                .as_ref()
-                .map(|l| format!("{}: ", place(&l.file, l.line)))
-                .unwrap_or_default();
-            format!("incomplete: {at}{}", n.message)
-        }))
+        .chain(
+            report
+                .incomplete
+                .iter()
+                .map(|n| format!("incomplete: {}", crate::notice_text(n))),
+        )
         .collect();
     for n in notes {
         let _ = writeln!(out, "> {}", md(&n));

@@ -6,9 +6,9 @@
 use std::fmt::Write as _;
 
 use anstyle::{AnsiColor, Effects, Style};
-use stormwatch_findings::{DependencyFinding, Detail, Finding, Notice, Report, Severity};
+use stormwatch_findings::{DependencyFinding, Detail, Finding, Report, Severity};
 
-use crate::{escape_controls as esc, fix_text, place, plural, Context, Render, ORDER};
+use crate::{escape_controls as esc, fix_text, notice_text, place, plural, Context, Render, ORDER};
 
 pub struct Table;
 
@@ -395,13 +395,6 @@ fn other(out: &mut String, f: &Finding, p: &Painter) {
     }
     if !facts.is_empty() {
         let _ = writeln!(out, "    {}", p.dim(&facts.join("  ·  ")));
-    }
-}
-
-fn notice_text(n: &Notice) -> String {
-    match &n.location {
-        Some(l) => format!("{}: {}", place(&l.file, l.line), n.message),
-        None => n.message.clone(),
     }
 }
 
