@@ -43,10 +43,26 @@ pub fn describe_age(date: &str) -> String {
     }
 }
 
+/// Days after which advisory data is reported as stale, unless the policy says otherwise.
+pub const DEFAULT_MAX_AGE: i64 = 7;
+
+/// When a database was last updated or found current: the last `db update` that reached
+/// its sources, else its import.
+pub fn last_update(path: &Path, imported_at: &str) -> String {
+    let state = stormwatch_db::update::load_state(path);
+    [state.updated_at.as_str(), imported_at]
+        .into_iter()
+        .filter(|s| !s.is_empty())
+        .max()
+        .unwrap_or_default()
+        .to_string()
+}
+
 /// Loads the advisories for `packages`: from `--db` (a database or an OSV collection), else
 /// from the default database if one exists, always merged with the bundled Tornado set
-/// unless `--no-bundled`.
-pub fn load(args: &AdvisoryArgs, packages: &[&str]) -> Result<Loaded> {
+/// unless `--no-bundled`. A database older than `max_age` days (the policy's, else
+/// [`DEFAULT_MAX_AGE`]) is reported as stale.
+pub fn load(args: &AdvisoryArgs, packages: &[&str], max_age: Option<i64>) -> Result<Loaded> {
     let mut set = AdvisorySet::new();
     let mut notices = Vec::new();
     let bundle = bundled();
@@ -56,6 +72,9 @@ pub fn load(args: &AdvisoryArgs, packages: &[&str]) -> Result<Loaded> {
 
     let mut description;
     let mut as_of = None;
+    let mut updated = None;
+    let mut age = None;
+    let mut stale = false;
     if explicit && is_osv_source(&db_path) {
         let loaded = stormwatch_osv::load_path(&db_path, LoadOptions::default())
             .with_context(|| format!("cannot load advisories from {}", db_path.display()))?;
@@ -92,15 +111,19 @@ pub fn load(args: &AdvisoryArgs, packages: &[&str]) -> Result<Loaded> {
         );
         as_of = Some(status.newest_modified.get(..10).unwrap_or("").to_string())
             .filter(|s| !s.is_empty());
-        if let Some(days) = as_of.as_deref().and_then(age_days) {
-            if days > 30 {
-                notices.push(Notice {
-                    location: None,
-                    message: format!(
-                        "the advisory database is {days} days old; re-import it for current data"
-                    ),
-                });
-            }
+        let last = last_update(&db_path, &status.imported_at);
+        age = age_days(&last);
+        updated = last.get(..10).map(str::to_string);
+        let limit = max_age.unwrap_or(DEFAULT_MAX_AGE);
+        if let Some(days) = age.filter(|d| *d > limit) {
+            stale = true;
+            notices.push(Notice {
+                location: None,
+                message: format!(
+                    "the advisory data was last updated {days} days ago (max-age {limit}): advisories \
+                     published since are missing; run `stormwatch db update`"
+                ),
+            });
         }
     } else {
         description = "bundled Tornado-only set".to_string();
@@ -109,7 +132,7 @@ pub fn load(args: &AdvisoryArgs, packages: &[&str]) -> Result<Loaded> {
             location: None,
             message: format!(
                 "no advisory database at {}: only Tornado is audited, with the {} advisories built \
-                 into stormwatch; run `stormwatch db import PATH` to audit every package",
+                 into stormwatch; run `stormwatch db update` to audit every package",
                 db_path.display(),
                 bundle_count
             ),
@@ -119,7 +142,7 @@ pub fn load(args: &AdvisoryArgs, packages: &[&str]) -> Result<Loaded> {
     if args.no_bundled {
         if bundled_only {
             anyhow::bail!(
-                "--no-bundled leaves no advisories: no database at {} (use --db or `stormwatch db import`)",
+                "--no-bundled leaves no advisories: no database at {} (use --db or `stormwatch db update`)",
                 db_path.display()
             );
         }
@@ -139,6 +162,9 @@ pub fn load(args: &AdvisoryArgs, packages: &[&str]) -> Result<Loaded> {
             description,
             as_of,
             advisories,
+            updated,
+            age_days: age,
+            stale,
         },
         notices,
     })

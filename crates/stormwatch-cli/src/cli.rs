@@ -357,13 +357,100 @@ Examples:
         #[arg(long)]
         force: bool,
     },
-    /// Show the database's source, age and counts, and the bundled advisory set.
+    /// Download current advisory data and rebuild the database when it changed.
+    #[command(after_help = "\
+Sources: the OSV export of every PyPI advisory by default
+(https://osv-vulnerabilities.storage.googleapis.com/PyPI/all.zip). --source replaces the
+list (repeat it for several; `default` names the OSV export): another OSV zip over HTTPS, a
+mirror inside the company network, a local directory or zip, the PyPA advisory database
+archive. The policy's [advisories] sources = [...] sets the list when --source is not given.
+
+Downloads are conditional (ETag / Last-Modified): an unchanged source costs one request and
+no download. A download must parse completely before anything is replaced; the database is
+swapped atomically and on any failure the previous one stays as it was. Each import records
+which advisories are new, modified or withdrawn (`stormwatch db status`).
+
+Network: HTTPS_PROXY / HTTP_PROXY / ALL_PROXY and NO_PROXY are honoured; SSL_CERT_FILE names
+a PEM bundle of trusted roots used instead of the built-in ones (company mirrors).
+
+Examples:
+  stormwatch db update
+  stormwatch db update --source https://mirror.example.com/osv/PyPI/all.zip
+  stormwatch db update --source default --source ./extra-advisories
+  stormwatch db update --offline          rebuild from what was downloaded before")]
+    Update(UpdateArgs),
+    /// Show the database's sources, age, counts and last changes, and the bundled set.
     #[command(
-        after_help = "Examples:\n  stormwatch db status\n  stormwatch db status --db ./advisories.db"
+        after_help = "Examples:\n  stormwatch db status\n  stormwatch db status --db ./advisories.db --format json"
     )]
     Status {
         /// Database to inspect [default: $STORMWATCH_DB, else the user data directory].
         #[arg(long, value_name = "PATH")]
         db: Option<PathBuf>,
+        /// Output format: table or json.
+        #[arg(long, value_enum, default_value_t = StatusFormat::Table)]
+        format: StatusFormat,
+        /// Policy file (its [advisories] max-age) [default: stormwatch.toml in the current
+        /// directory, else [tool.stormwatch] in its pyproject.toml].
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
     },
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StatusFormat {
+    Table,
+    Json,
+}
+
+/// How `db update` (and `monitor`) reach advisory sources.
+#[derive(Args, Debug, Clone)]
+pub struct FetchArgs {
+    /// Advisory source: an https:// URL of an OSV zip, a local directory or zip, or
+    /// `default` (repeatable; replaces the policy's and the default list).
+    #[arg(long = "source", value_name = "URL|PATH")]
+    pub sources: Vec<String>,
+
+    /// Never use the network: rebuild from earlier downloads and local sources only.
+    #[arg(long)]
+    pub offline: bool,
+
+    /// Seconds to wait for a connection and for each part of an answer.
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    pub timeout: u64,
+
+    /// Attempts per download (timeouts and server errors are retried with backoff).
+    #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=10))]
+    pub retries: u32,
+
+    /// Largest download accepted, in MiB.
+    #[arg(long, value_name = "MIB", default_value_t = 512)]
+    pub max_download: u64,
+
+    /// Replace the database even if the new data holds fewer than half of its advisories.
+    #[arg(long)]
+    pub force: bool,
+
+    /// Skip records that fail to parse (each is reported) instead of refusing the update.
+    #[arg(long)]
+    pub skip_invalid: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct UpdateArgs {
+    /// Database to write [default: $STORMWATCH_DB, else the user data directory].
+    #[arg(long, value_name = "PATH")]
+    pub db: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub fetch: FetchArgs,
+
+    /// Policy file (its [advisories] sources) [default: stormwatch.toml in the current
+    /// directory, else [tool.stormwatch] in its pyproject.toml].
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// No progress bar and no summary; errors only.
+    #[arg(long, short)]
+    pub quiet: bool,
 }

@@ -67,7 +67,7 @@ pub fn check_audit(
             args.ignore_unpinned,
             &args.target.target(),
             &args.advisories,
-            policy.is_some(),
+            policy.as_ref(),
         )?),
     };
     let config = config_audit(&root, &[], &[], env, args.all_code)?;

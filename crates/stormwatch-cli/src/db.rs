@@ -1,12 +1,15 @@
-//! `stormwatch db`: import and inspect the advisory database.
+//! `stormwatch db`: update, import and inspect the advisory database.
 
-use std::time::Instant;
+use std::path::Path;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
+use stormwatch_db::update::{Outcome, Source, UpdateOptions, UpdateReport};
 use stormwatch_osv::{bundled::bundled, LoadOptions};
+use stormwatch_policy::Policy;
 
-use crate::advisories::describe_age;
-use crate::cli::DbCommand;
+use crate::advisories::{age_days, describe_age, last_update, DEFAULT_MAX_AGE};
+use crate::cli::{DbCommand, FetchArgs, StatusFormat};
 
 pub fn run(cmd: DbCommand) -> Result<bool> {
     match cmd {
@@ -42,7 +45,10 @@ pub fn run(cmd: DbCommand) -> Result<bool> {
                 &loaded,
                 &canonical.display().to_string(),
                 &dest,
-                stormwatch_db::ImportOptions { force },
+                stormwatch_db::ImportOptions {
+                    force,
+                    ..Default::default()
+                },
             )
             .with_context(|| {
                 format!(
@@ -70,36 +76,339 @@ pub fn run(cmd: DbCommand) -> Result<bool> {
             );
             Ok(false)
         }
-        DbCommand::Status { db } => {
-            let path = db.unwrap_or_else(stormwatch_db::default_path);
-            let bundle = bundled();
-            if path.is_file() {
-                let status = stormwatch_db::Database::open(&path)?.status()?;
-                say!("Database:     {}", status.path.display());
-                say!("Source:       {}", status.source);
-                say!("Imported:     {}", describe_age(&status.imported_at));
-                say!("Newest data:  {}", describe_age(&status.newest_modified));
-                say!(
-                    "Advisories:   {} for {} packages ({} withdrawn)",
-                    status.advisories,
-                    status.packages,
-                    status.withdrawn
-                );
-                say!(
-                    "Skipped:      {} records for other ecosystems",
-                    status.other_ecosystems
-                );
-                say!("Size:         {} KiB", status.bytes / 1024);
-            } else {
-                say!("Database:     none at {}", path.display());
-                say!("              run `stormwatch db import PATH` to create one");
+        DbCommand::Update(args) => {
+            let policy = stormwatch_policy::discover(Path::new("."), args.config.as_deref())?;
+            let dest = args.db.clone().unwrap_or_else(stormwatch_db::default_path);
+            let start = Instant::now();
+            let report = update(&dest, &args.fetch, policy.as_ref(), !args.quiet)?;
+            if !args.quiet {
+                print_update(&report, &dest, start.elapsed().as_secs_f64());
             }
-            say!(
-                "Bundled:      {} Tornado advisories, reviewed {}",
-                bundle.advisories.len(),
-                describe_age(&bundle.as_of)
-            );
             Ok(false)
         }
+        DbCommand::Status { db, format, config } => {
+            let policy = stormwatch_policy::discover(Path::new("."), config.as_deref())?;
+            let path = db.unwrap_or_else(stormwatch_db::default_path);
+            let max_age = policy
+                .and_then(|p| p.advisories.max_age)
+                .unwrap_or(DEFAULT_MAX_AGE);
+            let status = status(&path, max_age)?;
+            match format {
+                StatusFormat::Json => say!(
+                    "{}",
+                    serde_json::to_string_pretty(&status).expect("status serializes")
+                ),
+                StatusFormat::Table => print_status(&status),
+            }
+            Ok(false)
+        }
+    }
+}
+
+/// The sources an update reads: the command line's, else the policy's, else the default.
+fn sources(fetch: &FetchArgs, policy: Option<&Policy>) -> Vec<Source> {
+    let names: Vec<String> = if !fetch.sources.is_empty() {
+        fetch.sources.clone()
+    } else {
+        policy
+            .map(|p| p.advisories.sources.clone())
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| vec!["default".into()])
+    };
+    names.iter().map(|s| Source::parse(s)).collect()
+}
+
+/// Runs `db update` into `dest`, reporting record problems as warnings.
+pub fn update(
+    dest: &Path,
+    fetch: &FetchArgs,
+    policy: Option<&Policy>,
+    progress: bool,
+) -> Result<UpdateReport> {
+    let sources = sources(fetch, policy);
+    let client = if fetch.offline {
+        None
+    } else {
+        Some(stormwatch_http::Client::new(stormwatch_http::Options {
+            timeout: Duration::from_secs(fetch.timeout.max(1)),
+            attempts: fetch.retries,
+            max_bytes: fetch.max_download.saturating_mul(1024 * 1024),
+            progress,
+            ..Default::default()
+        })?)
+    };
+    let report = stormwatch_db::update::update(
+        dest,
+        &sources,
+        client.as_ref(),
+        UpdateOptions {
+            offline: fetch.offline,
+            force: fetch.force,
+            skip_invalid: fetch.skip_invalid,
+        },
+    )
+    .with_context(|| {
+        format!(
+            "update failed; the advisory database at {} is unchanged",
+            dest.display()
+        )
+    })?;
+    for warning in &report.warnings {
+        eprintln!("warning: {}", stormwatch_report::escape_controls(warning));
+    }
+    Ok(report)
+}
+
+fn print_update(report: &UpdateReport, dest: &Path, seconds: f64) {
+    for s in &report.sources {
+        let what = match &s.outcome {
+            Outcome::Changed { bytes } => format!("new data ({} KiB)", bytes.div_ceil(1024)),
+            Outcome::Unchanged => "unchanged".to_string(),
+            Outcome::Offline => "offline: the earlier download was used".to_string(),
+        };
+        say!("{}: {what}", stormwatch_report::escape_controls(&s.source));
+    }
+    match &report.imported {
+        None => say!(
+            "The advisory database at {} is current; nothing to rebuild ({seconds:.2}s)",
+            dest.display()
+        ),
+        Some(summary) => {
+            say!(
+                "Imported {} advisories for {} packages into {} in {seconds:.2}s",
+                summary.advisories,
+                summary.packages,
+                dest.display()
+            );
+            let c = &summary.changes;
+            say!(
+                "  changes: {} new, {} modified, {} withdrawn, {} removed",
+                c.new.len(),
+                c.modified.len(),
+                c.withdrawn.len(),
+                c.removed.len()
+            );
+        }
+    }
+}
+
+/// Everything `db status` shows.
+#[derive(serde::Serialize)]
+struct StatusView {
+    database: Option<DatabaseView>,
+    path: String,
+    bundled: BundledView,
+}
+
+#[derive(serde::Serialize)]
+struct DatabaseView {
+    sources: Vec<stormwatch_db::update::SourceState>,
+    imported_at: String,
+    /// When the data was last updated or found current.
+    updated: String,
+    age_days: Option<i64>,
+    max_age: i64,
+    stale: bool,
+    newest_modified: String,
+    advisories: usize,
+    packages: usize,
+    withdrawn: usize,
+    other_ecosystems: usize,
+    bytes: u64,
+    recent_changes: Vec<ChangesView>,
+}
+
+/// One import's changes, with at most [`IDS_SHOWN`] ids of each kind.
+#[derive(serde::Serialize)]
+struct ChangesView {
+    at: String,
+    source: String,
+    new: usize,
+    modified: usize,
+    withdrawn: usize,
+    removed: usize,
+    ids: stormwatch_db::Changes,
+}
+
+const IDS_SHOWN: usize = 50;
+
+impl From<stormwatch_db::ImportRecord> for ChangesView {
+    fn from(r: stormwatch_db::ImportRecord) -> Self {
+        let c = r.changes;
+        let cap = |mut v: Vec<String>| {
+            v.truncate(IDS_SHOWN);
+            v
+        };
+        ChangesView {
+            at: r.at,
+            source: r.source,
+            new: c.new.len(),
+            modified: c.modified.len(),
+            withdrawn: c.withdrawn.len(),
+            removed: c.removed.len(),
+            ids: stormwatch_db::Changes {
+                new: cap(c.new),
+                modified: cap(c.modified),
+                withdrawn: cap(c.withdrawn),
+                removed: cap(c.removed),
+            },
+        }
+    }
+}
+
+#[derive(serde::Serialize)]
+struct BundledView {
+    advisories: usize,
+    as_of: String,
+    /// A Tornado advisory in the database published after the bundled set was reviewed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    newer_in_database: Option<NewerView>,
+}
+
+#[derive(serde::Serialize)]
+struct NewerView {
+    id: String,
+    published: String,
+}
+
+fn status(path: &Path, max_age: i64) -> Result<StatusView> {
+    let bundle = bundled();
+    let mut view = StatusView {
+        database: None,
+        path: path.display().to_string(),
+        bundled: BundledView {
+            advisories: bundle.advisories.len(),
+            as_of: bundle.as_of.clone(),
+            newer_in_database: None,
+        },
+    };
+    if !path.is_file() {
+        return Ok(view);
+    }
+    let db = stormwatch_db::Database::open(path)?;
+    let status = db.status()?;
+    let updated = last_update(path, &status.imported_at);
+    let age = age_days(&updated);
+    let mut sources = stormwatch_db::update::load_state(path).sources;
+    if sources.is_empty() {
+        sources.push(stormwatch_db::update::SourceState {
+            source: status.source.clone(),
+            fetched_at: status.imported_at.clone(),
+            ..Default::default()
+        });
+    }
+    if let Some((id, published)) = db.newest_of("tornado")? {
+        if published.get(..10).unwrap_or(&published) > bundle.as_of.as_str() {
+            view.bundled.newer_in_database = Some(NewerView { id, published });
+        }
+    }
+    view.database = Some(DatabaseView {
+        sources,
+        imported_at: status.imported_at,
+        updated,
+        age_days: age,
+        max_age,
+        stale: age.is_some_and(|d| d > max_age),
+        newest_modified: status.newest_modified,
+        advisories: status.advisories,
+        packages: status.packages,
+        withdrawn: status.withdrawn,
+        other_ecosystems: status.other_ecosystems,
+        bytes: status.bytes,
+        recent_changes: db
+            .recent_imports(5)?
+            .into_iter()
+            .map(ChangesView::from)
+            .collect(),
+    });
+    Ok(view)
+}
+
+fn print_status(view: &StatusView) {
+    match &view.database {
+        Some(d) => {
+            say!("Database:     {}", view.path);
+            for s in &d.sources {
+                say!(
+                    "Source:       {}",
+                    stormwatch_report::escape_controls(&s.source)
+                );
+                if !s.fetched_at.is_empty() {
+                    say!("  fetched     {}", describe_age(&s.fetched_at));
+                }
+                if !s.checked_at.is_empty() {
+                    say!("  checked     {}", describe_age(&s.checked_at));
+                }
+            }
+            say!("Imported:     {}", describe_age(&d.imported_at));
+            say!(
+                "Updated:      {}{}",
+                describe_age(&d.updated),
+                if d.stale {
+                    format!(
+                        " -- STALE (max-age {} days): run `stormwatch db update`",
+                        d.max_age
+                    )
+                } else {
+                    String::new()
+                }
+            );
+            say!("Newest data:  {}", describe_age(&d.newest_modified));
+            say!(
+                "Advisories:   {} for {} packages ({} withdrawn)",
+                d.advisories,
+                d.packages,
+                d.withdrawn
+            );
+            say!(
+                "Skipped:      {} records for other ecosystems",
+                d.other_ecosystems
+            );
+            say!("Size:         {} KiB", d.bytes / 1024);
+            for r in &d.recent_changes {
+                say!(
+                    "Changes {}: {} new, {} modified, {} withdrawn, {} removed",
+                    r.at.get(..10).unwrap_or(&r.at),
+                    r.new,
+                    r.modified,
+                    r.withdrawn,
+                    r.removed
+                );
+                for (label, list, total) in [
+                    ("new", &r.ids.new, r.new),
+                    ("modified", &r.ids.modified, r.modified),
+                    ("withdrawn", &r.ids.withdrawn, r.withdrawn),
+                    ("removed", &r.ids.removed, r.removed),
+                ] {
+                    if list.is_empty() {
+                        continue;
+                    }
+                    let shown: Vec<&str> = list.iter().take(5).map(String::as_str).collect();
+                    let more = if total > shown.len() {
+                        format!(" (+{} more)", total - shown.len())
+                    } else {
+                        String::new()
+                    };
+                    say!("  {label:<10}{}{more}", shown.join(" "));
+                }
+            }
+        }
+        None => {
+            say!("Database:     none at {}", view.path);
+            say!("              run `stormwatch db update` to create one");
+        }
+    }
+    say!(
+        "Bundled:      {} Tornado advisories, reviewed {}",
+        view.bundled.advisories,
+        describe_age(&view.bundled.as_of)
+    );
+    if let Some(n) = &view.bundled.newer_in_database {
+        say!(
+            "              older than the newest Tornado advisory in the database ({}, published {}): the \
+             bundled set alone would miss it",
+            n.id,
+            n.published.get(..10).unwrap_or(&n.published)
+        );
     }
 }

@@ -157,21 +157,22 @@ pub fn run(args: DepsArgs) -> Result<bool> {
         args.ignore_unpinned,
         &args.target.target(),
         &args.advisories,
-        policy.is_some(),
+        policy.as_ref(),
     )?;
     finish(audit, &args.output, &root, policy.as_ref())
 }
 
 /// The dependency audit of `inputs`, not yet rendered: pins that cannot apply on `target`
-/// left out (with a notice), the rest matched against the advisories `data` selects;
-/// `with_advisory_ids`: also every id of those advisories, for the policy.
+/// left out (with a notice), the rest matched against the advisories `data` selects; with a
+/// policy, also every id of those advisories (to tell an unused ignore from an unknown id).
 pub fn audit_inputs(
     mut inputs: Inputs,
     ignore_unpinned: bool,
     target: &stormwatch_manifest::markers::Target,
     data: &AdvisoryArgs,
-    with_advisory_ids: bool,
+    policy: Option<&stormwatch_policy::Policy>,
 ) -> Result<Audit> {
+    let with_advisory_ids = policy.is_some();
     let left_out = leave_out_other_targets(&mut inputs, target);
     let names: BTreeSet<&str> = inputs
         .dependencies
@@ -179,14 +180,14 @@ pub fn audit_inputs(
         .map(|d| d.name.as_str())
         .collect();
     let names: Vec<&str> = names.into_iter().collect();
-    let advisories = crate::advisories::load(data, &names)?;
+    let max_age = policy.and_then(|p| p.advisories.max_age);
+    let advisories = crate::advisories::load(data, &names, max_age)?;
     let result = audit(
         &inputs.dependencies,
         &advisories.set,
         AuditOptions { ignore_unpinned },
     );
     let mut out = result.into_audit(&inputs);
-    // Only a policy needs them (to tell an unused ignore from an unknown id).
     for name in names.iter().filter(|_| with_advisory_ids) {
         for adv in advisories.set.for_package(name) {
             out.advisory_ids.extend(adv.all_ids().map(str::to_string));

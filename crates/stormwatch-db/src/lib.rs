@@ -15,9 +15,12 @@ use std::sync::Arc;
 
 use stormwatch_osv::{Advisory, AdvisorySet, CompiledAdvisory, Loaded};
 
+pub mod update;
+
 /// Bumped whenever the table layout changes; older files must be re-imported.
 /// 2: compiled advisories carry their publication date.
-pub const SCHEMA_VERSION: i64 = 2;
+/// 3: publication dates in their own column; each import's changes are recorded.
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// The environment variable that overrides the default database location.
 pub const DB_ENV: &str = "STORMWATCH_DB";
@@ -69,7 +72,40 @@ pub struct ImportSummary {
     pub withdrawn: usize,
     pub other_ecosystems: usize,
     pub files: usize,
+    /// What changed against the database it replaced (everything is new on a first import).
+    pub changes: Changes,
 }
+
+/// The advisory ids an import added, changed, withdrew or dropped, against the database
+/// it replaced.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Changes {
+    pub new: Vec<String>,
+    pub modified: Vec<String>,
+    pub withdrawn: Vec<String>,
+    /// In the old database, absent from the new data.
+    pub removed: Vec<String>,
+}
+
+impl Changes {
+    pub fn is_empty(&self) -> bool {
+        self.new.is_empty()
+            && self.modified.is_empty()
+            && self.withdrawn.is_empty()
+            && self.removed.is_empty()
+    }
+}
+
+/// One recorded import: when, from where, and what it changed.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ImportRecord {
+    pub at: String,
+    pub source: String,
+    pub changes: Changes,
+}
+
+/// Imports remembered in a database (each new one carries the older ones over).
+const IMPORTS_KEPT: i64 = 30;
 
 /// Metadata shown by `stormwatch db status`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,10 +123,12 @@ pub struct Status {
 }
 
 /// How careful an import is about what it replaces.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct ImportOptions {
     /// Replace the database even when the new data holds far fewer advisories.
     pub force: bool,
+    /// Extra `meta` entries to store (e.g. the sources an update fetched).
+    pub meta: Vec<(String, String)>,
 }
 
 /// An import that yields fewer than this share of the current database's advisories is
@@ -126,6 +164,7 @@ pub fn import(
             loaded.files, loaded.withdrawn, loaded.other_ecosystems
         )));
     }
+    let mut previous = None;
     if let Ok(meta) = std::fs::symlink_metadata(dest) {
         if !meta.is_file() || meta.len() > 0 {
             let existing = Database::open(dest).map_err(|_| {
@@ -139,6 +178,7 @@ pub fn import(
                 .status()
                 .map(|s| s.advisories.saturating_sub(s.withdrawn))
                 .unwrap_or(0);
+            previous = existing.previous().ok();
             drop(existing);
             if !options.force && (current as f64) < before as f64 * SHRINK_LIMIT {
                 return Err(refuse(format!(
@@ -164,7 +204,7 @@ pub fn import(
     remove_stale_temp_files(dir, &file_name);
     let tmp = dir.join(format!(".{file_name}.tmp-{}", std::process::id()));
     let _ = std::fs::remove_file(&tmp);
-    let result = write_db(loaded, source, &tmp).and_then(|summary| {
+    let result = write_db(loaded, source, &tmp, &options, previous).and_then(|summary| {
         std::fs::rename(&tmp, dest).map_err(|source| DbError::Io {
             path: dest.to_path_buf(),
             source,
@@ -207,7 +247,50 @@ fn remove_stale_temp_files(dir: &Path, file_name: &str) {
     }
 }
 
-fn write_db(loaded: &Loaded, source: &str, path: &Path) -> Result<ImportSummary, DbError> {
+/// What an import needs from the database it replaces.
+struct Previous {
+    /// id -> (modified, withdrawn)
+    advisories: HashMap<String, (String, bool)>,
+    imports: Vec<(i64, ImportRecord)>,
+}
+
+fn changes_against(previous: Option<&Previous>, newest: &HashMap<&str, &Advisory>) -> Changes {
+    let mut changes = Changes::default();
+    let empty = HashMap::new();
+    let old = previous.map_or(&empty, |p| &p.advisories);
+    for (id, adv) in newest {
+        let modified = adv.modified.as_deref().unwrap_or_default();
+        match old.get(*id) {
+            None if adv.is_withdrawn() => {}
+            None => changes.new.push(id.to_string()),
+            Some((_, false)) if adv.is_withdrawn() => changes.withdrawn.push(id.to_string()),
+            Some((m, _)) if m != modified => changes.modified.push(id.to_string()),
+            Some(_) => {}
+        }
+    }
+    changes.removed = old
+        .keys()
+        .filter(|id| !newest.contains_key(id.as_str()))
+        .cloned()
+        .collect();
+    for list in [
+        &mut changes.new,
+        &mut changes.modified,
+        &mut changes.withdrawn,
+        &mut changes.removed,
+    ] {
+        list.sort_unstable();
+    }
+    changes
+}
+
+fn write_db(
+    loaded: &Loaded,
+    source: &str,
+    path: &Path,
+    options: &ImportOptions,
+    previous: Option<Previous>,
+) -> Result<ImportSummary, DbError> {
     let e = DbError::sqlite(path);
     let mut conn = Connection::open(path).map_err(&e)?;
     // The file is private until renamed into place, so durability is only needed at the end.
@@ -218,9 +301,12 @@ fn write_db(loaded: &Loaded, source: &str, path: &Path) -> Result<ImportSummary,
          CREATE TABLE advisory (
              id TEXT PRIMARY KEY,
              modified TEXT NOT NULL,
+             published TEXT NOT NULL,
              withdrawn INTEGER NOT NULL,
              compiled BLOB NOT NULL
          );
+         CREATE TABLE import_log (seq INTEGER PRIMARY KEY, at TEXT NOT NULL, source TEXT NOT NULL);
+         CREATE TABLE change (seq INTEGER NOT NULL, id TEXT NOT NULL, kind TEXT NOT NULL);
          -- Full records live apart: audits read only the small compiled form, and SQLite
          -- would otherwise walk each large record's overflow pages to reach it.
          CREATE TABLE record (id TEXT PRIMARY KEY, json TEXT NOT NULL);
@@ -241,6 +327,10 @@ fn write_db(loaded: &Loaded, source: &str, path: &Path) -> Result<ImportSummary,
     }
     let mut ids: Vec<&str> = newest.keys().copied().collect();
     ids.sort_unstable();
+    let changes = changes_against(previous.as_ref(), &newest);
+    let now = time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default();
 
     let tx = conn.transaction().map_err(&e)?;
     let mut packages = std::collections::HashSet::new();
@@ -249,7 +339,8 @@ fn write_db(loaded: &Loaded, source: &str, path: &Path) -> Result<ImportSummary,
     {
         let mut ins_adv = tx
             .prepare(
-                "INSERT INTO advisory (id, modified, withdrawn, compiled) VALUES (?1, ?2, ?3, ?4)",
+                "INSERT INTO advisory (id, modified, published, withdrawn, compiled)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
             )
             .map_err(&e)?;
         let mut ins_rec = tx
@@ -274,6 +365,7 @@ fn write_db(loaded: &Loaded, source: &str, path: &Path) -> Result<ImportSummary,
                 .execute(params![
                     id,
                     modified,
+                    adv.published.as_deref().unwrap_or_default(),
                     adv.is_withdrawn() as i64,
                     compiled_bytes
                 ])
@@ -287,9 +379,37 @@ fn write_db(loaded: &Loaded, source: &str, path: &Path) -> Result<ImportSummary,
                 ins_aff.execute(params![name, id]).map_err(&e)?;
             }
         }
-        let now = time::OffsetDateTime::now_utc()
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_default();
+        let mut log = tx
+            .prepare("INSERT INTO import_log (seq, at, source) VALUES (?1, ?2, ?3)")
+            .map_err(&e)?;
+        let mut change = tx
+            .prepare("INSERT INTO change (seq, id, kind) VALUES (?1, ?2, ?3)")
+            .map_err(&e)?;
+        let mut records = previous.map(|p| p.imports).unwrap_or_default();
+        let seq = records.last().map_or(1, |(seq, _)| seq + 1);
+        records.push((
+            seq,
+            ImportRecord {
+                at: now.clone(),
+                source: source.to_string(),
+                changes: changes.clone(),
+            },
+        ));
+        let skip = records.len().saturating_sub(IMPORTS_KEPT as usize);
+        for (seq, record) in records.iter().skip(skip) {
+            log.execute(params![seq, record.at, record.source])
+                .map_err(&e)?;
+            for (kind, ids) in [
+                ("new", &record.changes.new),
+                ("modified", &record.changes.modified),
+                ("withdrawn", &record.changes.withdrawn),
+                ("removed", &record.changes.removed),
+            ] {
+                for id in ids {
+                    change.execute(params![seq, id, kind]).map_err(&e)?;
+                }
+            }
+        }
         let mut meta = tx
             .prepare("INSERT INTO meta (key, value) VALUES (?1, ?2)")
             .map_err(&e)?;
@@ -307,9 +427,15 @@ fn write_db(loaded: &Loaded, source: &str, path: &Path) -> Result<ImportSummary,
         ] {
             meta.execute(params![k, v]).map_err(&e)?;
         }
+        for (k, v) in &options.meta {
+            meta.execute(params![k, v]).map_err(&e)?;
+        }
     }
-    tx.execute_batch("CREATE INDEX affected_package ON affected(package);")
-        .map_err(&e)?;
+    tx.execute_batch(
+        "CREATE INDEX affected_package ON affected(package);
+         CREATE INDEX change_seq ON change(seq);",
+    )
+    .map_err(&e)?;
     tx.commit().map_err(&e)?;
     conn.execute_batch("PRAGMA synchronous = FULL; VACUUM;")
         .map_err(&e)?;
@@ -320,6 +446,7 @@ fn write_db(loaded: &Loaded, source: &str, path: &Path) -> Result<ImportSummary,
         withdrawn,
         other_ecosystems: loaded.other_ecosystems,
         files: loaded.files,
+        changes,
     })
 }
 
@@ -405,7 +532,7 @@ impl Database {
         if !path.is_file() {
             return Err(DbError::Invalid {
                 path: path.to_path_buf(),
-                message: "no advisory database here; run `stormwatch db import PATH` first".into(),
+                message: "no advisory database here; run `stormwatch db update` (or `stormwatch db import PATH`) first".into(),
             });
         }
         let conn = connect(path)?;
@@ -567,6 +694,99 @@ impl Database {
         Ok(())
     }
 
+    /// A `meta` value, empty when absent.
+    pub fn meta_value(&self, key: &str) -> Result<String, DbError> {
+        self.meta(key)
+    }
+
+    /// The advisories and import history an import carries over.
+    fn previous(&self) -> Result<Previous, DbError> {
+        let e = DbError::sqlite(&self.path);
+        let mut advisories = HashMap::new();
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, modified, withdrawn FROM advisory")
+            .map_err(&e)?;
+        let mut rows = stmt.query([]).map_err(&e)?;
+        while let Some(row) = rows.next().map_err(&e)? {
+            let id: String = row.get(0).map_err(&e)?;
+            let modified: String = row.get(1).map_err(&e)?;
+            let withdrawn: i64 = row.get(2).map_err(&e)?;
+            advisories.insert(id, (modified, withdrawn != 0));
+        }
+        Ok(Previous {
+            advisories,
+            imports: self.imports(IMPORTS_KEPT)?,
+        })
+    }
+
+    /// The most recent imports, oldest first, with their changes.
+    fn imports(&self, limit: i64) -> Result<Vec<(i64, ImportRecord)>, DbError> {
+        let e = DbError::sqlite(&self.path);
+        let mut stmt = self
+            .conn
+            .prepare("SELECT seq, at, source FROM import_log ORDER BY seq DESC LIMIT ?1")
+            .map_err(&e)?;
+        let mut out: Vec<(i64, ImportRecord)> = stmt
+            .query_map([limit], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    ImportRecord {
+                        at: r.get(1)?,
+                        source: r.get(2)?,
+                        changes: Changes::default(),
+                    },
+                ))
+            })
+            .map_err(&e)?
+            .collect::<Result<_, _>>()
+            .map_err(&e)?;
+        out.reverse();
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, kind FROM change WHERE seq = ?1 ORDER BY id")
+            .map_err(&e)?;
+        for (seq, record) in &mut out {
+            let rows = stmt
+                .query_map([*seq], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+                })
+                .map_err(&e)?;
+            for row in rows {
+                let (id, kind) = row.map_err(&e)?;
+                let c = &mut record.changes;
+                match kind.as_str() {
+                    "new" => c.new.push(id),
+                    "modified" => c.modified.push(id),
+                    "withdrawn" => c.withdrawn.push(id),
+                    _ => c.removed.push(id),
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The last `n` imports, newest first.
+    pub fn recent_imports(&self, n: usize) -> Result<Vec<ImportRecord>, DbError> {
+        let mut all = self.imports(n as i64)?;
+        all.reverse();
+        Ok(all.into_iter().map(|(_, r)| r).collect())
+    }
+
+    /// The most recently published current advisory of `package`: (id, published).
+    pub fn newest_of(&self, package: &str) -> Result<Option<(String, String)>, DbError> {
+        self.conn
+            .query_row(
+                "SELECT a.id, a.published FROM affected f JOIN advisory a ON a.id = f.advisory_id
+                 WHERE f.package = ?1 AND a.withdrawn = 0 AND a.published != ''
+                 ORDER BY a.published DESC LIMIT 1",
+                [package],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(DbError::sqlite(&self.path))
+    }
+
     /// The full OSV record of one advisory, as imported.
     pub fn record(&self, id: &str) -> Result<Option<Advisory>, DbError> {
         let json: Option<String> = self
@@ -613,6 +833,11 @@ mod tests {
         let db_path = dir.path().join("data/advisories.db");
         let loaded = stormwatch_osv::load_path(&vulns, LoadOptions::default()).unwrap();
         let summary = import(&loaded, "test", &db_path, ImportOptions::default()).unwrap();
+        assert_eq!(
+            summary.changes.new,
+            ["PYSEC-1"],
+            "withdrawn records are not news"
+        );
         assert_eq!(summary.advisories, 2);
         assert_eq!(summary.packages, 1);
         assert_eq!(summary.withdrawn, 1);
@@ -645,6 +870,67 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(leftovers.len(), 1, "no temporary files left: {leftovers:?}");
+    }
+
+    /// Each import records what changed against the database it replaced, and carries the
+    /// older records over.
+    #[test]
+    fn imports_record_their_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let db_path = dir.path().join("advisories.db");
+        let write = |records: &[(&str, &str, bool)]| {
+            let vulns = dir.path().join("v");
+            let _ = std::fs::remove_dir_all(&vulns);
+            std::fs::create_dir_all(&vulns).unwrap();
+            for (id, modified, withdrawn) in records {
+                let w = if *withdrawn {
+                    ",\"withdrawn\":\"2025-01-01T00:00:00Z\""
+                } else {
+                    ""
+                };
+                std::fs::write(
+                    vulns.join(format!("{id}.json")),
+                    format!("{{\"id\":\"{id}\",\"modified\":\"{modified}\",\"published\":\"2024-0{}-01T00:00:00Z\"{w},\"affected\":[{{\"package\":{{\"name\":\"tornado\",\"ecosystem\":\"PyPI\"}},\"versions\":[\"1.0\"]}}]}}", modified.len() % 9 + 1),
+                )
+                .unwrap();
+            }
+            let loaded = stormwatch_osv::load_path(&vulns, LoadOptions::default()).unwrap();
+            import(&loaded, "t", &db_path, ImportOptions::default()).unwrap()
+        };
+        let first = write(&[
+            ("A", "2024-01-01", false),
+            ("B", "2024-01-01", false),
+            ("C", "2024-01-01", false),
+        ]);
+        assert_eq!(first.changes.new, ["A", "B", "C"]);
+        let second = write(&[
+            ("A", "2024-01-01", false),
+            ("B", "2024-02-02", false),
+            ("C", "2024-03-03", true),
+            ("D", "2024-01-01", false),
+        ]);
+        assert_eq!(
+            second.changes,
+            Changes {
+                new: vec!["D".into()],
+                modified: vec!["B".into()],
+                withdrawn: vec!["C".into()],
+                removed: vec![],
+            }
+        );
+        let third = write(&[
+            ("A", "2024-01-01", false),
+            ("B", "2024-02-02", false),
+            ("D", "2024-01-01", false),
+        ]);
+        assert_eq!(third.changes.removed, ["C"]);
+        let db = Database::open(&db_path).unwrap();
+        let history = db.recent_imports(10).unwrap();
+        assert_eq!(history.len(), 3, "{history:?}");
+        assert_eq!(history[0].changes, third.changes);
+        assert_eq!(history[1].changes, second.changes);
+        assert_eq!(history[2].changes.new, ["A", "B", "C"]);
+        assert!(db.newest_of("tornado").unwrap().is_some());
     }
 
     #[test]

@@ -489,13 +489,23 @@ impl Notice {
 }
 
 /// Where the advisories came from, so every report says how fresh its data is.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DataSource {
     pub description: String,
     /// ISO 8601 date the data was current as of, when known.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub as_of: Option<String>,
     pub advisories: usize,
+    /// When the data was last updated or found current (`db update`, `db import`), as an
+    /// ISO 8601 date; absent for sources read directly and the bundled set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated: Option<String>,
+    /// Days since `updated`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub age_days: Option<i64>,
+    /// Older than the policy's `max-age` (default 7 days).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stale: bool,
 }
 
 /// A finding of the baseline that is gone: fixed (or its file removed).

@@ -78,7 +78,12 @@ fn read_limited(path: &Path) -> Result<Vec<u8>, OsvError> {
 
 fn load_dir(root: &Path, opts: LoadOptions) -> Result<Loaded, OsvError> {
     let mut files: Vec<PathBuf> = Vec::new();
-    for entry in walkdir::WalkDir::new(root).follow_links(false) {
+    // Hidden directories of a checkout (`.git`, `.github`) hold no advisories.
+    let walk = walkdir::WalkDir::new(root)
+        .follow_links(false)
+        .into_iter()
+        .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
+    for entry in walk {
         let entry = entry.map_err(|e| {
             let p = e.path().unwrap_or(root).to_path_buf();
             OsvError::new(&p, 0, format!("cannot list directory: {e}"))
@@ -140,7 +145,13 @@ fn load_zip_capped(path: &Path, opts: LoadOptions, max_total: u64) -> Result<Loa
         let mut entry = archive
             .by_index(i)
             .map_err(|e| OsvError::new(path, 0, format!("corrupt zip entry {i}: {e}")))?;
-        if !entry.is_file() || !is_record_name(entry.name()) {
+        // Hidden directories of a repository archive (`.github/workflows/*.yml` in the PyPA
+        // database's) hold no advisories.
+        let hidden = entry
+            .name()
+            .split('/')
+            .any(|part| part.starts_with('.') && part.len() > 1 && part != "..");
+        if !entry.is_file() || !is_record_name(entry.name()) || hidden {
             continue;
         }
         let name = path.join(entry.name());

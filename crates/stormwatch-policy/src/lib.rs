@@ -19,6 +19,7 @@ use toml_edit::{Document, Item, TableLike};
 
 mod apply;
 pub mod baseline;
+pub mod monitor;
 pub mod starter;
 
 pub use apply::{apply, Applied, Facts};
@@ -115,6 +116,8 @@ pub struct Policy {
     pub deadlines: Deadlines,
     pub owners: Vec<Owner>,
     pub ignores: Vec<Ignore>,
+    pub advisories: monitor::Advisories,
+    pub monitor: monitor::Monitor,
 }
 
 const TOP_KEYS: &[&str] = &[
@@ -124,6 +127,8 @@ const TOP_KEYS: &[&str] = &[
     "deadlines",
     "owners",
     "ignore",
+    "advisories",
+    "monitor",
 ];
 const DEADLINE_KEYS: &[&str] = &["critical", "high", "medium", "low", "fail-on-overdue"];
 const IGNORE_KEYS: &[&str] = &[
@@ -329,6 +334,8 @@ pub fn parse(text: &str, path: &Path, pyproject: bool) -> Result<Option<Policy>,
             "deadlines" => policy.deadlines = deadlines(&r, item, line)?,
             "owners" => policy.owners = owners(&r, item, line)?,
             "ignore" => policy.ignores = ignores(&r, item, line)?,
+            "advisories" => policy.advisories = monitor::advisories(&r, item, line)?,
+            "monitor" => policy.monitor = monitor::monitor(&r, item, line)?,
             _ => unreachable!("keys checked above"),
         }
     }

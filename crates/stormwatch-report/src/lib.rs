@@ -166,8 +166,16 @@ pub fn data_text(data: &stormwatch_findings::DataSource) -> String {
         .as_deref()
         .map(|d| format!(", data as of {d}"))
         .unwrap_or_default();
+    let updated = match (&data.updated, data.age_days) {
+        (Some(d), Some(0)) => format!(", updated {d} (today)"),
+        (Some(d), Some(1)) => format!(", updated {d} (1 day ago)"),
+        (Some(d), Some(n)) => format!(", updated {d} ({n} days ago)"),
+        (Some(d), None) => format!(", updated {d}"),
+        _ => String::new(),
+    };
+    let stale = if data.stale { "; STALE" } else { "" };
     format!(
-        "{} ({} advisories{as_of})",
+        "{} ({} advisories{as_of}{updated}{stale})",
         data.description, data.advisories
     )
 }

@@ -110,6 +110,7 @@ pub fn report() -> Report {
             description: "bundled Tornado set".into(),
             as_of: Some("2026-11-23".into()),
             advisories: 20,
+            ..DataSource::default()
         }),
         ..Audit::default()
     });
