@@ -28,10 +28,15 @@ fn is_osv_source(path: &Path) -> bool {
 
 /// Days between an ISO date (or timestamp) and today, when it parses.
 pub fn age_days(date: &str) -> Option<i64> {
+    age_days_on(date, time::OffsetDateTime::now_utc().date())
+}
+
+/// Days between an ISO date (or timestamp) and `today`, when it parses.
+pub fn age_days_on(date: &str, today: time::Date) -> Option<i64> {
     let day = date.get(..10)?;
     let format = time::macros::format_description!("[year]-[month]-[day]");
     let d = time::Date::parse(day, &format).ok()?;
-    Some((time::OffsetDateTime::now_utc().date() - d).whole_days())
+    Some((today - d).whole_days())
 }
 
 pub fn describe_age(date: &str) -> String {
@@ -62,7 +67,12 @@ pub fn last_update(path: &Path, imported_at: &str) -> String {
 /// from the default database if one exists, always merged with the bundled Tornado set
 /// unless `--no-bundled`. A database older than `max_age` days (the policy's, else
 /// [`DEFAULT_MAX_AGE`]) is reported as stale.
-pub fn load(args: &AdvisoryArgs, packages: &[&str], max_age: Option<i64>) -> Result<Loaded> {
+pub fn load(
+    args: &AdvisoryArgs,
+    packages: &[&str],
+    max_age: Option<i64>,
+    today: time::Date,
+) -> Result<Loaded> {
     let mut set = AdvisorySet::new();
     let mut notices = Vec::new();
     let bundle = bundled();
@@ -112,7 +122,7 @@ pub fn load(args: &AdvisoryArgs, packages: &[&str], max_age: Option<i64>) -> Res
         as_of = Some(status.newest_modified.get(..10).unwrap_or("").to_string())
             .filter(|s| !s.is_empty());
         let last = last_update(&db_path, &status.imported_at);
-        age = age_days(&last);
+        age = age_days_on(&last, today);
         updated = last.get(..10).map(str::to_string);
         let limit = max_age.unwrap_or(DEFAULT_MAX_AGE);
         if let Some(days) = age.filter(|d| *d > limit) {
@@ -120,7 +130,7 @@ pub fn load(args: &AdvisoryArgs, packages: &[&str], max_age: Option<i64>) -> Res
             notices.push(Notice {
                 location: None,
                 message: format!(
-                    "the advisory data was last updated {days} days ago (max-age {limit}): advisories \
+                    "the advisory data was last updated {days} days ago (max-age {limit} days): advisories \
                      published since are missing; run `stormwatch db update`"
                 ),
             });

@@ -42,6 +42,10 @@ pub enum Command {
     /// Manage the local advisory database.
     #[command(subcommand)]
     Db(DbCommand),
+    /// Update the advisory data, audit the project, and alert on what changed since the
+    /// last run (stdout, webhook, Slack, Teams, email).
+    #[command(after_help = MONITOR_HELP)]
+    Monitor(MonitorArgs),
     /// The deployment checklist as Markdown, each item ticked or not from this repository's
     /// actual results, with its evidence: ready to paste into a release ticket.
     #[command(after_help = "\
@@ -65,6 +69,105 @@ Examples:
   stormwatch init --process            print the process page for the current policy
   stormwatch init --process --output docs/security-updates.md")]
     Init(InitArgs),
+}
+
+const MONITOR_HELP: &str = "\
+Each run: `db update` (unless --offline), the dependency audit of PATH (and the
+configuration audit with --include-config), then a comparison with the previous run of the
+same project. Events: a new advisory affects a pin; an advisory's severity or fixed
+versions changed; a fix became available; a finding was resolved; a patch deadline is near
+or passed; a policy ignore expires soon. The first run records the state without alerting
+(--alert-existing alerts on everything once). Suppressed findings are not followed.
+
+State lives in its own SQLite file (--state, default: monitor.db beside the advisory
+database), with an outbox: an event is delivered to each channel once; a failed delivery
+(timeout, 5xx) is retried with backoff, then on the next run. Each delivery carries the
+event's id as its Idempotency-Key.
+
+Channels: standard output always; --webhook, --slack, --teams URL; --email ADDR with
+--smtp HOST[:PORT] (STARTTLS required; STORMWATCH_SMTP_USERNAME / STORMWATCH_SMTP_PASSWORD).
+The policy's [[monitor.channel]] tables add channels with their own min-severity.
+
+Exit codes: 0 the run completed and every event was delivered; 1 some deliveries failed
+(they stay queued for the next run); 2 the update or the audit failed (reported to every
+channel as a failure event, never as \"nothing new\").
+
+Examples:
+  stormwatch monitor
+  stormwatch monitor ~/src/shop --webhook https://alerts.example.com/hook
+  stormwatch monitor --slack \"$SLACK_WEBHOOK_URL\" --min-severity high
+  stormwatch monitor --offline --format json     events as JSON lines
+  See docs/monitoring.md for cron, systemd, GitHub and GitLab schedules.";
+
+#[derive(Args, Debug)]
+pub struct MonitorArgs {
+    /// Project to audit (default: the current directory).
+    pub path: Option<PathBuf>,
+
+    /// The project's name in the state [default: the policy's monitor.project, else the
+    /// directory's name].
+    #[arg(long, value_name = "NAME")]
+    pub project: Option<String>,
+
+    /// Monitor state file [default: $STORMWATCH_STATE, else monitor.db beside the advisory
+    /// database].
+    #[arg(long, value_name = "PATH")]
+    pub state: Option<PathBuf>,
+
+    /// Also audit the configuration (debug mode and its relatives) and follow its findings.
+    #[arg(long)]
+    pub include_config: bool,
+
+    /// Alert on every current finding (once), not only on changes.
+    #[arg(long)]
+    pub alert_existing: bool,
+
+    /// POST each event as JSON to this URL (repeatable).
+    #[arg(long, value_name = "URL")]
+    pub webhook: Vec<String>,
+
+    /// Slack incoming-webhook URL (repeatable).
+    #[arg(long, value_name = "URL")]
+    pub slack: Vec<String>,
+
+    /// Microsoft Teams workflow-webhook URL (repeatable).
+    #[arg(long, value_name = "URL")]
+    pub teams: Vec<String>,
+
+    /// Email recipient (repeatable); needs --smtp and --email-from.
+    #[arg(long, value_name = "ADDR")]
+    pub email: Vec<String>,
+
+    /// SMTP server for --email, HOST[:PORT] (port 587 by default).
+    #[arg(long, value_name = "HOST[:PORT]")]
+    pub smtp: Option<String>,
+
+    /// Sender address for --email.
+    #[arg(long, value_name = "ADDR")]
+    pub email_from: Option<String>,
+
+    /// Lowest severity sent to the channels given on the command line.
+    #[arg(long, value_name = "SEVERITY", default_value = "low")]
+    pub min_severity: Threshold,
+
+    /// Standard output: table, or json (one event per line).
+    #[arg(long, value_enum, default_value_t = StatusFormat::Table)]
+    pub format: StatusFormat,
+
+    /// Policy file [default: stormwatch.toml in PATH, else [tool.stormwatch] in its
+    /// pyproject.toml].
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// The date deadlines and expiries are judged on (YYYY-MM-DD) [default: today].
+    #[arg(long, value_name = "DATE", value_parser = parse_today)]
+    pub today: Option<time::Date>,
+
+    #[command(flatten)]
+    pub advisories: AdvisoryArgs,
+
+    #[command(flatten)]
+    pub fetch: FetchArgs,
 }
 
 #[derive(Args, Debug)]

@@ -68,6 +68,7 @@ pub fn check_audit(
             &args.target.target(),
             &args.advisories,
             policy.as_ref(),
+            crate::output::today(&args.output),
         )?),
     };
     let config = config_audit(&root, &[], &[], env, args.all_code)?;
@@ -83,7 +84,7 @@ pub fn check_audit(
 
 /// The configuration audit of `root`, or `None` when it holds neither Python code nor
 /// deployment files.
-fn config_audit(
+pub fn config_audit(
     root: &Path,
     select: &[String],
     ignore: &[String],

@@ -158,6 +158,7 @@ pub fn run(args: DepsArgs) -> Result<bool> {
         &args.target.target(),
         &args.advisories,
         policy.as_ref(),
+        crate::output::today(&args.output),
     )?;
     finish(audit, &args.output, &root, policy.as_ref())
 }
@@ -171,6 +172,7 @@ pub fn audit_inputs(
     target: &stormwatch_manifest::markers::Target,
     data: &AdvisoryArgs,
     policy: Option<&stormwatch_policy::Policy>,
+    today: time::Date,
 ) -> Result<Audit> {
     let with_advisory_ids = policy.is_some();
     let left_out = leave_out_other_targets(&mut inputs, target);
@@ -181,7 +183,7 @@ pub fn audit_inputs(
         .collect();
     let names: Vec<&str> = names.into_iter().collect();
     let max_age = policy.and_then(|p| p.advisories.max_age);
-    let advisories = crate::advisories::load(data, &names, max_age)?;
+    let advisories = crate::advisories::load(data, &names, max_age, today)?;
     let result = audit(
         &inputs.dependencies,
         &advisories.set,

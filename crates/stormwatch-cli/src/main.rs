@@ -33,6 +33,7 @@ mod config;
 mod db;
 mod deps;
 mod init;
+mod monitor;
 mod output;
 
 /// Python syntax trees are walked recursively; operator chains that CPython accepts (a long
@@ -74,6 +75,7 @@ fn execute(cli: cli::Cli) -> ExitCode {
         cli::Command::Deps(args) => deps::run(args),
         cli::Command::Check(args) => config::check(args),
         cli::Command::Db(cmd) => db::run(cmd),
+        cli::Command::Monitor(args) => return monitor::run(args),
         cli::Command::Config(args) => config::run(args),
         cli::Command::Rules => config::list_rules(),
         cli::Command::Explain { id } => config::explain(&id),

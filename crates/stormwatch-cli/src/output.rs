@@ -52,13 +52,13 @@ pub fn finish(
     result
 }
 
-/// Policy, baseline comparison and `--write-baseline`, on the final findings.
-fn apply_policy(
+/// Fingerprints, then the policy (ignores, deadlines, owners) judged on `today`.
+pub fn with_policy(
     mut audit: Audit,
-    args: &OutputArgs,
     root: &Path,
     policy: Option<&Policy>,
-) -> Result<Audit> {
+    today: time::Date,
+) -> Audit {
     audit.finalize_fingerprints();
     if let Some(policy) = policy {
         let mut known: HashSet<String> = std::mem::take(&mut audit.advisory_ids)
@@ -70,12 +70,23 @@ fn apply_policy(
             policy,
             &mut audit,
             &Facts {
-                today: today(args),
+                today,
                 root: &root,
                 known_ids: &known,
             },
         );
     }
+    audit
+}
+
+/// Policy, baseline comparison and `--write-baseline`, on the final findings.
+fn apply_policy(
+    mut audit: Audit,
+    args: &OutputArgs,
+    root: &Path,
+    policy: Option<&Policy>,
+) -> Result<Audit> {
+    audit = with_policy(audit, root, policy, today(args));
     if let Some(path) = &args.baseline {
         let entries = stormwatch_policy::baseline::load(path)?;
         stormwatch_policy::baseline::compare(&mut audit, entries, &path.display().to_string());

@@ -464,6 +464,38 @@ pub struct Upgrade {
     pub source: Location,
 }
 
+impl Upgrade {
+    /// What applies the upgrade, by the kind of file the pin is in: the lock tool's command
+    /// asked for exactly the version, or the edit of a pin written by hand.
+    pub fn command(&self) -> Option<String> {
+        let to = self.to.as_deref()?;
+        let p = &self.package;
+        let file = &self.source.file;
+        let name = file.rsplit(['/', '\\']).next().unwrap_or(file);
+        Some(match name {
+            "uv.lock" => format!("uv lock --upgrade-package {p}=={to}"),
+            "poetry.lock" => format!("poetry add {p}@^{to} (or poetry update {p})"),
+            "Pipfile.lock" => format!("pipenv upgrade {p}=={to}"),
+            "pdm.lock" => format!("pdm update {p} (to {to})"),
+            "pylock.toml" => {
+                format!("uv lock --upgrade-package {p}=={to} && uv export --format pylock.toml")
+            }
+            _ if file.contains("site-packages") || file.contains("dist-info") => {
+                format!("pip install --upgrade {p}=={to}")
+            }
+            _ => format!("set {p}=={to} in {}", place_of(&self.source)),
+        })
+    }
+}
+
+fn place_of(l: &Location) -> String {
+    if l.line > 0 {
+        format!("{}:{}", l.file, l.line)
+    } else {
+        l.file.clone()
+    }
+}
+
 /// A non-finding message for the user (ignored option, skipped file, data source).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Notice {

@@ -172,12 +172,14 @@ fn channel(r: &Reader, t: &toml_edit::Table, line: usize) -> Result<Channel, Pol
         Some("slack") => ChannelKind::Slack,
         Some("teams") => ChannelKind::Teams,
         Some("email") => ChannelKind::Email,
-        Some(other) => return Err(r.error(
-            line,
-            format!(
+        Some(other) => {
+            return Err(r.error(
+                line,
+                format!(
                 "monitor.channel: unknown type `{other}` (expected webhook, slack, teams or email)"
             ),
-        )),
+            ))
+        }
         None => return Err(r.error(line, "monitor.channel: `type` is required")),
     };
     let address_key = if kind == ChannelKind::Email {

@@ -1,0 +1,382 @@
+//! `stormwatch monitor`: update, audit, compare with the last run, alert.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use stormwatch_findings::{Audit, Report, Severity, SuppressionKind};
+use stormwatch_monitor::{
+    channels::webhook_body, deliver, Channel, Event, EventKind, ExpiringIgnore, Observation,
+    Sender, State,
+};
+use stormwatch_policy::monitor::{ChannelKind, Target};
+use stormwatch_policy::Policy;
+
+use crate::cli::{MonitorArgs, StatusFormat};
+
+/// The environment variable that overrides the monitor state's location.
+const STATE_ENV: &str = "STORMWATCH_STATE";
+
+pub fn run(args: MonitorArgs) -> ExitCode {
+    match monitor(args) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!(
+                "error: {}",
+                stormwatch_report::escape_controls(&format!("{err:#}"))
+            );
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn now() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+fn smtp_address(text: &str) -> Result<(String, u16)> {
+    match text.rsplit_once(':') {
+        Some((host, port)) if !host.is_empty() => Ok((
+            host.to_string(),
+            port.parse()
+                .with_context(|| format!("--smtp {text}: `{port}` is not a port"))?,
+        )),
+        _ if !text.is_empty() => Ok((text.to_string(), 587)),
+        _ => bail!("--smtp: empty server"),
+    }
+}
+
+/// The command line's channels and the policy's.
+fn channels(args: &MonitorArgs, policy: Option<&Policy>) -> Result<Vec<Channel>> {
+    let mut out = Vec::new();
+    let min = args.min_severity;
+    for url in &args.webhook {
+        out.push(Channel::new(Sender::Webhook(url.clone()), min));
+    }
+    for url in &args.slack {
+        out.push(Channel::new(Sender::Slack(url.clone()), min));
+    }
+    for url in &args.teams {
+        out.push(Channel::new(Sender::Teams(url.clone()), min));
+    }
+    if !args.email.is_empty() {
+        let (Some(server), Some(from)) = (&args.smtp, &args.email_from) else {
+            bail!("--email needs --smtp HOST[:PORT] and --email-from ADDR");
+        };
+        let (host, port) = smtp_address(server)?;
+        out.push(Channel::new(
+            Sender::Email {
+                host,
+                port,
+                from: from.clone(),
+                to: args.email.clone(),
+            },
+            min,
+        ));
+    }
+    let Some(policy) = policy else {
+        return Ok(out);
+    };
+    let file = policy
+        .path
+        .as_deref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
+    for ch in &policy.monitor.channels {
+        let target = match &ch.target {
+            Target::Literal(v) => v.clone(),
+            Target::Env(var) => std::env::var(var).map_err(|_| {
+                anyhow::anyhow!(
+                    "{file}:{}: monitor channel: the environment variable {var} (url-env) is not set",
+                    ch.line
+                )
+            })?,
+        };
+        let sender = match ch.kind {
+            ChannelKind::Webhook => Sender::Webhook(target),
+            ChannelKind::Slack => Sender::Slack(target),
+            ChannelKind::Teams => Sender::Teams(target),
+            ChannelKind::Email => {
+                let (host, port) = smtp_address(&target)?;
+                Sender::Email {
+                    host,
+                    port,
+                    from: ch.from.clone().unwrap_or_default(),
+                    to: ch.to.clone(),
+                }
+            }
+        };
+        out.push(Channel::new(sender, ch.min_severity));
+    }
+    Ok(out)
+}
+
+/// The audit the monitor follows, with the policy applied.
+fn audit(
+    root: &Path,
+    args: &MonitorArgs,
+    policy: Option<&Policy>,
+    today: time::Date,
+) -> Result<Report> {
+    let mut parts = Vec::new();
+    match crate::deps::read_dir_if_any(root)? {
+        Some(inputs) => parts.push(crate::deps::audit_inputs(
+            inputs,
+            false,
+            &Default::default(),
+            &args.advisories,
+            policy,
+            today,
+        )?),
+        None if !args.include_config => bail!(
+            "{}: no dependency files found (requirements*.txt, pyproject.toml, lockfiles): nothing to monitor",
+            root.display()
+        ),
+        None => {}
+    }
+    if args.include_config {
+        let env = match policy.and_then(|p| p.environment.as_deref()) {
+            Some("development") => crate::cli::EnvArg::Development,
+            _ => crate::cli::EnvArg::Production,
+        };
+        parts.extend(crate::config::config_audit(root, &[], &[], env, false)?);
+    }
+    let audit = crate::output::with_policy(Audit::merge(parts), root, policy, today);
+    Ok(Report::from(audit))
+}
+
+/// Policy ignores with an expiry, and the most severe finding each suppresses today.
+fn expiring_ignores(policy: Option<&Policy>, report: &Report) -> Vec<ExpiringIgnore> {
+    let Some(policy) = policy else {
+        return Vec::new();
+    };
+    policy
+        .ignores
+        .iter()
+        .filter_map(|i| {
+            let expires = i.expires?;
+            let severity = report
+                .findings
+                .iter()
+                .filter(|f| {
+                    f.suppression
+                        .as_ref()
+                        .is_some_and(|s| s.kind == SuppressionKind::Policy)
+                        && f.ids().contains(&i.id.as_str())
+                })
+                .map(|f| f.severity)
+                .max()?;
+            Some(ExpiringIgnore {
+                id: i.id.clone(),
+                package: i.package.clone(),
+                expires,
+                reason: i.reason.clone(),
+                severity,
+            })
+        })
+        .collect()
+}
+
+fn failure(project: &str, message: &str, created: &str) -> Event {
+    Event {
+        id: stormwatch_monitor::hash(&[project, "failure", message, created]),
+        project: project.to_string(),
+        kind: EventKind::Failure,
+        severity: Severity::High,
+        title: format!("{}: {project}", EventKind::Failure.label()),
+        detail: message.to_string(),
+        finding: None,
+        created: created.to_string(),
+    }
+}
+
+fn print(events: &[Event], format: StatusFormat) {
+    for e in events {
+        match format {
+            StatusFormat::Json => say!("{}", webhook_body(e)),
+            StatusFormat::Table => {
+                say!(
+                    "{:<16} {:<8} {}",
+                    e.kind.as_str(),
+                    e.severity.as_str(),
+                    stormwatch_report::escape_controls(&e.title)
+                );
+                for line in stormwatch_monitor::channels::text_lines(e).iter().skip(1) {
+                    say!("{:<25} {}", "", stormwatch_report::escape_controls(line));
+                }
+            }
+        }
+    }
+}
+
+fn monitor(args: MonitorArgs) -> Result<ExitCode> {
+    let root = args.path.clone().unwrap_or_else(|| PathBuf::from("."));
+    if !root.is_dir() {
+        bail!("{}: not a directory", root.display());
+    }
+    let policy = stormwatch_policy::discover(&root, args.config.as_deref())?;
+    let policy = policy.as_ref();
+    let today = args
+        .today
+        .unwrap_or_else(|| time::OffsetDateTime::now_utc().date());
+    let project = args
+        .project
+        .clone()
+        .or_else(|| policy.and_then(|p| p.monitor.project.clone()))
+        .unwrap_or_else(|| {
+            root.canonicalize()
+                .ok()
+                .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+                .unwrap_or_else(|| "project".into())
+        });
+    let db_path = args
+        .advisories
+        .db
+        .clone()
+        .unwrap_or_else(stormwatch_db::default_path);
+    let state_path = args
+        .state
+        .clone()
+        .or_else(|| {
+            std::env::var_os(STATE_ENV)
+                .filter(|p| !p.is_empty())
+                .map(PathBuf::from)
+        })
+        .unwrap_or_else(|| db_path.with_file_name("monitor.db"));
+    let channels = channels(&args, policy)?;
+    let client = stormwatch_http::Client::new(stormwatch_http::Options {
+        timeout: Duration::from_secs(args.fetch.timeout.max(1)),
+        attempts: args.fetch.retries,
+        max_bytes: args.fetch.max_download.saturating_mul(1024 * 1024),
+        ..Default::default()
+    })?;
+    let mut state = State::open(&state_path)?;
+    let created = now();
+    let mut failures: Vec<String> = Vec::new();
+
+    let direct_osv = args.advisories.db.is_some() && !db_path.is_file() && db_path.exists();
+    if !args.fetch.offline && !direct_osv {
+        match crate::db::update(&db_path, &args.fetch, policy, false) {
+            Ok(report) => {
+                if let Some(summary) = report.imported {
+                    let c = &summary.changes;
+                    eprintln!(
+                        "advisory data updated: {} new, {} modified, {} withdrawn",
+                        c.new.len(),
+                        c.modified.len(),
+                        c.withdrawn.len()
+                    );
+                }
+            }
+            Err(e) => failures.push(format!("advisory update failed: {e:#}")),
+        }
+    }
+    if args.advisories.db.is_none() && !db_path.is_file() {
+        failures.push(format!(
+            "no advisory database at {}: only the bundled Tornado set was used; run `stormwatch db update`",
+            db_path.display()
+        ));
+    }
+    let mut events = Vec::new();
+    match audit(&root, &args, policy, today) {
+        Err(e) => failures.push(format!("audit failed: {e:#}")),
+        Ok(report) if !report.incomplete.is_empty() => {
+            // Findings of an unreadable lockfile would read as resolved: keep the state.
+            let what: Vec<String> = report
+                .incomplete
+                .iter()
+                .take(3)
+                .map(stormwatch_report::notice_text)
+                .collect();
+            failures.push(format!(
+                "audit incomplete ({} input{} not analysed; state kept): {}",
+                report.incomplete.len(),
+                if report.incomplete.len() == 1 {
+                    ""
+                } else {
+                    "s"
+                },
+                what.join("; ")
+            ));
+        }
+        Ok(report) => {
+            let observation = Observation {
+                project: project.clone(),
+                path: root
+                    .canonicalize()
+                    .unwrap_or(root.clone())
+                    .display()
+                    .to_string(),
+                today,
+                findings: stormwatch_monitor::tracked(&report, args.include_config),
+                ignores: expiring_ignores(policy, &report),
+                warn_days: policy.and_then(|p| p.monitor.deadline_warning).unwrap_or(7),
+                alert_existing: args.alert_existing,
+            };
+            let first = state.previous(&project)?.is_none();
+            events = state.record(&observation, &channels, &created)?;
+            if first && !args.alert_existing {
+                eprintln!(
+                    "first run for project `{project}`: {} finding{} recorded, no alerts (--alert-existing to alert on them)",
+                    observation.findings.len(),
+                    if observation.findings.len() == 1 { "" } else { "s" }
+                );
+            }
+        }
+    }
+    for message in &failures {
+        let event = failure(&project, message, &created);
+        state.record_event(&event, &channels)?;
+        events.push(event);
+    }
+    print(&events, args.format);
+
+    let delivery = deliver(&state, &channels, &client, &now)?;
+    if !channels.is_empty() || delivery.waiting > 0 {
+        eprintln!(
+            "{} event{} this run ({}); {} deliver{} sent, {} failed{}",
+            events.len(),
+            if events.len() == 1 { "" } else { "s" },
+            if events.is_empty() {
+                "nothing new".to_string()
+            } else {
+                stormwatch_monitor::count_by_kind(&events)
+            },
+            delivery.delivered.len(),
+            if delivery.delivered.len() == 1 {
+                "y"
+            } else {
+                "ies"
+            },
+            delivery.failed.len(),
+            if delivery.waiting > 0 {
+                format!(
+                    ", {} queued for channels not configured in this run",
+                    delivery.waiting
+                )
+            } else {
+                String::new()
+            }
+        );
+    }
+    for (event, channel, error) in &delivery.failed {
+        eprintln!(
+            "warning: {channel}: not delivered, queued for the next run: {}: {}",
+            stormwatch_report::escape_controls(&event.title),
+            stormwatch_report::escape_controls(error)
+        );
+    }
+    for f in &failures {
+        eprintln!("error: {}", stormwatch_report::escape_controls(f));
+    }
+    Ok(if !failures.is_empty() {
+        ExitCode::from(2)
+    } else if !delivery.failed.is_empty() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
