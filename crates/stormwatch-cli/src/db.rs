@@ -105,17 +105,29 @@ pub fn run(cmd: DbCommand) -> Result<bool> {
     }
 }
 
-/// The sources an update reads: the command line's, else the policy's, else the default.
+/// The sources an update reads: the command line's, else the policy's (local paths relative
+/// to the policy file), else the default.
 fn sources(fetch: &FetchArgs, policy: Option<&Policy>) -> Vec<Source> {
-    let names: Vec<String> = if !fetch.sources.is_empty() {
-        fetch.sources.clone()
-    } else {
-        policy
-            .map(|p| p.advisories.sources.clone())
-            .filter(|s| !s.is_empty())
-            .unwrap_or_else(|| vec!["default".into()])
+    if !fetch.sources.is_empty() {
+        return fetch.sources.iter().map(|s| Source::parse(s)).collect();
+    }
+    let Some(policy) = policy.filter(|p| !p.advisories.sources.is_empty()) else {
+        return vec![Source::parse("default")];
     };
-    names.iter().map(|s| Source::parse(s)).collect()
+    let base = policy
+        .path
+        .as_deref()
+        .and_then(Path::parent)
+        .unwrap_or(Path::new(""));
+    policy
+        .advisories
+        .sources
+        .iter()
+        .map(|s| match Source::parse(s) {
+            Source::Path(p) if p.is_relative() => Source::Path(base.join(p)),
+            other => other,
+        })
+        .collect()
 }
 
 /// Runs `db update` into `dest`, reporting record problems as warnings.

@@ -9,6 +9,8 @@ use std::process::Command;
 use serde_json::Value;
 
 mod common;
+#[path = "common/server.rs"]
+mod server;
 use common::{copy_example, repo_root};
 
 fn yaml(rel: &str) -> Value {
@@ -225,4 +227,238 @@ fn gitlab_template_and_example_workflows() {
         );
         assert_eq!(wf["permissions"]["security-events"], "write", "{rel}");
     }
+}
+
+/// A project pinning shoplib 1.0, an OSV directory as its policy's advisory source (no
+/// network), and a webhook receiver on 127.0.0.1.
+struct Monitored {
+    dir: tempfile::TempDir,
+    hook: server::Server,
+}
+
+impl Monitored {
+    fn new() -> Monitored {
+        let dir = tempfile::tempdir().unwrap();
+        let project = dir.path().join("shop");
+        fs::create_dir_all(project.join("osv")).unwrap();
+        fs::write(project.join("requirements.txt"), "shoplib==1.0\n").unwrap();
+        fs::write(
+            project.join("stormwatch.toml"),
+            "[advisories]\nsources = [\"osv\"]\n",
+        )
+        .unwrap();
+        let hook = server::Server::start(None, |_| server::Reply::status(200));
+        let m = Monitored { dir, hook };
+        m.advisory("SHOP-1");
+        m
+    }
+
+    fn project(&self) -> std::path::PathBuf {
+        self.dir.path().join("shop")
+    }
+
+    fn advisory(&self, id: &str) {
+        fs::write(
+            self.project().join(format!("osv/{id}.json")),
+            format!(r#"{{"id":"{id}","modified":"2026-10-01T00:00:00Z","affected":[{{"package":{{"name":"shoplib","ecosystem":"PyPI"}},"ranges":[{{"type":"ECOSYSTEM","events":[{{"introduced":"0"}},{{"fixed":"2.0"}}]}}]}}],"database_specific":{{"severity":"HIGH"}}}}"#),
+        )
+        .unwrap();
+    }
+
+    /// Runs `script` twice (a new advisory between the runs) as the scheduler would, with
+    /// `subst` applied; the second run must alert through the receiver.
+    fn runs_and_alerts(
+        &self,
+        what: &str,
+        script: &str,
+        subst: &[(&str, String)],
+        env: &[(String, String)],
+    ) {
+        let mut script = script.to_string();
+        for (from, to) in subst {
+            script = script.replace(from, to);
+        }
+        let run = || {
+            let mut cmd = Command::new("sh");
+            cmd.arg("-c")
+                .arg(&script)
+                .current_dir(self.project())
+                .env("PATH", path_with_binary())
+                .env("STORMWATCH_DB", self.dir.path().join("data/advisories.db"))
+                .env("STORMWATCH_STATE", self.dir.path().join("data/monitor.db"))
+                .env_remove("HTTPS_PROXY")
+                .env_remove("HTTP_PROXY");
+            for (k, v) in env {
+                cmd.env(k, v);
+            }
+            let out = cmd.output().unwrap();
+            assert_eq!(out.status.code(), Some(0), "{what}: {script}\n{out:?}");
+        };
+        let before = self.hook.requests().len();
+        run();
+        assert_eq!(
+            self.hook.requests().len(),
+            before,
+            "{what}: the first run records only"
+        );
+        self.advisory(&format!("SHOP-{}", before + 2));
+        run();
+        let sent = self.hook.requests();
+        assert_eq!(sent.len(), before + 1, "{what}: {sent:?}");
+        // The next file starts from scratch.
+        let _ = fs::remove_dir_all(self.dir.path().join("data"));
+    }
+}
+
+/// The scheduling files in docs/ and ci/ run the monitor as written: the crontab line, the
+/// systemd service (and `systemd-analyze verify` of both units where systemd is present),
+/// the GitHub workflow's monitor step, the GitLab schedule job.
+#[test]
+fn scheduling_files_run_the_monitor() {
+    let m = Monitored::new();
+    let project = m.project().display().to_string();
+    let hook = format!("{}/hook", m.hook.url);
+
+    // crontab: the job line after the five time fields.
+    let crontab = fs::read_to_string(repo_root().join("docs/monitoring/crontab")).unwrap();
+    let line = crontab
+        .lines()
+        .find(|l| !l.starts_with('#') && !l.contains('=') && !l.trim().is_empty())
+        .unwrap();
+    let command: String = line
+        .split_whitespace()
+        .skip(5)
+        .collect::<Vec<_>>()
+        .join(" ");
+    let log = m.dir.path().join("monitor.log").display().to_string();
+    m.runs_and_alerts(
+        "crontab",
+        &command,
+        &[
+            ("/srv/shop", project.clone()),
+            ("https://alerts.example.com/hooks/stormwatch", hook.clone()),
+            ("/var/log/stormwatch/monitor.log", log.clone()),
+        ],
+        &[],
+    );
+    assert!(
+        fs::read_to_string(&log).unwrap().contains("new"),
+        "the log holds the events"
+    );
+
+    // systemd: ExecStart in WorkingDirectory with the unit's Environment.
+    let unit =
+        fs::read_to_string(repo_root().join("docs/monitoring/stormwatch-monitor.service")).unwrap();
+    let value = |key: &str| -> Vec<String> {
+        unit.lines()
+            .filter_map(|l| l.strip_prefix(&format!("{key}=")))
+            .map(str::to_string)
+            .collect()
+    };
+    let bin = env!("CARGO_BIN_EXE_stormwatch").to_string();
+    let state = m.dir.path().join("data").display().to_string();
+    let subst = [
+        ("/usr/local/bin/stormwatch", bin.clone()),
+        ("/var/lib/stormwatch", state.clone()),
+        ("/srv/shop", project.clone()),
+    ];
+    let apply = |s: &str| {
+        subst
+            .iter()
+            .fold(s.to_string(), |acc, (f, t)| acc.replace(f, t))
+    };
+    assert_eq!(value("WorkingDirectory"), ["/srv/shop"]);
+    let env: Vec<(String, String)> = value("Environment")
+        .iter()
+        .map(|e| {
+            let (k, v) = e.split_once('=').unwrap();
+            (k.to_string(), apply(v))
+        })
+        .collect();
+    let mut with_hook = apply(&value("ExecStart")[0]);
+    with_hook.push_str(&format!(" --webhook {hook}"));
+    m.runs_and_alerts("systemd", &with_hook, &[], &env);
+    if Command::new("systemd-analyze")
+        .arg("--version")
+        .output()
+        .is_ok()
+    {
+        let units = tempfile::tempdir().unwrap();
+        for name in ["stormwatch-monitor.service", "stormwatch-monitor.timer"] {
+            let text = fs::read_to_string(repo_root().join("docs/monitoring").join(name)).unwrap();
+            fs::write(
+                units.path().join(name),
+                apply(&text).replace("/srv/shop", "/tmp"),
+            )
+            .unwrap();
+        }
+        let out = Command::new("systemd-analyze")
+            .args(["verify", "--man=no"])
+            .arg(units.path().join("stormwatch-monitor.service"))
+            .arg(units.path().join("stormwatch-monitor.timer"))
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.success() && !err.contains("stormwatch-monitor"),
+            "systemd-analyze verify: {err}"
+        );
+    }
+
+    // GitHub: the monitor step of the scheduled workflow, which also uses the action.
+    let wf = yaml("docs/integrations/github-monitor.yml");
+    let job = &wf["jobs"]["stormwatch"];
+    let steps = job["steps"].as_array().unwrap();
+    assert!(steps.iter().any(|s| s["uses"]
+        .as_str()
+        .is_some_and(|u| u.starts_with("stormwatch-dev/stormwatch@"))));
+    assert!(wf["on"]["schedule"][0]["cron"].is_string());
+    let step = steps
+        .iter()
+        .find(|s| {
+            s["run"]
+                .as_str()
+                .is_some_and(|r| r.contains("stormwatch monitor"))
+        })
+        .unwrap();
+    let workspace = m.dir.path().join("gh").display().to_string();
+    let expand = |s: &str| s.replace("${{ github.workspace }}", &workspace);
+    let mut env: Vec<(String, String)> = job["env"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), expand(v.as_str().unwrap())))
+        .collect();
+    env.push(("SLACK_WEBHOOK_URL".into(), hook.clone()));
+    m.runs_and_alerts("github", step["run"].as_str().unwrap(), &[], &env);
+
+    // GitLab: the schedule job's script, without the install.
+    let gitlab = yaml("ci/stormwatch.gitlab-ci.yml");
+    let job = &gitlab["stormwatch-monitor"];
+    assert!(job["rules"][0]["if"].as_str().unwrap().contains("schedule"));
+    let script: Vec<&str> = job["script"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap())
+        .filter(|l| !l.contains("pip install"))
+        .collect();
+    let ci_dir = m.dir.path().join("ci").display().to_string();
+    let mut env: Vec<(String, String)> = job["variables"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.clone(),
+                v.as_str().unwrap().replace("$CI_PROJECT_DIR", &ci_dir),
+            )
+        })
+        .collect();
+    env.retain(|(k, _)| k != "STORMWATCH_MONITOR_ARGS");
+    env.push((
+        "STORMWATCH_MONITOR_ARGS".into(),
+        format!("--webhook {hook}"),
+    ));
+    m.runs_and_alerts("gitlab", &script.join("\n"), &[], &env);
 }

@@ -748,3 +748,86 @@ fn deadlines_and_expiring_ignores_are_reminded_once() {
     assert_eq!(kinds(run("2026-11-01")), ["deadline-passed"]);
     assert!(run("2026-11-02").is_empty());
 }
+
+#[test]
+fn proxies_from_the_environment_are_used_unless_no_proxy_says_otherwise() {
+    let env = Env::new();
+    let feed = Feed::default();
+    feed.set(
+        "SHOP-1",
+        advisory("SHOP-1", "1.5", "HIGH", "2026-10-01T00:00:00Z", false),
+    );
+    let server = feed.serve(Some(&env.tls));
+    let url = format!("{}/all.zip", server.url);
+    // A proxy that refuses every tunnel: the update fails through it.
+    let proxy = Server::start(None, |_| Reply::status(403));
+    let a = env
+        .cmd()
+        .env("HTTPS_PROXY", &proxy.url)
+        .env_remove("NO_PROXY")
+        .env_remove("no_proxy")
+        .args(["db", "update", "--retries", "1", "--source", &url])
+        .assert()
+        .code(2);
+    let seen = proxy.requests();
+    assert_eq!(seen.len(), 1, "{}", stderr(&a));
+    assert_eq!(seen[0].method, "CONNECT");
+    assert_eq!(seen[0].path, server.url.trim_start_matches("https://"));
+    assert_eq!(gets(&server), 0);
+    // NO_PROXY: straight to the server.
+    env.cmd()
+        .env("HTTPS_PROXY", &proxy.url)
+        .env("NO_PROXY", "127.0.0.1")
+        .args(["db", "update", "--source", &url])
+        .assert()
+        .code(0);
+    assert_eq!(proxy.requests().len(), 1);
+    assert_eq!(gets(&server), 1);
+}
+
+/// The PyPA advisory database as GitHub serves it: a zip of the repository, advisories in
+/// YAML under vulns/, and workflow files under .github/ that are not advisories.
+#[test]
+fn the_pypa_archive_and_policy_sources() {
+    let env = Env::new();
+    let zip_path = env.dir.path().join("advisory-database-main.zip");
+    {
+        let mut z = zip::ZipWriter::new(fs::File::create(&zip_path).unwrap());
+        let o: zip::write::SimpleFileOptions = Default::default();
+        z.start_file("advisory-database-main/.github/workflows/lint.yml", o)
+            .unwrap();
+        z.write_all(b"on: [push]\njobs: {lint: {runs-on: ubuntu-latest}}\n")
+            .unwrap();
+        z.start_file("advisory-database-main/vulns/tornado/PYSEC-2099-1.yaml", o)
+            .unwrap();
+        z.write_all(
+            b"id: PYSEC-2099-1\nmodified: '2099-01-02T00:00:00Z'\npublished: '2099-01-01T00:00:00Z'\naffected:\n- package: {name: tornado, ecosystem: PyPI}\n  ranges:\n  - type: ECOSYSTEM\n    events: [{introduced: '0'}, {fixed: '99.0'}]\n",
+        )
+        .unwrap();
+        z.finish().unwrap();
+    }
+    // The source comes from the policy in the current directory.
+    fs::write(
+        env.dir.path().join("stormwatch.toml"),
+        "[advisories]\nsources = [\"advisory-database-main.zip\"]\n",
+    )
+    .unwrap();
+    let a = env.cmd().args(["db", "update"]).assert().code(0);
+    assert!(
+        stdout(&a).contains("Imported 1 advisories"),
+        "{}",
+        stdout(&a)
+    );
+    // The database knows a Tornado advisory newer than the bundled set: status says so.
+    let status = env.status();
+    assert_eq!(
+        status["bundled"]["newer_in_database"]["id"], "PYSEC-2099-1",
+        "{status}"
+    );
+    let text = env.cmd().args(["db", "status"]).output().unwrap();
+    assert!(
+        String::from_utf8_lossy(&text.stdout).contains("older than the newest Tornado advisory"),
+        "{}",
+        String::from_utf8_lossy(&text.stdout)
+    );
+}

@@ -665,4 +665,34 @@ until-fixed = true
         let err = discover(root, Some(&root.join("missing.toml"))).unwrap_err();
         assert!(err.to_string().contains("missing.toml"));
     }
+
+    #[test]
+    fn advisories_and_monitor_tables() {
+        let p = parse_ok(
+            "[advisories]\nmax-age = 3\nsources = [\"default\", \"./vulns\"]\n\n[monitor]\nproject = \"shop\"\ndeadline-warning = 2\n\n[[monitor.channel]]\ntype = \"slack\"\nurl-env = \"SLACK\"\nmin-severity = \"high\"\n\n[[monitor.channel]]\ntype = \"email\"\nsmtp = \"mail:25\"\nto = [\"a@b\"]\nfrom = \"s@b\"\n",
+        );
+        assert_eq!(p.advisories.max_age, Some(3));
+        assert_eq!(p.advisories.sources, ["default", "./vulns"]);
+        assert_eq!(p.monitor.project.as_deref(), Some("shop"));
+        assert_eq!(p.monitor.deadline_warning, Some(2));
+        assert_eq!(p.monitor.channels.len(), 2);
+        assert_eq!(
+            p.monitor.channels[0].target,
+            monitor::Target::Env("SLACK".into())
+        );
+        assert_eq!(p.monitor.channels[0].min_severity, Threshold::High);
+        assert_eq!(p.monitor.channels[1].kind, monitor::ChannelKind::Email);
+        assert_eq!(p.monitor.channels[1].line, 14);
+        for (text, expected) in [
+            ("[advisories]\nmax_age = 3\n", "stormwatch.toml:2: unknown key `max_age` in [advisories] (did you mean `max-age`?)"),
+            ("[advisories]\nmax-age = \"7d\"\n", "stormwatch.toml:2: advisories.max-age must be a number of days"),
+            ("[[monitor.channel]]\ntype = \"pager\"\nurl = \"x\"\n", "unknown type `pager`"),
+            ("[[monitor.channel]]\ntype = \"slack\"\n", "needs `url-env`"),
+            ("[[monitor.channel]]\ntype = \"email\"\nsmtp = \"m\"\n", "needs `to` and `from`"),
+            ("[[monitor.channel]]\ntype = \"webhook\"\nurl = \"x\"\nmin-severity = \"loud\"\n", "min-severity"),
+        ] {
+            let err = parse_err(text);
+            assert!(err.contains(expected), "{text:?}: {err}");
+        }
+    }
 }

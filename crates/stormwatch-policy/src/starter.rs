@@ -45,6 +45,25 @@ fail-on-overdue = true
 # package = "tornado"
 # reason = "not reachable: we never use CurlAsyncHTTPClient"
 # expires = "2027-01-31"
+
+[advisories]
+# Days after which the advisory data is reported as stale (run `stormwatch db update`).
+max-age = 7
+# Where `stormwatch db update` downloads from ("default" is the OSV PyPI export); local
+# paths are relative to this file.
+# sources = ["default", "https://mirror.example.com/osv/PyPI/all.zip"]
+
+[monitor]
+# `stormwatch monitor`: reminders this many days before a deadline or an ignore's expiry.
+deadline-warning = 7
+# project = "shop"
+#
+# Where alerts go, each with its lowest severity. Keep webhook URLs out of this file:
+# url-env names the environment variable that holds one.
+# [[monitor.channel]]
+# type = "slack"              # webhook | slack | teams | email
+# url-env = "SLACK_WEBHOOK_URL"
+# min-severity = "high"
 "#;
 
 fn days(d: Option<i64>) -> String {
