@@ -175,6 +175,7 @@ pub fn load(
             updated,
             age_days: age,
             stale,
+            tornado_only: !explicit && !db_path.is_file(),
         },
         notices,
     })

@@ -831,3 +831,49 @@ fn the_pypa_archive_and_policy_sources() {
         String::from_utf8_lossy(&text.stdout)
     );
 }
+
+/// Without a database only Tornado is checked: a clean result says so instead of reading as
+/// the all-clear; with stale data, the same.
+#[test]
+fn a_clean_result_is_never_the_all_clear_without_current_data() {
+    let env = Env::new();
+    let out = env.cmd().args(["deps", "shop"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("No known vulnerabilities found, but only Tornado was checked"),
+        "{text}"
+    );
+    let out = env
+        .cmd()
+        .args(["deps", "shop", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(json_of(&out.stdout)["advisory_data"]["tornado_only"], true);
+
+    let osv = osv_dir(
+        &env,
+        &[(
+            "OTHER-1",
+            advisory("OTHER-1", "1.5", "HIGH", "2026-10-01T00:00:00Z", false)
+                .replace("shoplib", "otherlib"),
+        )],
+    );
+    env.cmd()
+        .args(["db", "update", "--source"])
+        .arg(&osv)
+        .assert()
+        .code(0);
+    let later = time::OffsetDateTime::now_utc().date() + time::Duration::days(9);
+    let out = env
+        .cmd()
+        .args(["deps", "shop", "--today"])
+        .arg(later.to_string())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("No known vulnerabilities found, but the advisory data is 9 days old"),
+        "{text}"
+    );
+}

@@ -538,6 +538,28 @@ pub struct DataSource {
     /// Older than the policy's `max-age` (default 7 days).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub stale: bool,
+    /// No advisory database: only Tornado was checked (the bundled advisories).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub tornado_only: bool,
+}
+
+impl DataSource {
+    /// Why a clean result from this data is not the all-clear, if it is not.
+    pub fn caveat(&self) -> Option<String> {
+        if self.tornado_only {
+            Some(
+                "only Tornado was checked (no advisory database: run `stormwatch db update`)"
+                    .into(),
+            )
+        } else if self.stale {
+            Some(format!(
+                "the advisory data is {} days old (run `stormwatch db update`)",
+                self.age_days.unwrap_or_default()
+            ))
+        } else {
+            None
+        }
+    }
 }
 
 /// A finding of the baseline that is gone: fixed (or its file removed).

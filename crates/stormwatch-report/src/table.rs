@@ -485,6 +485,10 @@ fn summary_line(report: &Report, p: &Painter) -> String {
                 plural(unread)
             ));
         }
+        // Nor when the data could not have known: no database, or stale data.
+        if let Some(caveat) = report.advisory_data.as_ref().and_then(|d| d.caveat()) {
+            return p.warn(&format!("{clean}{suppressed}, but {caveat}."));
+        }
         return p.paint(
             Style::new().fg_color(Some(AnsiColor::Green.into())),
             &format!("{clean}{suppressed}."),
@@ -525,6 +529,9 @@ fn summary_line(report: &Report, p: &Painter) -> String {
             "; audit incomplete: {unread} input{} not fully analysed",
             plural(unread)
         );
+    }
+    if let Some(caveat) = report.advisory_data.as_ref().and_then(|d| d.caveat()) {
+        let _ = write!(line, "; {caveat}");
     }
     line.push('.');
     line
