@@ -149,6 +149,18 @@ impl Env {
     }
 }
 
+/// A feed holding SHOP-1 (`severity`), served over HTTPS; its URL.
+fn feed_with(env: &Env, severity: &str) -> (Feed, Server, String) {
+    let feed = Feed::default();
+    feed.set(
+        "SHOP-1",
+        advisory("SHOP-1", "1.5", severity, "2026-10-01T00:00:00Z", false),
+    );
+    let server = feed.serve(Some(&env.tls));
+    let url = format!("{}/PyPI/all.zip", server.url);
+    (feed, server, url)
+}
+
 fn stdout(a: &assert_cmd::assert::Assert) -> String {
     String::from_utf8_lossy(&a.get_output().stdout).into_owned()
 }
@@ -168,13 +180,7 @@ fn gets(server: &Server) -> usize {
 #[test]
 fn db_update_over_https_conditional_changes_and_failures() {
     let env = Env::new();
-    let feed = Feed::default();
-    feed.set(
-        "SHOP-1",
-        advisory("SHOP-1", "1.5", "MODERATE", "2026-10-01T00:00:00Z", false),
-    );
-    let server = feed.serve(Some(&env.tls));
-    let url = format!("{}/PyPI/all.zip", server.url);
+    let (feed, server, url) = feed_with(&env, "MODERATE");
 
     // The server's certificate is checked: without the company CA the update fails.
     let a = env
@@ -288,13 +294,8 @@ fn db_update_over_https_conditional_changes_and_failures() {
 #[test]
 fn audits_state_the_data_age_and_flag_stale_data() {
     let env = Env::new();
-    let feed = Feed::default();
-    feed.set(
-        "SHOP-1",
-        advisory("SHOP-1", "1.5", "HIGH", "2026-10-01T00:00:00Z", false),
-    );
-    let server = feed.serve(Some(&env.tls));
-    env.update(&format!("{}/all.zip", server.url), &[]).code(0);
+    let (_feed, _server, url) = feed_with(&env, "HIGH");
+    env.update(&url, &[]).code(0);
     let today = time::OffsetDateTime::now_utc().date();
     let later = today + time::Duration::days(30);
     let deps = |date: time::Date| {
@@ -381,13 +382,7 @@ impl Env {
 #[test]
 fn monitor_alerts_once_on_each_change() {
     let env = Env::new();
-    let feed = Feed::default();
-    feed.set(
-        "SHOP-1",
-        advisory("SHOP-1", "1.5", "MODERATE", "2026-10-01T00:00:00Z", false),
-    );
-    let server = feed.serve(Some(&env.tls));
-    let url = format!("{}/all.zip", server.url);
+    let (feed, _server, url) = feed_with(&env, "MODERATE");
     let (hook, _) = receiver(0);
     let hook_url = format!("{}/hook", hook.url);
     let run = |code: i32| {
@@ -468,6 +463,17 @@ fn osv_dir(env: &Env, records: &[(&str, String)]) -> PathBuf {
     dir
 }
 
+/// An OSV directory holding SHOP-1 (high, fixed in 1.5).
+fn shop_1(env: &Env) -> PathBuf {
+    osv_dir(
+        env,
+        &[(
+            "SHOP-1",
+            advisory("SHOP-1", "1.5", "HIGH", "2026-10-01T00:00:00Z", false),
+        )],
+    )
+}
+
 fn offline_monitor(env: &Env, osv: &Path, extra: &[&str]) -> assert_cmd::assert::Assert {
     env.cmd()
         .args([
@@ -488,13 +494,7 @@ fn offline_monitor(env: &Env, osv: &Path, extra: &[&str]) -> assert_cmd::assert:
 #[test]
 fn a_failing_receiver_gets_the_event_exactly_once_across_runs() {
     let env = Env::new();
-    let osv = osv_dir(
-        &env,
-        &[(
-            "SHOP-1",
-            advisory("SHOP-1", "1.5", "HIGH", "2026-10-01T00:00:00Z", false),
-        )],
-    );
+    let osv = shop_1(&env);
     let (hook, _) = receiver(2);
     let hook_url = format!("{}/hook", hook.url);
     // Run 1: two attempts, both 503: queued, exit 1.
@@ -519,13 +519,7 @@ fn a_failing_receiver_gets_the_event_exactly_once_across_runs() {
 #[test]
 fn an_event_that_cannot_be_delivered_stays_queued_and_is_reported() {
     let env = Env::new();
-    let osv = osv_dir(
-        &env,
-        &[(
-            "SHOP-1",
-            advisory("SHOP-1", "1.5", "HIGH", "2026-10-01T00:00:00Z", false),
-        )],
-    );
+    let osv = shop_1(&env);
     let (hook, _) = receiver(usize::MAX);
     let hook_url = format!("{}/hook", hook.url);
     for run in 1..=2 {
@@ -547,13 +541,7 @@ fn an_event_that_cannot_be_delivered_stays_queued_and_is_reported() {
 #[test]
 fn slack_teams_and_email_messages() {
     let env = Env::new();
-    let osv = osv_dir(
-        &env,
-        &[(
-            "SHOP-1",
-            advisory("SHOP-1", "1.5", "HIGH", "2026-10-01T00:00:00Z", false),
-        )],
-    );
+    let osv = shop_1(&env);
     let (hook, _) = receiver(0);
     let smtp = Smtp::start(&env.tls);
     offline_monitor(
@@ -606,13 +594,7 @@ fn slack_teams_and_email_messages() {
 #[test]
 fn smtp_credentials_come_from_the_environment() {
     let env = Env::new();
-    let osv = osv_dir(
-        &env,
-        &[(
-            "SHOP-1",
-            advisory("SHOP-1", "1.5", "HIGH", "2026-10-01T00:00:00Z", false),
-        )],
-    );
+    let osv = shop_1(&env);
     let smtp = Smtp::start(&env.tls);
     env.cmd()
         .env("STORMWATCH_SMTP_USERNAME", "alerts")
@@ -752,13 +734,7 @@ fn deadlines_and_expiring_ignores_are_reminded_once() {
 #[test]
 fn proxies_from_the_environment_are_used_unless_no_proxy_says_otherwise() {
     let env = Env::new();
-    let feed = Feed::default();
-    feed.set(
-        "SHOP-1",
-        advisory("SHOP-1", "1.5", "HIGH", "2026-10-01T00:00:00Z", false),
-    );
-    let server = feed.serve(Some(&env.tls));
-    let url = format!("{}/all.zip", server.url);
+    let (_feed, server, url) = feed_with(&env, "HIGH");
     // A proxy that refuses every tunnel: the update fails through it.
     let proxy = Server::start(None, |_| Reply::status(403));
     let a = env
