@@ -15,7 +15,8 @@ pub struct Loaded {
     pub notices: Vec<Notice>,
 }
 
-fn is_osv_source(path: &Path) -> bool {
+/// Whether `--db` names an OSV collection (read directly) rather than a database.
+pub fn is_osv_source(path: &Path) -> bool {
     if path.is_dir() {
         return true;
     }

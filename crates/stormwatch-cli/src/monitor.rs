@@ -245,7 +245,7 @@ fn monitor(args: MonitorArgs) -> Result<ExitCode> {
                 .filter(|p| !p.is_empty())
                 .map(PathBuf::from)
         })
-        .unwrap_or_else(|| db_path.with_file_name("monitor.db"));
+        .unwrap_or_else(|| stormwatch_db::default_path().with_file_name("monitor.db"));
     let channels = channels(&args, policy)?;
     let client = stormwatch_http::Client::new(stormwatch_http::Options {
         timeout: Duration::from_secs(args.fetch.timeout.max(1)),
@@ -257,7 +257,8 @@ fn monitor(args: MonitorArgs) -> Result<ExitCode> {
     let created = now();
     let mut failures: Vec<String> = Vec::new();
 
-    let direct_osv = args.advisories.db.is_some() && !db_path.is_file() && db_path.exists();
+    // `--db` naming an OSV directory or zip is read as it is: nothing to update.
+    let direct_osv = args.advisories.db.is_some() && crate::advisories::is_osv_source(&db_path);
     if !args.fetch.offline && !direct_osv {
         match crate::db::update(&db_path, &args.fetch, policy, false) {
             Ok(report) => {

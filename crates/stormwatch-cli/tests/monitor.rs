@@ -853,3 +853,52 @@ fn a_clean_result_is_never_the_all_clear_without_current_data() {
         "{text}"
     );
 }
+
+/// Channels from the policy, each with its own minimum severity; the URL from the
+/// environment variable the policy names.
+#[test]
+fn policy_channels_route_by_severity() {
+    let env = Env::new();
+    let osv = shop_1(&env);
+    let (loud, _) = receiver(0);
+    let (quiet, _) = receiver(0);
+    fs::write(
+        env.project().join("stormwatch.toml"),
+        "[[monitor.channel]]\ntype = \"webhook\"\nurl-env = \"QUIET_HOOK\"\nmin-severity = \"critical\"\n\n[[monitor.channel]]\ntype = \"webhook\"\nurl-env = \"LOUD_HOOK\"\nmin-severity = \"high\"\n",
+    )
+    .unwrap();
+    let run = |set_env: bool| {
+        let mut c = env.cmd();
+        if set_env {
+            c.env("QUIET_HOOK", format!("{}/q", quiet.url))
+                .env("LOUD_HOOK", format!("{}/l", loud.url));
+        }
+        c.args([
+            "monitor",
+            "shop",
+            "--offline",
+            "--no-bundled",
+            "--alert-existing",
+            "--db",
+        ])
+        .arg(&osv)
+        .arg("--state")
+        .arg(env.dir.path().join("state/monitor.db"))
+        .assert()
+    };
+    // A variable the policy names but the environment lacks is an error naming the line.
+    let a = run(false).code(2);
+    assert!(
+        stderr(&a)
+            .contains("stormwatch.toml:1: monitor channel: the environment variable QUIET_HOOK"),
+        "{}",
+        stderr(&a)
+    );
+    run(true).code(0);
+    assert_eq!(
+        posts(&loud).len(),
+        1,
+        "a high event reaches the high channel"
+    );
+    assert!(posts(&quiet).is_empty(), "and not the critical one");
+}
