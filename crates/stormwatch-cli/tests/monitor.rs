@@ -902,3 +902,56 @@ fn policy_channels_route_by_severity() {
     );
     assert!(posts(&quiet).is_empty(), "and not the critical one");
 }
+
+/// Several projects in one state file: each is compared with its own previous run.
+#[test]
+fn projects_share_a_state_file_without_mixing() {
+    let env = Env::new();
+    let osv = shop_1(&env);
+    let (hook, _) = receiver(0);
+    let hook_url = format!("{}/hook", hook.url);
+    let run = |project: &str| {
+        env.cmd()
+            .args([
+                "monitor",
+                "shop",
+                "--offline",
+                "--no-bundled",
+                "--project",
+                project,
+                "--db",
+            ])
+            .arg(&osv)
+            .arg("--state")
+            .arg(env.dir.path().join("state/monitor.db"))
+            .args(["--webhook", &hook_url])
+            .assert()
+            .code(0)
+    };
+    let a = run("one");
+    assert!(
+        stderr(&a).contains("first run for project `one`"),
+        "{}",
+        stderr(&a)
+    );
+    let b = run("two");
+    assert!(
+        stderr(&b).contains("first run for project `two`"),
+        "{}",
+        stderr(&b)
+    );
+    // A new advisory: each project hears of it once, under its own name.
+    fs::write(
+        osv.join("SHOP-9.json"),
+        advisory("SHOP-9", "9.0", "HIGH", "2026-11-01T00:00:00Z", false),
+    )
+    .unwrap();
+    run("one");
+    run("two");
+    run("one");
+    let projects: Vec<String> = posts(&hook)
+        .iter()
+        .map(|(_, b)| b["project"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(projects, ["one", "two"]);
+}
