@@ -30,7 +30,7 @@ pub enum EditError {
 }
 
 /// PEP 503: lower case, runs of `-_.` as one `-`.
-fn normalize(name: &str) -> String {
+pub fn normalize(name: &str) -> String {
     let mut out = String::with_capacity(name.len());
     let mut sep = false;
     for c in name.chars() {

@@ -6,3 +6,7 @@
 
 pub mod choose;
 pub mod edit;
+pub mod txn;
+pub mod run;
+pub mod index;
+pub mod lock;

@@ -343,6 +343,39 @@ impl Client {
         Some(bar)
     }
 
+    /// GETs `url` as text (at most `max_bytes`), asking for `accept`; returns the body and
+    /// its content type. Used for package indexes.
+    pub fn get_text(&self, url: &str, accept: &str) -> Result<(String, String), HttpError> {
+        self.with_retries(url, || {
+            let mut response = self
+                .agent
+                .get(url)
+                .header("Accept", accept)
+                .call()
+                .map_err(|e| describe(&e))?;
+            let status = response.status().as_u16();
+            if !(200..300).contains(&status) {
+                return Err(Attempt {
+                    message: format!("the server answered HTTP {status}"),
+                    transient: retry_status(status),
+                });
+            }
+            let kind = response
+                .headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_string();
+            let body = response
+                .body_mut()
+                .with_config()
+                .limit(self.options.max_bytes)
+                .read_to_string()
+                .map_err(|e| describe(&e))?;
+            Ok((body, kind))
+        })
+    }
+
     /// POSTs `body` (JSON) to `url`. `key` goes in the `Idempotency-Key` header, so that a
     /// receiver can drop a repeat of a delivery whose answer was lost. Redirects are not
     /// followed: an alert is not sent anywhere but where it was configured to go.
