@@ -32,6 +32,7 @@ mod cli;
 mod config;
 mod db;
 mod deps;
+mod fix;
 mod init;
 mod monitor;
 mod output;
@@ -75,6 +76,7 @@ fn execute(cli: cli::Cli) -> ExitCode {
         cli::Command::Deps(args) => deps::run(args),
         cli::Command::Check(args) => config::check(args),
         cli::Command::Db(cmd) => db::run(cmd),
+        cli::Command::Fix(args) => fix::run(args),
         cli::Command::Monitor(args) => return monitor::run(args),
         cli::Command::Config(args) => config::run(args),
         cli::Command::Rules => config::list_rules(),

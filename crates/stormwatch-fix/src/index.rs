@@ -213,10 +213,7 @@ pub fn fetch(
     let client = client.ok_or("offline: the index is not read")?;
     let url = format!("{}/{}/", index.trim_end_matches('/'), normalize(project));
     let (body, kind) = client
-        .get_text(
-            &url,
-            "application/vnd.pypi.simple.v1+json, text/html;q=0.2",
-        )
+        .get_text(&url, "application/vnd.pypi.simple.v1+json, text/html;q=0.2")
         .map_err(|e| e.to_string())?;
     if kind.contains("json") {
         parse_json(project, &body).map_err(|e| format!("{url}: {e}"))
@@ -253,7 +250,11 @@ impl Releases {
 
     /// The sha256 of every file of `version`, sorted, when all are known.
     pub fn hashes(&self, version: &Version) -> Option<Vec<String>> {
-        let files: Vec<&File> = self.files.iter().filter(|f| &f.version == version).collect();
+        let files: Vec<&File> = self
+            .files
+            .iter()
+            .filter(|f| &f.version == version)
+            .collect();
         if files.is_empty() {
             return None;
         }
@@ -312,11 +313,11 @@ mod tests {
         std::fs::write(dir.path().join("notes.txt"), b"x").unwrap();
         let r = read_dir(dir.path(), "six").unwrap();
         assert_eq!(r.files.len(), 2);
+        assert_eq!(r.hashes(&v("1.17.0")).unwrap(), [sha256_hex(b"sdist")]);
         assert_eq!(
-            r.hashes(&v("1.17.0")).unwrap(),
-            [sha256_hex(b"sdist")]
+            version_of("Six-1.16.0-py2.py3-none-any.whl", "six"),
+            Some(v("1.16.0"))
         );
-        assert_eq!(version_of("Six-1.16.0-py2.py3-none-any.whl", "six"), Some(v("1.16.0")));
         assert_eq!(version_of("six-1.16.0-py2.py3-none-any.whl", "sixx"), None);
     }
 }

@@ -4,9 +4,11 @@
 //! - [`edit`]: byte-preserving edits of the pins written by hand (requirements files,
 //!   `pyproject.toml`, `Pipfile`), hashes included.
 
+pub mod apply;
 pub mod choose;
 pub mod edit;
-pub mod txn;
-pub mod run;
 pub mod index;
 pub mod lock;
+pub mod plan;
+pub mod run;
+pub mod txn;

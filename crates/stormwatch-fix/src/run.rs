@@ -12,7 +12,9 @@ use std::time::{Duration, Instant};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Ended {
     Passed,
-    Failed { code: Option<i32> },
+    Failed {
+        code: Option<i32>,
+    },
     TimedOut,
     /// Stopped because the user interrupted stormwatch.
     Interrupted,
@@ -99,7 +101,13 @@ pub fn shell(
     timeout: Duration,
     stop: &AtomicBool,
 ) -> std::io::Result<Outcome> {
-    run("sh", &["-c".to_string(), command.to_string()], dir, timeout, stop)
+    run(
+        "sh",
+        &["-c".to_string(), command.to_string()],
+        dir,
+        timeout,
+        stop,
+    )
 }
 
 /// Whether `program` is on `PATH`.
@@ -124,15 +132,27 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let stop = AtomicBool::new(false);
         let long = Duration::from_secs(30);
-        assert_eq!(shell("true", dir.path(), long, &stop).unwrap().ended, Ended::Passed);
+        assert_eq!(
+            shell("true", dir.path(), long, &stop).unwrap().ended,
+            Ended::Passed
+        );
         let failed = shell("echo boom; exit 3", dir.path(), long, &stop).unwrap();
         assert_eq!(failed.ended, Ended::Failed { code: Some(3) });
         assert_eq!(failed.tail, "boom");
         // The whole group goes: a background child does not outlive the timeout.
-        let timed = shell("sleep 30 & sleep 30", dir.path(), Duration::from_millis(200), &stop).unwrap();
+        let timed = shell(
+            "sleep 30 & sleep 30",
+            dir.path(),
+            Duration::from_millis(200),
+            &stop,
+        )
+        .unwrap();
         assert_eq!(timed.ended, Ended::TimedOut);
         stop.store(true, Ordering::SeqCst);
-        assert_eq!(shell("sleep 30", dir.path(), long, &stop).unwrap().ended, Ended::Interrupted);
+        assert_eq!(
+            shell("sleep 30", dir.path(), long, &stop).unwrap().ended,
+            Ended::Interrupted
+        );
         assert!(on_path("sh"));
         assert!(!on_path("no-such-tool-anywhere"));
     }

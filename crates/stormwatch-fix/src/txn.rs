@@ -132,6 +132,13 @@ impl Txn {
         Ok(())
     }
 
+    /// Takes over `other`'s files (the originals this one has already are older and stay).
+    pub fn absorb(&mut self, other: Txn) {
+        for (path, before) in other.originals {
+            self.originals.entry(path).or_insert(before);
+        }
+    }
+
     /// A snapshot of the remembered originals of `paths`, to restore part of a fix.
     pub fn originals_of(&self, paths: &[PathBuf]) -> Txn {
         Txn {
@@ -275,7 +282,10 @@ mod tests {
 
         txn.write(&a, b"a==2\r\n# keep\n").unwrap();
         txn.save_journal(root, &["a 1 -> 2".into()]).unwrap();
-        assert_eq!(std::fs::read_to_string(root.join(".stormwatch/.gitignore")).unwrap(), "*\n");
+        assert_eq!(
+            std::fs::read_to_string(root.join(".stormwatch/.gitignore")).unwrap(),
+            "*\n"
+        );
         // Edited since: refused, nothing changed.
         std::fs::write(&a, b"a==3\n").unwrap();
         let err = rollback(root).unwrap_err().to_string();

@@ -1,0 +1,518 @@
+//! `stormwatch fix`: plan, apply, verify, keep or restore, record.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context as _, Result};
+use pep440_rs::Version;
+use stormwatch_fix::apply::{self, Context};
+use stormwatch_fix::choose::{MaxBump, Target};
+use stormwatch_fix::index::Releases;
+use stormwatch_fix::plan::{self, PackageFix, Remaining};
+use stormwatch_fix::run::{self, Ended};
+use stormwatch_fix::txn::{self, Txn};
+use stormwatch_manifest::Format;
+
+use crate::cli::{BumpArg, FixArgs, StatusFormat, ToArg};
+
+#[derive(serde::Serialize)]
+struct Fixed {
+    package: String,
+    from: Vec<String>,
+    to: String,
+    advisories: Vec<String>,
+    files: Vec<String>,
+}
+
+#[derive(serde::Serialize)]
+struct Verify {
+    command: String,
+    /// passed, failed, timed-out; with --bisect, the final state.
+    result: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    tail: String,
+}
+
+#[derive(serde::Serialize)]
+struct Report {
+    version: u32,
+    dry_run: bool,
+    fixed: Vec<Fixed>,
+    remaining: Vec<Remaining>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    verify: Option<Verify>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    commands: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    journal: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    commit: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    warnings: Vec<String>,
+}
+
+fn rel(path: &Path, root: &Path) -> String {
+    path.strip_prefix(root)
+        .unwrap_or(path)
+        .display()
+        .to_string()
+}
+
+fn fixed_of(fix: &PackageFix, files: &[PathBuf], root: &Path) -> Fixed {
+    Fixed {
+        package: fix.package.clone(),
+        from: fix.from.iter().map(|v| v.to_string()).collect(),
+        to: fix.to.to_string(),
+        advisories: fix.advisories.clone(),
+        files: files.iter().map(|f| rel(f, root)).collect(),
+    }
+}
+
+fn remaining_of(fix: &PackageFix, reason: String, command: Option<String>) -> Remaining {
+    Remaining {
+        package: fix.package.clone(),
+        version: fix
+            .from
+            .iter()
+            .map(|v| v.to_string())
+            .collect::<Vec<_>>()
+            .join(", "),
+        location: fix
+            .edits
+            .iter()
+            .map(|e| e.path.display().to_string())
+            .chain(fix.relocks.iter().map(|r| r.path.display().to_string()))
+            .collect::<Vec<_>>()
+            .join(", "),
+        reason,
+        command,
+    }
+}
+
+/// Restores everything and ends the process: the user interrupted.
+fn interrupted(txn: &Txn) -> ! {
+    let restored = txn.restore();
+    match restored {
+        Ok(()) => eprintln!("interrupted: every file stormwatch changed is restored"),
+        Err(e) => eprintln!("interrupted; restoring failed: {e}"),
+    }
+    std::process::exit(130)
+}
+
+pub fn run(args: FixArgs) -> Result<bool> {
+    let root = args.path.clone().unwrap_or_else(|| PathBuf::from("."));
+    if !root.is_dir() {
+        bail!("{}: not a directory", root.display());
+    }
+    if args.rollback {
+        let journal = txn::rollback(&root)?;
+        say!(
+            "Rolled back the fix of {}: {}",
+            journal.created,
+            journal.fixes.join("; ")
+        );
+        for f in &journal.files {
+            say!("  restored {}", f.path);
+        }
+        return Ok(false);
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(signal, stop.clone()).context("cannot watch for Ctrl-C")?;
+    }
+
+    let inputs = crate::deps::read_dir(&root)?;
+    let formats: BTreeMap<PathBuf, Format> = inputs.files.iter().cloned().collect();
+    let mut names: Vec<&str> = inputs
+        .dependencies
+        .iter()
+        .map(|d| d.name.as_str())
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    let today = time::OffsetDateTime::now_utc().date();
+    let loaded = crate::advisories::load(&args.advisories, &names, None, today)?;
+    let mut warnings: Vec<String> = Vec::new();
+
+    let index = args
+        .index_url
+        .clone()
+        .or_else(|| {
+            std::env::var("PIP_INDEX_URL")
+                .ok()
+                .filter(|s| !s.is_empty())
+        })
+        .or_else(|| (!args.offline).then(|| "https://pypi.org/simple".to_string()));
+    let client = if args.offline {
+        None
+    } else {
+        Some(stormwatch_http::Client::new(stormwatch_http::Options {
+            timeout: Duration::from_secs(20),
+            attempts: 2,
+            max_bytes: 64 * 1024 * 1024,
+            ..Default::default()
+        })?)
+    };
+    let mut cache: HashMap<String, Option<Releases>> = HashMap::new();
+    let mut releases = |package: &str| -> Option<Releases> {
+        let index = index.as_deref()?;
+        cache
+            .entry(package.to_string())
+            .or_insert_with(|| match stormwatch_fix::index::fetch(index, package, client.as_ref()) {
+                Ok(r) => Some(r),
+                Err(e) => {
+                    warnings.push(format!(
+                        "{package}: the index could not be read ({e}); the advisory data's fixed versions are used"
+                    ));
+                    None
+                }
+            })
+            .clone()
+    };
+    let options = plan::Options {
+        bump: match args.max_bump {
+            BumpArg::Patch => MaxBump::Patch,
+            BumpArg::Minor => MaxBump::Minor,
+            BumpArg::Major => MaxBump::Major,
+        },
+        target: match args.to {
+            ToArg::Smallest => Target::Smallest,
+            ToArg::LatestSafe => Target::LatestSafe,
+        },
+        packages: args
+            .package
+            .iter()
+            .map(|p| stormwatch_manifest::normalize_name(p))
+            .collect(),
+        python: args.python_version,
+    };
+    for p in &options.packages {
+        if !inputs.dependencies.iter().any(|d| &d.name == p) {
+            bail!("--package {p}: no such dependency in {}", root.display());
+        }
+    }
+    let plan = plan::plan(
+        &inputs.dependencies,
+        &formats,
+        &loaded.set,
+        &mut releases,
+        &options,
+    );
+    let hash_cache = cache.clone();
+    let hashes = move |package: &str, version: &Version| -> Option<Vec<String>> {
+        hash_cache.get(package)?.as_ref()?.hashes(version)
+    };
+    let ctx = Context {
+        stop: &stop,
+        tool_timeout: Duration::from_secs(args.tool_timeout.max(1)),
+        hashes: &hashes,
+    };
+    let mut report = Report {
+        version: 1,
+        dry_run: args.dry_run,
+        fixed: Vec::new(),
+        remaining: plan.remaining.clone(),
+        verify: None,
+        commands: Vec::new(),
+        journal: None,
+        commit: None,
+        warnings,
+    };
+
+    if args.dry_run {
+        let mut files: BTreeMap<PathBuf, String> = BTreeMap::new();
+        for fix in &plan.fixes {
+            let before = files.clone();
+            match apply::edited(fix, &mut files, &ctx) {
+                Ok(()) => {
+                    let touched: Vec<PathBuf> = fix.edits.iter().map(|e| e.path.clone()).collect();
+                    report.fixed.push(fixed_of(fix, &touched, &root));
+                    for r in &fix.relocks {
+                        for j in &r.jobs {
+                            report.commands.push(format!(
+                                "(in {}) {}",
+                                j.dir.display(),
+                                j.display()
+                            ));
+                        }
+                    }
+                }
+                Err(f) => {
+                    files = before;
+                    report
+                        .remaining
+                        .push(remaining_of(fix, f.reason, f.command));
+                }
+            }
+        }
+        if args.format == StatusFormat::Table {
+            for (path, new) in &files {
+                let old = std::fs::read_to_string(path).unwrap_or_default();
+                let name = rel(path, &root);
+                let diff = similar::TextDiff::from_lines(&old, new);
+                say_raw!(
+                    "{}",
+                    diff.unified_diff()
+                        .context_radius(3)
+                        .header(&format!("a/{name}"), &format!("b/{name}"))
+                );
+            }
+        }
+        print(&report, args.format);
+        return Ok(!report.remaining.is_empty());
+    }
+
+    // Apply, package by package.
+    let mut txn = Txn::default();
+    let mut applied: Vec<(&PackageFix, Vec<PathBuf>)> = Vec::new();
+    for fix in &plan.fixes {
+        if stop.load(Ordering::SeqCst) {
+            interrupted(&txn);
+        }
+        match apply::apply(fix, &mut txn, &ctx) {
+            Ok(files) => applied.push((fix, files)),
+            Err(f) if f.interrupted => interrupted(&txn),
+            Err(f) => report
+                .remaining
+                .push(remaining_of(fix, f.reason, f.command)),
+        }
+    }
+    if stop.load(Ordering::SeqCst) {
+        interrupted(&txn);
+    }
+
+    let mut verify_failed = false;
+    if let (Some(command), false) = (&args.verify, applied.is_empty()) {
+        let timeout = Duration::from_secs(args.verify_timeout.max(1));
+        let outcome = run::shell(command, &root, timeout, &stop)?;
+        match outcome.ended {
+            Ended::Interrupted => interrupted(&txn),
+            Ended::Passed => {
+                report.verify = Some(Verify {
+                    command: command.clone(),
+                    result: "passed".into(),
+                    tail: String::new(),
+                })
+            }
+            failed => {
+                let result = if failed == Ended::TimedOut {
+                    "timed-out"
+                } else {
+                    "failed"
+                };
+                txn.restore()?;
+                txn = Txn::default();
+                if args.bisect {
+                    // One package at a time, on top of those already kept.
+                    let all = std::mem::take(&mut applied);
+                    for (fix, _) in all {
+                        let mut mine = Txn::default();
+                        match apply::apply(fix, &mut mine, &ctx) {
+                            Ok(files) => {
+                                let alone = run::shell(command, &root, timeout, &stop)?;
+                                match alone.ended {
+                                    Ended::Passed => {
+                                        txn.absorb(mine);
+                                        applied.push((fix, files));
+                                    }
+                                    Ended::Interrupted => {
+                                        mine.restore()?;
+                                        interrupted(&txn)
+                                    }
+                                    _ => {
+                                        mine.restore()?;
+                                        report.remaining.push(remaining_of(
+                                            fix,
+                                            format!(
+                                                "the tests fail with this upgrade: {}",
+                                                alone.tail.lines().last().unwrap_or_default()
+                                            ),
+                                            None,
+                                        ));
+                                    }
+                                }
+                            }
+                            Err(f) if f.interrupted => interrupted(&txn),
+                            Err(f) => report
+                                .remaining
+                                .push(remaining_of(fix, f.reason, f.command)),
+                        }
+                    }
+                    report.verify = Some(Verify {
+                        command: command.clone(),
+                        result: if applied.is_empty() {
+                            format!("{result}; bisect kept nothing")
+                        } else {
+                            format!(
+                                "{result} with every upgrade; bisect kept {} that pass",
+                                applied.len()
+                            )
+                        },
+                        tail: outcome.tail,
+                    });
+                    verify_failed = applied.is_empty();
+                } else {
+                    for (fix, _) in std::mem::take(&mut applied) {
+                        report.remaining.push(remaining_of(
+                            fix,
+                            format!(
+                                "the tests {}; every file was restored",
+                                if result == "failed" {
+                                    "failed"
+                                } else {
+                                    "timed out"
+                                }
+                            ),
+                            None,
+                        ));
+                    }
+                    report.verify = Some(Verify {
+                        command: command.clone(),
+                        result: result.into(),
+                        tail: outcome.tail,
+                    });
+                    verify_failed = true;
+                }
+            }
+        }
+    }
+
+    for (fix, files) in &applied {
+        report.fixed.push(fixed_of(fix, files, &root));
+    }
+    if !applied.is_empty() {
+        let summary: Vec<String> = applied
+            .iter()
+            .map(|(f, _)| {
+                format!(
+                    "{} {} -> {}",
+                    f.package,
+                    f.from
+                        .iter()
+                        .map(|v| v.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    f.to
+                )
+            })
+            .collect();
+        txn.save_journal(&root, &summary)?;
+        report.journal = Some(rel(&root.join(txn::DIR).join("fix-journal.json"), &root));
+        if args.commit {
+            report.commit = Some(commit(&root, &txn, &applied)?);
+        }
+    }
+    print(&report, args.format);
+    Ok(!report.remaining.is_empty() || verify_failed)
+}
+
+/// One commit of exactly the files the fix changed; returns its id.
+fn commit(root: &Path, txn: &Txn, applied: &[(&PackageFix, Vec<PathBuf>)]) -> Result<String> {
+    let files: Vec<PathBuf> = txn.changed();
+    let mut message = String::from("stormwatch fix: upgrade vulnerable dependencies\n\n");
+    for (fix, _) in applied {
+        message.push_str(&format!(
+            "- {} {} -> {}: {}\n",
+            fix.package,
+            fix.from
+                .iter()
+                .map(|v| v.to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+            fix.to,
+            fix.advisories.join(", ")
+        ));
+    }
+    let git = |args: &[&str], files: &[PathBuf]| -> Result<String> {
+        let out = std::process::Command::new("git")
+            .arg("-C")
+            .arg(root)
+            .args(args)
+            .args(files)
+            .output()
+            .context("git is not available for --commit")?;
+        if !out.status.success() {
+            bail!(
+                "git {}: {}",
+                args.join(" "),
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+    };
+    let abs: Vec<PathBuf> = files
+        .iter()
+        .map(|f| f.canonicalize().unwrap_or_else(|_| f.clone()))
+        .collect();
+    git(&["add", "--"], &abs)?;
+    git(&["commit", "--quiet", "-m", &message, "--only", "--"], &abs)?;
+    git(&["rev-parse", "HEAD"], &[])
+}
+
+fn print(report: &Report, format: StatusFormat) {
+    if format == StatusFormat::Json {
+        say!(
+            "{}",
+            serde_json::to_string_pretty(report).expect("the report serializes")
+        );
+        return;
+    }
+    let verb = if report.dry_run { "Would fix" } else { "Fixed" };
+    for f in &report.fixed {
+        say!(
+            "{verb}: {} {} -> {} ({}) in {}",
+            f.package,
+            f.from.join(", "),
+            f.to,
+            f.advisories.join(", "),
+            f.files.join(", ")
+        );
+    }
+    for c in &report.commands {
+        say!("Would run: {c}");
+    }
+    for r in &report.remaining {
+        say!(
+            "Not fixed: {} {} at {}: {}{}",
+            r.package,
+            r.version,
+            r.location,
+            r.reason,
+            r.command
+                .as_deref()
+                .map(|c| format!("\n  instead: {c}"))
+                .unwrap_or_default()
+        );
+    }
+    if let Some(v) = &report.verify {
+        say!("Verify `{}`: {}", v.command, v.result);
+        if v.result != "passed" && !v.tail.is_empty() {
+            for line in v
+                .tail
+                .lines()
+                .rev()
+                .take(10)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+            {
+                say!("  | {line}");
+            }
+        }
+    }
+    if let Some(j) = &report.journal {
+        say!("Recorded in {j}: `stormwatch fix --rollback` undoes it.");
+    }
+    if let Some(c) = &report.commit {
+        say!("Committed {c}.");
+    }
+    for w in &report.warnings {
+        eprintln!("warning: {w}");
+    }
+    if report.fixed.is_empty() && report.remaining.is_empty() {
+        say!("Nothing to fix: no pinned dependency is affected by a known advisory.");
+    }
+}
