@@ -13,7 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
 shift || true
-all=(requirements pyproject lockfiles installed_metadata osv deploy tornado_audit yaml policy)
+all=(requirements pyproject lockfiles installed_metadata osv deploy tornado_audit yaml policy fix)
 targets=("${@:-${all[@]}}")
 [ ${#targets[@]} -eq 0 ] && targets=("${all[@]}")
 jobs=${FUZZ_JOBS:-2}
@@ -75,6 +75,11 @@ seed policy 0 "${policies[@]}"
 seed policy 1 "${pyprojects[@]}"
 mapfile -t baselines < <(fixtures -name 'baseline*.json')
 seed policy 2 "${baselines[@]}"
+mkdir -p "$work/fix"
+printf '\x00<a href="tornado-1.0.tar.gz#sha256=ab" data-requires-python="&gt;=3.9" data-yanked>x</a>' > "$work/fix/html"
+printf '\x01{"files":[{"filename":"tornado-1.0.tar.gz","hashes":{"sha256":"ab"},"yanked":"x"}]}' > "$work/fix/json"
+seed fix 6 "${reqs[@]}"
+seed fix 7 "${pyprojects[@]}"
 
 (cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz build -O)
 

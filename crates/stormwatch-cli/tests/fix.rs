@@ -475,3 +475,225 @@ fn commit_package_filter_and_json() {
         text(&out.stderr)
     );
 }
+
+/// A lock whose tool is not installed: the pin in pyproject.toml is not edited alone (the
+/// lock would disagree), and the fix names the command to run.
+#[test]
+fn a_missing_lock_tool_is_reported_with_the_command() {
+    let fixture = common::repo_root().join("crates/stormwatch-manifest/tests/fixtures/uv-forks");
+    let p = Project::new(&[
+        (
+            "pyproject.toml",
+            &fs::read_to_string(fixture.join("pyproject.toml")).unwrap(),
+        ),
+        (
+            "uv.lock",
+            &fs::read_to_string(fixture.join("uv.lock")).unwrap(),
+        ),
+    ]);
+    p.write(
+        "../osv/TORN-1.json",
+        &advisory("TORN-1", "tornado", "0", "6.4.2"),
+    );
+    let before = p.snapshot();
+    let empty = tempfile::tempdir().unwrap();
+    let out = sw(p.dir.path())
+        .env("PATH", empty.path())
+        .arg("fix")
+        .arg(p.root())
+        .arg("--db")
+        .arg(p.dir.path().join("osv"))
+        .args(["--no-bundled", "--offline"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("uv is not installed"), "{stdout}");
+    // The 6.5.9 fork is safe: uv is asked to upgrade, not to force a version everywhere.
+    assert!(stdout.contains("instead: (in "), "{stdout}");
+    assert!(
+        stdout.contains("uv lock --upgrade-package tornado"),
+        "{stdout}"
+    );
+    assert_eq!(
+        p.snapshot(),
+        before,
+        "the pyproject edit is rolled back with the lock"
+    );
+}
+
+/// The real tools, installed by `.ci/run` (STORMWATCH_LOCK_TOOLS: a directory holding `uv`
+/// and `pip-compile`; STORMWATCH_WHEELS: real tornado 6.4.2 / 6.5 / 6.5.1 and six wheels).
+/// Skipped when absent, unless STORMWATCH_REQUIRE_LOCK_TOOLS is set.
+fn lock_tools() -> Option<(PathBuf, PathBuf)> {
+    let tools = std::env::var_os("STORMWATCH_LOCK_TOOLS").map(PathBuf::from);
+    let wheels = std::env::var_os("STORMWATCH_WHEELS").map(PathBuf::from);
+    match (tools, wheels) {
+        (Some(t), Some(w)) if t.join("uv").exists() && w.is_dir() => Some((t, w)),
+        _ if std::env::var_os("STORMWATCH_REQUIRE_LOCK_TOOLS").is_some() => {
+            panic!("STORMWATCH_REQUIRE_LOCK_TOOLS is set but the lock tools or wheels are missing")
+        }
+        _ => {
+            eprintln!("skipped: set STORMWATCH_LOCK_TOOLS and STORMWATCH_WHEELS (see .ci/run)");
+            None
+        }
+    }
+}
+
+/// Runs a tool from `tools` in `dir`, isolated from the machine's pip and uv settings.
+fn tool(tools: &Path, dir: &Path, program: &str, args: &[&str]) {
+    let out = std::process::Command::new(tools.join(program))
+        .args(args)
+        .current_dir(dir)
+        .envs(isolated_env(tools, dir))
+        .env_remove("PIP_FIND_LINKS")
+        .env_remove("PIP_INDEX_URL")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{program} {args:?}: {}",
+        text(&out.stderr)
+    );
+}
+
+fn isolated_env(tools: &Path, dir: &Path) -> Vec<(String, String)> {
+    let path = format!("{}:/usr/bin:/bin", tools.display());
+    vec![
+        ("PATH".into(), path),
+        ("PIP_CONFIG_FILE".into(), "/dev/null".into()),
+        ("UV_NO_CONFIG".into(), "1".into()),
+        ("UV_PYTHON_DOWNLOADS".into(), "never".into()),
+        (
+            "UV_CACHE_DIR".into(),
+            dir.join("../uv-cache").display().to_string(),
+        ),
+    ]
+}
+
+fn fix_with_tools(p: &Project, tools: &Path, wheels: &Path) -> std::process::Output {
+    sw(p.dir.path())
+        .envs(isolated_env(tools, &p.root()))
+        .env_remove("PIP_FIND_LINKS")
+        .env_remove("PIP_INDEX_URL")
+        .arg("fix")
+        .arg(p.root())
+        .arg("--db")
+        .arg(p.dir.path().join("osv"))
+        .args(["--no-bundled", "--index-url"])
+        .arg(wheels)
+        .timeout(Duration::from_secs(300))
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn uv_lock_with_a_marker_fork_is_fixed_in_the_vulnerable_fork() {
+    let Some((tools, wheels)) = lock_tools() else {
+        return;
+    };
+    let pyproject = format!(
+        "[project]\nname = \"svc\"\nversion = \"0.1.0\"\nrequires-python = \">=3.9\"\ndependencies = [\n    \"tornado==6.4.2; python_version < '3.12'\",\n    \"tornado==6.5.1; python_version >= '3.12'\",\n    \"six\",\n]\n\n[tool.uv]\nno-index = true\nfind-links = [\"{}\"]\n",
+        wheels.display()
+    );
+    let p = Project::new(&[("pyproject.toml", &pyproject)]);
+    p.write(
+        "../osv/TORN-1.json",
+        &advisory("TORN-1", "tornado", "0", "6.5"),
+    );
+    // The lock as uv writes it.
+    tool(&tools, &p.root(), "uv", &["lock"]);
+    let lock_before = p.read("uv.lock");
+    assert_eq!(
+        lock_before.matches("\nname = \"tornado\"\n").count(),
+        2,
+        "two forks"
+    );
+    let out = fix_with_tools(&p, &tools, &wheels);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    assert_eq!(
+        p.read("pyproject.toml"),
+        pyproject.replace("tornado==6.4.2;", "tornado==6.5;")
+    );
+    let lock = p.read("uv.lock");
+    assert!(lock.contains("version = \"6.5\"\n"), "{lock}");
+    assert!(
+        lock.contains("version = \"6.5.1\"\n"),
+        "the safe fork keeps its version"
+    );
+    assert!(!lock.contains("6.4.2"), "{lock}");
+    // The audit agrees, and the fix can be undone.
+    let audit = sw(p.dir.path())
+        .args(["deps", "app/uv.lock", "--no-bundled", "--db", "osv"])
+        .output()
+        .unwrap();
+    assert_eq!(audit.status.code(), Some(0), "{}", text(&audit.stdout));
+    assert_eq!(p.fix(&["--rollback"]).status.code(), Some(0));
+    assert_eq!(p.read("uv.lock"), lock_before);
+}
+
+#[test]
+fn pip_compile_output_is_regenerated_with_its_own_command() {
+    let Some((tools, wheels)) = lock_tools() else {
+        return;
+    };
+    let p = Project::new(&[("requirements.in", "tornado>=6.4\nsix\n")]);
+    p.write(
+        "../osv/TORN-1.json",
+        &advisory("TORN-1", "tornado", "0", "6.5"),
+    );
+    let find_links = format!("--find-links={}", wheels.display());
+    tool(
+        &tools,
+        &p.root(),
+        "pip-compile",
+        &[
+            "-q",
+            "--generate-hashes",
+            "--no-index",
+            &find_links,
+            "--upgrade-package",
+            "tornado==6.4.2",
+            "--output-file=requirements.txt",
+            "requirements.in",
+        ],
+    );
+    let before = p.read("requirements.txt");
+    assert!(before.contains("tornado==6.4.2 \\\n"), "{before}");
+    let out = fix_with_tools(&p, &tools, &wheels);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    let after = p.read("requirements.txt");
+    let wheel = fs::read_dir(&wheels)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("tornado-6.5-")
+        })
+        .unwrap();
+    assert!(
+        after.contains(&format!(
+            "tornado==6.5 \\\n    --hash=sha256:{}\n",
+            sha256_hex(&fs::read(wheel).unwrap())
+        )),
+        "{after}"
+    );
+    // Everything but the tornado entry is as pip-compile wrote it before.
+    let strip = |t: &str| -> String { t.split("\ntornado==").next().unwrap().to_string() };
+    assert_eq!(strip(&after), strip(&before));
+    assert_eq!(p.read("requirements.in"), "tornado>=6.4\nsix\n");
+}

@@ -99,7 +99,11 @@ pub fn edited(
 }
 
 /// The versions of `package` a file pins, read back.
-fn pinned_versions(path: &Path, format: Format, package: &str) -> Result<Vec<Version>, String> {
+pub(crate) fn pinned_versions(
+    path: &Path,
+    format: Format,
+    package: &str,
+) -> Result<Vec<Version>, String> {
     let inputs = stormwatch_manifest::parse_as(path, format).map_err(|e| e.to_string())?;
     Ok(inputs
         .dependencies

@@ -202,12 +202,17 @@ pub fn plan(
                         }
                         continue;
                     }
-                    match lock::jobs(path, format, &text, package, &to) {
+                    // A fork that already holds a safe version must not be forced.
+                    let in_lock =
+                        crate::apply::pinned_versions(path, format, package).unwrap_or_default();
+                    let exact = in_lock.iter().all(|v| choose::affected(package, v, &known));
+                    match lock::jobs(path, format, &text, package, &to, exact) {
                         Some(jobs) => fix.relocks.push(Relock {
                             path: path.clone(),
                             format,
                             jobs,
-                            before: vec![v.clone()],
+                            // Every version the lock held: a safe fork may keep its own.
+                            before: in_lock.clone(),
                         }),
                         None => plan.remaining.push(Remaining {
                             package: package.to_string(),
