@@ -4,6 +4,8 @@
 //! network (`--offline` or a local `--index-url`).
 
 mod common;
+#[path = "common/server.rs"]
+mod server;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -696,4 +698,49 @@ fn pip_compile_output_is_regenerated_with_its_own_command() {
     let strip = |t: &str| -> String { t.split("\ntornado==").next().unwrap().to_string() };
     assert_eq!(strip(&after), strip(&before));
     assert_eq!(p.read("requirements.in"), "tornado>=6.4\nsix\n");
+}
+
+/// A PEP 691 index over HTTP (on 127.0.0.1): its releases decide the version (a yanked one
+/// is skipped) and its hashes go into the hash-pinned requirement.
+#[test]
+fn an_http_simple_index_gives_releases_yanked_ones_and_hashes() {
+    let p = Project::new(&[(
+        "requirements.txt",
+        "shoplib==1.2 --hash=sha256:0000000000000000000000000000000000000000000000000000000000000000\n",
+    )]);
+    // SHOP-1 affects < 1.5 and SHOP-2 1.5: the index has 1.5.1 (yanked) and 1.6.
+    let page = r#"{"meta":{"api-version":"1.1"},"name":"shoplib","files":[
+      {"filename":"shoplib-1.5.1-py3-none-any.whl","hashes":{"sha256":"aaaa"},"yanked":"broken metadata"},
+      {"filename":"shoplib-1.6-py3-none-any.whl","hashes":{"sha256":"bbbb"},"requires-python":">=3.8"},
+      {"filename":"shoplib-1.6.tar.gz","hashes":{"sha256":"cccc"}}]}"#;
+    let index = server::Server::start(None, move |req| {
+        if req.path == "/simple/shoplib/" {
+            server::Reply::ok(
+                page.as_bytes().to_vec(),
+                &[("Content-Type", "application/vnd.pypi.simple.v1+json")],
+            )
+        } else {
+            server::Reply::status(404)
+        }
+    });
+    let out = p.fix(&["--index-url", &format!("{}/simple", index.url)]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    assert_eq!(
+        p.read("requirements.txt"),
+        "shoplib==1.6 --hash=sha256:bbbb --hash=sha256:cccc\n"
+    );
+    let asked = &index.requests()[0];
+    assert!(
+        asked
+            .header("accept")
+            .unwrap()
+            .contains("application/vnd.pypi.simple.v1+json"),
+        "{asked:?}"
+    );
 }
