@@ -112,6 +112,9 @@ pub fn plan(
                 .push((dep, version.clone()));
         }
     }
+    // Each file is read (and each lock parsed) once, however many of its pins are fixed.
+    let mut texts: BTreeMap<PathBuf, String> = BTreeMap::new();
+    let mut locks: BTreeMap<PathBuf, Vec<Dependency>> = BTreeMap::new();
     for (package, pins) in by_package {
         let known: Vec<Arc<CompiledAdvisory>> = advisories
             .for_package(package)
@@ -176,7 +179,10 @@ pub fn plan(
         for (dep, v) in &pins {
             let path = &dep.source.path;
             let format = formats.get(path).copied().unwrap_or(Format::Requirements);
-            let text = std::fs::read_to_string(path).unwrap_or_default();
+            let text = texts
+                .entry(path.clone())
+                .or_insert_with(|| std::fs::read_to_string(path).unwrap_or_default())
+                .clone();
             match format {
                 Format::Installed => plan.remaining.push(Remaining {
                     package: package.to_string(),
@@ -203,8 +209,22 @@ pub fn plan(
                         continue;
                     }
                     // A fork that already holds a safe version must not be forced.
-                    let in_lock =
-                        crate::apply::pinned_versions(path, format, package).unwrap_or_default();
+                    let in_lock: Vec<Version> = locks
+                        .entry(path.clone())
+                        .or_insert_with(|| {
+                            stormwatch_manifest::parse_as(path, format)
+                                .map(|i| i.dependencies)
+                                .unwrap_or_default()
+                        })
+                        .iter()
+                        .filter(|d| d.name == package)
+                        .filter_map(|d| match &d.spec {
+                            Spec::Pinned {
+                                parsed: Some(v), ..
+                            } => Some(v.clone()),
+                            _ => None,
+                        })
+                        .collect();
                     let exact = in_lock.iter().all(|v| choose::affected(package, v, &known));
                     match lock::jobs(path, format, &text, package, &to, exact) {
                         Some(jobs) => fix.relocks.push(Relock {
