@@ -99,15 +99,14 @@ pub fn edited(
 }
 
 /// The versions of `package` a file pins, read back.
-pub(crate) fn pinned_versions(
-    path: &Path,
-    format: Format,
-    package: &str,
-) -> Result<Vec<Version>, String> {
+fn pinned_versions(path: &Path, format: Format, package: &str) -> Result<Vec<Version>, String> {
     let inputs = stormwatch_manifest::parse_as(path, format).map_err(|e| e.to_string())?;
-    Ok(inputs
-        .dependencies
-        .iter()
+    Ok(versions_of(&inputs.dependencies, package))
+}
+
+/// The exact versions of `package` among `deps`.
+pub(crate) fn versions_of(deps: &[stormwatch_manifest::Dependency], package: &str) -> Vec<Version> {
+    deps.iter()
         .filter(|d| d.name == package)
         .filter_map(|d| match &d.spec {
             Spec::Pinned {
@@ -115,7 +114,7 @@ pub(crate) fn pinned_versions(
             } => Some(v.clone()),
             _ => None,
         })
-        .collect())
+        .collect()
 }
 
 /// Applies `fix`, recording every file in `txn`. On failure the package's files are back

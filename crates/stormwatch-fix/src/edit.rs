@@ -29,22 +29,20 @@ pub enum EditError {
     Invalid(String),
 }
 
-/// PEP 503: lower case, runs of `-_.` as one `-`.
-pub fn normalize(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
-    let mut sep = false;
-    for c in name.chars() {
-        if matches!(c, '-' | '_' | '.') {
-            sep = true;
-        } else {
-            if sep && !out.is_empty() {
-                out.push('-');
-            }
-            sep = false;
-            out.push(c.to_ascii_lowercase());
-        }
+pub use stormwatch_manifest::normalize_name as normalize;
+
+fn not_found(line: usize, package: &str, old: &Version) -> EditError {
+    EditError::PinNotFound {
+        line,
+        package: package.to_string(),
+        version: old.to_string(),
     }
-    out
+}
+
+/// The length of the distribution name at the start of `text`.
+fn name_len(text: &str) -> usize {
+    text.find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+        .unwrap_or(text.len())
 }
 
 fn is_version_char(c: u8) -> bool {
@@ -100,11 +98,7 @@ pub fn requirements(
     new: &Version,
     hashes: Option<&[String]>,
 ) -> Result<String, EditError> {
-    let not_found = || EditError::PinNotFound {
-        line,
-        package: package.to_string(),
-        version: old.to_string(),
-    };
+    let not_found = || not_found(line, package, old);
     let starts = line_starts(text);
     let start = *starts.get(line.wrapping_sub(1)).ok_or_else(not_found)?;
     // The logical line: continuations (`\` at the end) included.
@@ -120,9 +114,7 @@ pub fn requirements(
         break;
     }
     let logical = &text[start..end];
-    let name_end = logical
-        .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
-        .unwrap_or(logical.len());
+    let name_end = name_len(logical);
     let name = logical[..name_end].trim();
     if normalize(name) != normalize(package) {
         return Err(not_found());
@@ -182,11 +174,7 @@ pub fn toml(
     old: &Version,
     new: &Version,
 ) -> Result<String, EditError> {
-    let not_found = || EditError::PinNotFound {
-        line,
-        package: package.to_string(),
-        version: old.to_string(),
-    };
+    let not_found = || not_found(line, package, old);
     let starts = line_starts(text);
     let wanted = normalize(package);
     // The pin is on the line given, or (a table per dependency) on a `version` key a few
@@ -212,9 +200,7 @@ pub fn toml(
             };
             let content = &physical[q + 1..close];
             let (cs, ce) = (start + q + 1, start + close);
-            let name_end = content
-                .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
-                .unwrap_or(content.len());
+            let name_end = name_len(content);
             let found = if normalize(&content[..name_end]) == wanted {
                 // A PEP 508 string.
                 pinned_version(text, cs + name_end, ce, old)

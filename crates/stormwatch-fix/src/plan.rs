@@ -209,22 +209,12 @@ pub fn plan(
                         continue;
                     }
                     // A fork that already holds a safe version must not be forced.
-                    let in_lock: Vec<Version> = locks
-                        .entry(path.clone())
-                        .or_insert_with(|| {
-                            stormwatch_manifest::parse_as(path, format)
-                                .map(|i| i.dependencies)
-                                .unwrap_or_default()
-                        })
-                        .iter()
-                        .filter(|d| d.name == package)
-                        .filter_map(|d| match &d.spec {
-                            Spec::Pinned {
-                                parsed: Some(v), ..
-                            } => Some(v.clone()),
-                            _ => None,
-                        })
-                        .collect();
+                    let deps = locks.entry(path.clone()).or_insert_with(|| {
+                        stormwatch_manifest::parse_as(path, format)
+                            .map(|i| i.dependencies)
+                            .unwrap_or_default()
+                    });
+                    let in_lock = crate::apply::versions_of(deps, package);
                     let exact = in_lock.iter().all(|v| choose::affected(package, v, &known));
                     match lock::jobs(path, format, &text, package, &to, exact) {
                         Some(jobs) => fix.relocks.push(Relock {
