@@ -216,8 +216,14 @@ pub fn toml(
             };
             if let Some((vs, ve)) = found {
                 let out = format!("{}{}{}", &text[..vs], new, &text[ve..]);
-                out.parse::<toml_edit::DocumentMut>()
-                    .map_err(|e| EditError::Invalid(e.message().trim().to_string()))?;
+                // toml_edit can panic in its error recovery on some invalid documents (found
+                // by fuzzing): such a document is invalid.
+                let owned = out.clone();
+                std::panic::catch_unwind(move || {
+                    owned.parse::<toml_edit::DocumentMut>().map(|_| ())
+                })
+                .map_err(|_| EditError::Invalid("the document does not parse".into()))?
+                .map_err(|e| EditError::Invalid(e.message().trim().to_string()))?;
                 return Ok(out);
             }
             i = close + 1;
