@@ -28,7 +28,7 @@ pub fn run(args: ConfigArgs) -> Result<bool> {
 }
 
 /// The environment judged: the command line's, else the policy's, else production.
-fn environment(arg: Option<EnvArg>, policy: Option<&stormwatch_policy::Policy>) -> EnvArg {
+pub fn environment(arg: Option<EnvArg>, policy: Option<&stormwatch_policy::Policy>) -> EnvArg {
     arg.unwrap_or_else(|| match policy.and_then(|p| p.environment.as_deref()) {
         Some("development") => EnvArg::Development,
         _ => EnvArg::Production,

@@ -130,6 +130,17 @@ fn sources(fetch: &FetchArgs, policy: Option<&Policy>) -> Vec<Source> {
         .collect()
 }
 
+/// The HTTP client the fetch options ask for (timeouts, attempts, size cap).
+pub fn client(fetch: &FetchArgs, progress: bool) -> Result<stormwatch_http::Client> {
+    Ok(stormwatch_http::Client::new(stormwatch_http::Options {
+        timeout: Duration::from_secs(fetch.timeout.max(1)),
+        attempts: fetch.retries,
+        max_bytes: fetch.max_download.saturating_mul(1024 * 1024),
+        progress,
+        ..Default::default()
+    })?)
+}
+
 /// Runs `db update` into `dest`, reporting record problems as warnings.
 pub fn update(
     dest: &Path,
@@ -141,13 +152,7 @@ pub fn update(
     let client = if fetch.offline {
         None
     } else {
-        Some(stormwatch_http::Client::new(stormwatch_http::Options {
-            timeout: Duration::from_secs(fetch.timeout.max(1)),
-            attempts: fetch.retries,
-            max_bytes: fetch.max_download.saturating_mul(1024 * 1024),
-            progress,
-            ..Default::default()
-        })?)
+        Some(client(fetch, progress)?)
     };
     let report = stormwatch_db::update::update(
         dest,

@@ -74,12 +74,7 @@ fn fixed_of(fix: &PackageFix, files: &[PathBuf], root: &Path) -> Fixed {
 fn remaining_of(fix: &PackageFix, reason: String, command: Option<String>) -> Remaining {
     Remaining {
         package: fix.package.clone(),
-        version: fix
-            .from
-            .iter()
-            .map(|v| v.to_string())
-            .collect::<Vec<_>>()
-            .join(", "),
+        version: fix.from_text(),
         location: fix
             .edits
             .iter()
@@ -386,18 +381,7 @@ pub fn run(args: FixArgs) -> Result<bool> {
     if !applied.is_empty() {
         let summary: Vec<String> = applied
             .iter()
-            .map(|(f, _)| {
-                format!(
-                    "{} {} -> {}",
-                    f.package,
-                    f.from
-                        .iter()
-                        .map(|v| v.to_string())
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                    f.to
-                )
-            })
+            .map(|(f, _)| format!("{} {} -> {}", f.package, f.from_text(), f.to))
             .collect();
         txn.save_journal(&root, &summary)?;
         report.journal = Some(rel(&root.join(txn::DIR).join("fix-journal.json"), &root));
@@ -417,11 +401,7 @@ fn commit(root: &Path, txn: &Txn, applied: &[(&PackageFix, Vec<PathBuf>)]) -> Re
         message.push_str(&format!(
             "- {} {} -> {}: {}\n",
             fix.package,
-            fix.from
-                .iter()
-                .map(|v| v.to_string())
-                .collect::<Vec<_>>()
-                .join(", "),
+            fix.from_text(),
             fix.to,
             fix.advisories.join(", ")
         ));

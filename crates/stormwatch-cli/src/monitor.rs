@@ -2,7 +2,6 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use stormwatch_findings::{Audit, Report, Severity, SuppressionKind};
@@ -138,10 +137,7 @@ fn audit(
         None => {}
     }
     if args.include_config {
-        let env = match policy.and_then(|p| p.environment.as_deref()) {
-            Some("development") => crate::cli::EnvArg::Development,
-            _ => crate::cli::EnvArg::Production,
-        };
+        let env = crate::config::environment(None, policy);
         parts.extend(crate::config::config_audit(root, &[], &[], env, false)?);
     }
     let audit = crate::output::with_policy(Audit::merge(parts), root, policy, today);
@@ -247,12 +243,7 @@ fn monitor(args: MonitorArgs) -> Result<ExitCode> {
         })
         .unwrap_or_else(|| stormwatch_db::default_path().with_file_name("monitor.db"));
     let channels = channels(&args, policy)?;
-    let client = stormwatch_http::Client::new(stormwatch_http::Options {
-        timeout: Duration::from_secs(args.fetch.timeout.max(1)),
-        attempts: args.fetch.retries,
-        max_bytes: args.fetch.max_download.saturating_mul(1024 * 1024),
-        ..Default::default()
-    })?;
+    let client = crate::db::client(&args.fetch, false)?;
     let mut state = State::open(&state_path)?;
     let created = now();
     let mut failures: Vec<String> = Vec::new();

@@ -152,14 +152,19 @@ fn now() -> String {
         .unwrap_or_default()
 }
 
-/// A stable file name for a URL's kept copy (FNV-1a 64 of the URL).
-fn cache_name(url: &str) -> String {
+/// FNV-1a 64: names and signatures that do not depend on the process.
+fn fnv64(bytes: impl IntoIterator<Item = u8>) -> u64 {
     let mut h: u64 = 0xcbf29ce484222325;
-    for b in url.bytes() {
+    for b in bytes {
         h ^= b as u64;
         h = h.wrapping_mul(0x100000001b3);
     }
-    format!("{h:016x}.zip")
+    h
+}
+
+/// A stable file name for a URL's kept copy.
+fn cache_name(url: &str) -> String {
+    format!("{:016x}.zip", fnv64(url.bytes()))
 }
 
 /// Sizes and modification times of a local source (changes when any file does), and its
@@ -195,13 +200,13 @@ fn signature(path: &Path) -> Result<(String, u64), DbError> {
             }
         }
     }
-    let mut h: u64 = 0xcbf29ce484222325;
-    for (p, s) in &parts {
-        for b in p.to_string_lossy().bytes().chain(s.bytes()) {
-            h ^= b as u64;
-            h = h.wrapping_mul(0x100000001b3);
-        }
-    }
+    let h = fnv64(parts.iter().flat_map(|(p, s)| {
+        p.to_string_lossy()
+            .into_owned()
+            .into_bytes()
+            .into_iter()
+            .chain(s.bytes())
+    }));
     Ok((format!("{} files:{h:016x}", parts.len()), bytes))
 }
 

@@ -5,6 +5,7 @@
 use std::str::FromStr;
 
 use pep440_rs::Version;
+use stormwatch_manifest::text::LineIndex;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EditError {
@@ -47,13 +48,6 @@ fn name_len(text: &str) -> usize {
 
 fn is_version_char(c: u8) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, b'.' | b'+' | b'!' | b'-' | b'_' | b'*')
-}
-
-/// Byte offsets of each physical line's start (`line` 1-based -> `starts[line - 1]`).
-fn line_starts(text: &str) -> Vec<usize> {
-    std::iter::once(0)
-        .chain(text.match_indices('\n').map(|(i, _)| i + 1))
-        .collect()
 }
 
 /// In `text[range]`, the byte range of the version token after `==`/`===` that reads as
@@ -99,7 +93,8 @@ pub fn requirements(
     hashes: Option<&[String]>,
 ) -> Result<String, EditError> {
     let not_found = || not_found(line, package, old);
-    let starts = line_starts(text);
+    let index = LineIndex::new(text);
+    let starts = index.starts();
     let start = *starts.get(line.wrapping_sub(1)).ok_or_else(not_found)?;
     // The logical line: continuations (`\` at the end) included.
     let mut end = start;
@@ -175,7 +170,8 @@ pub fn toml(
     new: &Version,
 ) -> Result<String, EditError> {
     let not_found = || not_found(line, package, old);
-    let starts = line_starts(text);
+    let index = LineIndex::new(text);
+    let starts = index.starts();
     let wanted = normalize(package);
     // The pin is on the line given, or (a table per dependency) on a `version` key a few
     // lines below it.

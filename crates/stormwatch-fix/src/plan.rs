@@ -2,7 +2,7 @@
 //! pin lives (a line to edit, a lock to regenerate), or why it cannot be fixed here.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use pep440_rs::Version;
@@ -56,6 +56,17 @@ pub struct PackageFix {
     pub known: Vec<Arc<CompiledAdvisory>>,
 }
 
+impl PackageFix {
+    /// The pinned versions it moves from, as written in a report ("1.0, 1.2").
+    pub fn from_text(&self) -> String {
+        self.from
+            .iter()
+            .map(|v| v.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
 /// A vulnerable pin this run does not fix, and what would.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Remaining {
@@ -71,14 +82,6 @@ pub struct Remaining {
 pub struct Plan {
     pub fixes: Vec<PackageFix>,
     pub remaining: Vec<Remaining>,
-}
-
-fn place(path: &Path, line: usize) -> String {
-    if line > 0 {
-        format!("{}:{line}", path.display())
-    } else {
-        path.display().to_string()
-    }
 }
 
 /// Plans the upgrades of every vulnerable pin among `deps`. `formats` says which reader
@@ -149,7 +152,7 @@ pub fn plan(
                     plan.remaining.push(Remaining {
                         package: package.to_string(),
                         version: v.to_string(),
-                        location: place(&dep.source.path, dep.source.line),
+                        location: dep.source.to_string(),
                         reason: why.to_string(),
                         command: match &why {
                             NoChoice::Capped { smallest } => {
@@ -187,7 +190,7 @@ pub fn plan(
                 Format::Installed => plan.remaining.push(Remaining {
                     package: package.to_string(),
                     version: v.to_string(),
-                    location: place(path, dep.source.line),
+                    location: dep.source.to_string(),
                     reason: "an installed environment is not edited".into(),
                     command: Some(format!("pip install --upgrade {package}=={to}")),
                 }),
@@ -227,7 +230,7 @@ pub fn plan(
                         None => plan.remaining.push(Remaining {
                             package: package.to_string(),
                             version: v.to_string(),
-                            location: place(path, dep.source.line),
+                            location: dep.source.to_string(),
                             reason: "stormwatch cannot change this file".into(),
                             command: None,
                         }),
