@@ -308,7 +308,7 @@ fn monitor(args: MonitorArgs) -> Result<ExitCode> {
                 warn_days: policy.and_then(|p| p.monitor.deadline_warning).unwrap_or(7),
                 alert_existing: args.alert_existing,
             };
-            let first = state.previous(&project)?.is_none();
+            let first = !state.has_run(&project)?;
             events = state.record(&observation, &channels, &created)?;
             if first && !args.alert_existing {
                 eprintln!(

@@ -130,8 +130,8 @@ impl State {
         }
     }
 
-    /// The project's findings at its last run; `None` if it never ran.
-    pub fn previous(&self, project: &str) -> Result<Option<Vec<Tracked>>, StateError> {
+    /// Whether the project has run before.
+    pub fn has_run(&self, project: &str) -> Result<bool, StateError> {
         let known: Option<String> = self
             .conn
             .query_row("SELECT name FROM project WHERE name = ?1", [project], |r| {
@@ -139,7 +139,12 @@ impl State {
             })
             .optional()
             .map_err(self.e())?;
-        if known.is_none() {
+        Ok(known.is_some())
+    }
+
+    /// The project's findings at its last run; `None` if it never ran.
+    pub fn previous(&self, project: &str) -> Result<Option<Vec<Tracked>>, StateError> {
+        if !self.has_run(project)? {
             return Ok(None);
         }
         let mut stmt = self
