@@ -61,6 +61,10 @@ Examples:
   stormwatch checklist
   stormwatch checklist path/to/repo --output release-checklist.md")]
     Checklist(CheckArgs),
+    /// Check a running service, read-only: the Tornado version it discloses and the
+    /// advisories affecting it, tracebacks in error pages, cookie flags, security headers.
+    #[command(after_help = PROBE_HELP)]
+    Probe(ProbeArgs),
     /// Write a commented starter policy (stormwatch.toml), or the team's security-update
     /// process page generated from its policy.
     #[command(after_help = "\
@@ -214,6 +218,21 @@ Examples:
   stormwatch monitor --slack \"$SLACK_WEBHOOK_URL\" --min-severity high
   stormwatch monitor --offline --format json     events as JSON lines
   See docs/monitoring.md for cron, systemd, GitHub and GitLab schedules.";
+
+const PROBE_HELP: &str = "\
+Sends at most --max-requests requests (default 10): the root page, a path that cannot exist,
+the root with malformed arguments, HEAD, a static file the root page links to, and each
+--path. GET and HEAD only, unless --allow-post. Redirects are followed on the same scheme,
+host and port only. Every finding names the request that showed it; what could not be
+determined (not Tornado, version hidden, no error page, no answer) is listed as incomplete.
+
+Exit codes: 0 nothing at or above --fail-on; 1 findings at or above it; 2 the service did
+not answer, or a usage error.
+
+Examples:
+  stormwatch probe https://app.example.com
+  stormwatch probe https://app.internal --cacert ca.pem --path /api/items -H \"Authorization: Bearer $TOKEN\"
+  stormwatch check --probe https://app.example.com --format sarif --output stormwatch.sarif";
 
 #[derive(Args, Debug)]
 pub struct MonitorArgs {
@@ -451,11 +470,86 @@ pub struct CheckArgs {
     #[command(flatten)]
     pub target: TargetArgs,
 
+    /// Also probe the running service at URL (read-only, see `stormwatch probe`) and report
+    /// where it contradicts the repository: another Tornado version than the one pinned,
+    /// tracebacks served although the code turns them off.
+    #[arg(long, value_name = "URL")]
+    pub probe: Option<String>,
+
+    #[command(flatten)]
+    pub probe_options: ProbeOptionsArgs,
+
     #[command(flatten)]
     pub advisories: AdvisoryArgs,
 
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct ProbeArgs {
+    /// The service's URL (http:// or https://); the probe stays on its scheme, host and port.
+    pub url: String,
+
+    #[command(flatten)]
+    pub options: ProbeOptionsArgs,
+
+    #[command(flatten)]
+    pub advisories: AdvisoryArgs,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Args, Debug, Clone)]
+#[command(next_help_heading = "Probe")]
+pub struct ProbeOptionsArgs {
+    /// Most requests sent, same-host redirects included.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub max_requests: usize,
+
+    /// One of the app's own paths to request too (repeatable), e.g. /api/items.
+    #[arg(long = "path", value_name = "PATH")]
+    pub paths: Vec<String>,
+
+    /// Also send empty POST requests (a handler without XSRF protection could act on them).
+    #[arg(long)]
+    pub allow_post: bool,
+
+    /// A header sent with every request (repeatable), e.g. "Authorization: Bearer $TOKEN".
+    #[arg(long = "header", short = 'H', value_name = "NAME: VALUE", value_parser = parse_header)]
+    pub headers: Vec<(String, String)>,
+
+    /// Longest wait for one request, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10)]
+    pub timeout: u64,
+
+    /// Longest wait for the whole probe, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    pub total_timeout: u64,
+
+    /// Trust the certificates in this PEM file (an internal CA) instead of the public roots.
+    #[arg(long, value_name = "FILE")]
+    pub cacert: Option<PathBuf>,
+
+    /// Do not check the service's TLS certificate.
+    #[arg(long, conflicts_with = "cacert")]
+    pub insecure: bool,
+}
+
+fn parse_header(s: &str) -> Result<(String, String), String> {
+    let (name, value) = s
+        .split_once(':')
+        .ok_or_else(|| format!("`{s}` is not a header (expected \"Name: value\")"))?;
+    let name = name.trim();
+    let valid = !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+    if !valid || value.contains(['\r', '\n']) {
+        return Err(format!("`{s}` is not a valid header"));
+    }
+    Ok((name.to_string(), value.trim().to_string()))
 }
 
 #[derive(Args, Debug)]

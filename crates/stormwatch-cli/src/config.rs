@@ -54,6 +54,7 @@ pub fn check_audit(
     let policy = load_policy(&root, &args.output)?;
     let env = environment(args.env, policy.as_ref());
     let mut skipped = Audit::default();
+    let mut tornado_pins = Vec::new();
     let deps = match crate::deps::read_dir_if_any(&root)? {
         None => {
             skipped.notices.push(Notice::new(format!(
@@ -63,7 +64,10 @@ pub fn check_audit(
             None
         }
         Some(inputs) => Some(crate::deps::audit_inputs(
-            inputs,
+            {
+                tornado_pins = pinned_versions(&inputs, "tornado");
+                inputs
+            },
             args.ignore_unpinned,
             &args.target.target(),
             &args.advisories,
@@ -78,8 +82,91 @@ pub fn check_audit(
             root.display()
         )));
     }
-    let audit = Audit::merge([skipped].into_iter().chain(deps).chain(config));
+    let probe = match &args.probe {
+        Some(url) => Some(probe_against(
+            url,
+            args,
+            policy.as_ref(),
+            &tornado_pins,
+            config.as_ref(),
+        )?),
+        None => None,
+    };
+    let audit = Audit::merge([skipped].into_iter().chain(deps).chain(config).chain(probe));
     Ok((audit, root, policy))
+}
+
+/// Every exact pin of `package` with where it is written (`requirements.txt:3`).
+fn pinned_versions(inputs: &stormwatch_manifest::Inputs, package: &str) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for d in inputs.dependencies.iter().filter(|d| d.name == package) {
+        if let stormwatch_manifest::Spec::Pinned { version, .. } = &d.spec {
+            let pin = (version.clone(), d.source.to_string());
+            if !out.contains(&pin) {
+                out.push(pin);
+            }
+        }
+    }
+    out
+}
+
+/// Rules whose production findings mean the repository itself turns tracebacks on.
+const TRACEBACKS_ON: &[&str] = &["TW001", "TW003", "TW101", "TW102"];
+
+/// The probe of `check --probe`, and where the service contradicts the repository.
+fn probe_against(
+    url: &str,
+    args: &CheckArgs,
+    policy: Option<&stormwatch_policy::Policy>,
+    tornado_pins: &[(String, String)],
+    config: Option<&Audit>,
+) -> Result<Audit> {
+    use stormwatch_findings::Severity;
+    use stormwatch_probe::rules::{traceback_drift, version_drift};
+    let outcome = crate::probe::probe(
+        url,
+        &args.probe_options,
+        &args.advisories,
+        policy.and_then(|p| p.advisories.max_age),
+        crate::output::today(&args.output),
+    )?;
+    let origin = outcome.probed.origin.clone();
+    let mut audit = outcome.audit;
+    if let stormwatch_probe::Tornado::Disclosed { version, request } = &outcome.probed.tornado {
+        audit.findings.extend(version_drift::check(
+            &origin,
+            version,
+            request,
+            tornado_pins,
+        ));
+    }
+    if let Some(traceback) = &outcome.probed.traceback {
+        let turned_on: Vec<&stormwatch_findings::Finding> = config
+            .map(|c| {
+                c.findings
+                    .iter()
+                    .filter(|f| {
+                        TRACEBACKS_ON.contains(&f.id.as_str())
+                            && f.severity >= Severity::Medium
+                            && !f.is_suppressed()
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        match turned_on.first() {
+            Some(f) => audit.notices.push(Notice::at(
+                f.location.clone(),
+                format!(
+                    "the service confirms {}: it serves tracebacks ({})",
+                    f.id, traceback
+                ),
+            )),
+            None => audit
+                .findings
+                .push(traceback_drift::finding_at(&origin, traceback)),
+        }
+    }
+    Ok(audit)
 }
 
 /// The configuration audit of `root`, or `None` when it holds neither Python code nor
@@ -122,6 +209,7 @@ pub fn all_rules() -> Vec<&'static RuleInfo> {
     rules::ALL
         .iter()
         .chain(stormwatch_audit::rules::ALL)
+        .chain(stormwatch_probe::rules::ALL)
         .copied()
         .collect()
 }

@@ -36,6 +36,7 @@ mod fix;
 mod init;
 mod monitor;
 mod output;
+mod probe;
 
 /// Python syntax trees are walked recursively; operator chains that CPython accepts (a long
 /// `a + b + ...`, `not not ... x`) can be deep, so the audit runs on threads with stacks large
@@ -83,6 +84,7 @@ fn execute(cli: cli::Cli) -> ExitCode {
         cli::Command::Explain { id } => config::explain(&id),
         cli::Command::Init(args) => init::run(args),
         cli::Command::Checklist(args) => checklist::run(args),
+        cli::Command::Probe(args) => probe::run(args),
     };
     match result {
         Ok(false) => ExitCode::SUCCESS,

@@ -10,7 +10,7 @@ use std::process::Command as Process;
 use serde_json::Value;
 
 mod common;
-use common::{copy_example, repo_root, sw};
+use common::{copy_example, repo_root, sw, validate_sarif};
 
 /// The bundled example plus a finding suppressed inline, in a scratch directory.
 fn project() -> tempfile::TempDir {
@@ -83,55 +83,6 @@ fn json_reports_match_the_published_schema() {
     assert!(!validator.is_valid(&v));
     v["findings"][0]["fingerprint"] = Value::from("x");
     assert!(!validator.is_valid(&v));
-}
-
-/// Microsoft's SARIF multitool: `$SARIF_MULTITOOL`, else `sarif-multitool` on `PATH`.
-fn multitool() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("SARIF_MULTITOOL") {
-        return Some(PathBuf::from(p));
-    }
-    let found = Process::new("sarif-multitool")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    found.then(|| PathBuf::from("sarif-multitool"))
-}
-
-fn validate_sarif(file: &Path, dir: &Path) {
-    let Some(tool) = multitool() else {
-        assert!(
-            std::env::var_os("STORMWATCH_REQUIRE_SARIF_VALIDATOR").is_none(),
-            "the SARIF validator is required here but not installed"
-        );
-        eprintln!("SARIF multitool not installed: schema validation skipped");
-        return;
-    };
-    let log = dir.join("validation.sarif");
-    let status = Process::new(&tool)
-        .arg("validate")
-        .arg(file)
-        .arg("-o")
-        .arg(&log)
-        .args(["--log", "ForceOverwrite"])
-        .output()
-        .unwrap();
-    assert!(status.status.success(), "{status:?}");
-    let v: Value = serde_json::from_str(&fs::read_to_string(&log).unwrap()).unwrap();
-    let problems: Vec<String> = v["runs"][0]["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            format!(
-                "{} {}: {}",
-                r["level"].as_str().unwrap_or("warning"),
-                r["ruleId"],
-                r["message"]["text"].as_str().unwrap_or_default()
-            )
-        })
-        .collect();
-    // Errors break code scanning; warnings are the validator's advice, taken too.
-    assert!(problems.is_empty(), "{problems:#?}");
 }
 
 fn sarif(home: &Path) -> (Value, String) {

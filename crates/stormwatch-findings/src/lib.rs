@@ -126,6 +126,7 @@ impl FromStr for Threshold {
 #[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Location {
     pub file: String,
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub line: usize,
     #[serde(default, skip_serializing_if = "is_zero")]
     pub column: usize,
@@ -232,6 +233,44 @@ pub struct ConfigFinding {
     pub trace: Vec<TraceStep>,
 }
 
+/// One request of a live probe: what was sent and what came back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProbeRequest {
+    pub method: String,
+    pub url: String,
+    /// The HTTP status; absent when no response came.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+}
+
+impl fmt::Display for ProbeRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.method, self.url)?;
+        match self.status {
+            Some(s) => write!(f, " -> {s}"),
+            None => f.write_str(" -> no response"),
+        }
+    }
+}
+
+/// What a live probe of a running service showed (`stormwatch probe`, `check --probe`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProbeFinding {
+    /// The probe rule (`TW301`, ...); the finding's id is the advisory id for a served
+    /// version affected by an advisory, else this rule id.
+    pub rule: String,
+    pub message: String,
+    /// The request whose response showed it.
+    pub request: ProbeRequest,
+    /// What in the response showed it: a header, a cookie, a line of a traceback.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<String>,
+    /// For a served Tornado version that an advisory affects: the advisory's details, as a
+    /// dependency finding carries them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vulnerability: Option<DependencyFinding>,
+}
+
 /// What a finding is about; `kind` tags it in JSON.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
@@ -240,6 +279,7 @@ pub enum Detail {
     Unpinned(UnpinnedFinding),
     Unauditable(UnauditableFinding),
     Config(ConfigFinding),
+    Probe(ProbeFinding),
 }
 
 /// Why a finding does not count against the run.
@@ -352,6 +392,7 @@ impl Finding {
             Detail::Dependency(d) => Some(&d.package),
             Detail::Unpinned(d) => Some(&d.package),
             Detail::Unauditable(d) => Some(&d.package),
+            Detail::Probe(p) => p.vulnerability.as_ref().map(|d| d.package.as_str()),
             Detail::Config(_) => None,
         }
     }
@@ -362,6 +403,12 @@ impl Finding {
         match &self.detail {
             Detail::Dependency(d) => ids.extend(d.aliases.iter().map(String::as_str)),
             Detail::Unpinned(u) => ids.extend(u.ids.iter().map(String::as_str)),
+            Detail::Probe(p) => {
+                if let Some(d) = &p.vulnerability {
+                    ids.extend(d.aliases.iter().map(String::as_str));
+                    ids.push(p.rule.as_str());
+                }
+            }
             _ => {}
         }
         ids
@@ -380,6 +427,10 @@ impl Finding {
         match &self.detail {
             Detail::Dependency(d) => &d.fixed_versions,
             Detail::Unpinned(u) => &u.fixed_versions,
+            Detail::Probe(p) => p
+                .vulnerability
+                .as_ref()
+                .map_or(&[], |d| d.fixed_versions.as_slice()),
             _ => &[],
         }
     }
@@ -420,6 +471,7 @@ impl Finding {
                 u.package, u.reason, u.reference
             ),
             Detail::Config(c) => c.message.clone(),
+            Detail::Probe(p) => p.message.clone(),
         }
     }
 }

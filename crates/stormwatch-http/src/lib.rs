@@ -7,9 +7,16 @@
 //! - [`Client::post`] delivers an alert (webhook, Slack, Teams) with the same retries and an
 //!   `Idempotency-Key`, and says whether a failure is worth retrying later.
 //!
+//! - [`Prober`] sends the live probe's single requests: no redirects, a deadline each, the
+//!   body cut at a cap.
+//!
 //! TLS is rustls with the Mozilla roots. `SSL_CERT_FILE` names a PEM bundle used *instead*
 //! (OpenSSL's meaning: a company mirror's bundle). `HTTPS_PROXY`, `HTTP_PROXY`,
 //! `ALL_PROXY` and `NO_PROXY` are honoured.
+
+mod exchange;
+
+pub use exchange::{Exchange, ExchangeOptions, NoAnswer, Prober};
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};

@@ -451,7 +451,8 @@ pub fn tracked(report: &stormwatch_findings::Report, include_config: bool) -> Ve
                 None,
                 f.message(),
             ),
-            Detail::Config(_) => continue,
+            // The monitor audits the repository; a live probe is not part of its state.
+            Detail::Config(_) | Detail::Probe(_) => continue,
         };
         if let Some(&i) = index.get(&key) {
             let t = &mut out[i];

@@ -42,6 +42,7 @@ pub fn junit(report: &Report, ctx: &Context) -> String {
         tests += 1;
         let class = match f.detail {
             Detail::Config(_) => "stormwatch.config",
+            Detail::Probe(_) => "stormwatch.probe",
             _ => "stormwatch.dependencies",
         };
         let name = format!("{} {}", f.id, place(&f.location.file, f.location.line));

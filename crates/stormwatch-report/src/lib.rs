@@ -274,6 +274,11 @@ pub(crate) fn fix_text(f: &stormwatch_findings::Finding) -> String {
         },
         Detail::Unauditable(_) => "depend on a released version, or review it".to_string(),
         Detail::Config(_) => format!("see `stormwatch explain {}`", f.id),
+        Detail::Probe(p) => match &p.vulnerability {
+            Some(d) if d.fixed_versions.is_empty() => "no fixed version published".to_string(),
+            Some(d) => format!("deploy Tornado {}", d.fixed_versions.join(" or ")),
+            None => format!("see `stormwatch explain {}`", p.rule),
+        },
     }
 }
 

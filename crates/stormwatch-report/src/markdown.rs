@@ -43,6 +43,10 @@ fn subject(f: &Finding) -> String {
         Detail::Unpinned(u) => format!("{} {}", u.package, u.specifier),
         Detail::Unauditable(u) => u.package.clone(),
         Detail::Config(_) => f.id.clone(),
+        Detail::Probe(p) => match &p.vulnerability {
+            Some(d) => format!("served {} {}", d.package, d.version),
+            None => p.rule.clone(),
+        },
     }
 }
 
@@ -121,6 +125,12 @@ pub fn markdown(report: &Report, ctx: &Context) -> String {
         let _ = writeln!(out, "<details><summary>Details</summary>\n");
         for f in &findings {
             let _ = writeln!(out, "- **{}** {}", md(&f.id), md(&f.message()));
+            if let Detail::Probe(p) = &f.detail {
+                let _ = writeln!(out, "  - request: {}", md(&p.request.to_string()));
+                if let Some(e) = &p.evidence {
+                    let _ = writeln!(out, "  - evidence: {}", md(e));
+                }
+            }
             if let Detail::Config(c) = &f.detail {
                 for step in c.trace.iter().filter(|_| c.trace.len() > 1) {
                     let _ = writeln!(

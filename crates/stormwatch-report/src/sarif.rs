@@ -71,6 +71,10 @@ fn level(f: &Finding, ctx: &Context) -> &'static str {
 /// A repository-relative URI reference for a path as the audit printed it: forward
 /// slashes, percent-encoded where a URI needs it; absolute paths become `file://` URIs.
 pub fn uri(path: &str) -> String {
+    // A probe's location is already an absolute URL.
+    if path.starts_with("http://") || path.starts_with("https://") {
+        return path.to_string();
+    }
     let path = path.replace('\\', "/");
     let path = path.strip_prefix("./").unwrap_or(&path);
     let mut out = String::with_capacity(path.len());
@@ -163,6 +167,7 @@ pub fn sarif(report: &Report, ctx: &Context) -> Value {
                 descriptor: rule_descriptor(f, ctx),
                 kind: match f.detail {
                     Detail::Config(_) => "configuration",
+                    Detail::Probe(_) => "live-service",
                     _ => "dependency",
                 },
                 score: None,
@@ -272,6 +277,18 @@ fn result(f: &Finding, rule_index: usize, ctx: &Context) -> Value {
             props.insert("package".into(), json!(u.package));
         }
         Detail::Config(_) => {}
+        Detail::Probe(p) => {
+            props.insert("rule".into(), json!(p.rule));
+            props.insert("request".into(), json!(p.request));
+            if let Some(e) = &p.evidence {
+                props.insert("evidence".into(), json!(e));
+            }
+            if let Some(d) = &p.vulnerability {
+                props.insert("package".into(), json!(d.package));
+                props.insert("servedVersion".into(), json!(d.version));
+                props.insert("fixedVersions".into(), json!(d.fixed_versions));
+            }
+        }
     }
     if let Some(due) = &f.due {
         props.insert("due".into(), json!(due));

@@ -381,6 +381,19 @@ fn other(out: &mut String, f: &Finding, p: &Painter) {
             }
         }
         Detail::Dependency(d) => advisory(out, f, d, p),
+        Detail::Probe(probe) => {
+            let _ = writeln!(out, "  {}  {}", p.bold(&f.id), esc(&probe.message));
+            if let Some(d) = &probe.vulnerability {
+                if !d.summary.is_empty() {
+                    let _ = writeln!(out, "    {}", esc(&d.summary));
+                }
+                let _ = writeln!(out, "    {}", p.dim(&esc(&fix_text(f))));
+            }
+            let _ = writeln!(out, "    {}", p.dim(&esc(&probe.request.to_string())));
+            if let Some(e) = &probe.evidence {
+                let _ = writeln!(out, "    {}", p.dim(&esc(e)));
+            }
+        }
     }
     let mut facts = Vec::new();
     if let Some(due) = &f.due {
@@ -511,7 +524,11 @@ fn summary_line(report: &Report, p: &Painter) -> String {
     if report.advisory_data.is_some() {
         let vulns = report
             .active()
-            .filter(|f| matches!(f.detail, Detail::Dependency(_)))
+            .filter(|f| match &f.detail {
+                Detail::Dependency(_) => true,
+                Detail::Probe(p) => p.vulnerability.is_some(),
+                _ => false,
+            })
             .count();
         let _ = write!(
             line,

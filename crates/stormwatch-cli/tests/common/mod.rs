@@ -46,3 +46,62 @@ pub fn copy_example(dir: &Path) {
         fs::copy(src.join(rel), to).unwrap();
     }
 }
+
+/// Microsoft's SARIF multitool: `$SARIF_MULTITOOL`, else `sarif-multitool` on `PATH`.
+pub fn multitool() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("SARIF_MULTITOOL") {
+        return Some(PathBuf::from(p));
+    }
+    let found = std::process::Command::new("sarif-multitool")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    found.then(|| PathBuf::from("sarif-multitool"))
+}
+
+pub fn validate_sarif(file: &Path, dir: &Path) {
+    validate_sarif_except(file, dir, &[]);
+}
+
+/// As [`validate_sarif`], accepting the validator's advice `allowed` (rule ids).
+pub fn validate_sarif_except(file: &Path, dir: &Path, allowed: &[&str]) {
+    let Some(tool) = multitool() else {
+        assert!(
+            std::env::var_os("STORMWATCH_REQUIRE_SARIF_VALIDATOR").is_none(),
+            "the SARIF validator is required here but not installed"
+        );
+        eprintln!("SARIF multitool not installed: schema validation skipped");
+        return;
+    };
+    let log = dir.join("validation.sarif");
+    let status = std::process::Command::new(&tool)
+        .arg("validate")
+        .arg(file)
+        .arg("-o")
+        .arg(&log)
+        .args(["--log", "ForceOverwrite"])
+        .output()
+        .unwrap();
+    assert!(status.status.success(), "{status:?}");
+    let v: Value = serde_json::from_str(&fs::read_to_string(&log).unwrap()).unwrap();
+    let problems: Vec<String> = v["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| {
+            !allowed
+                .iter()
+                .any(|a| r["ruleId"].as_str().unwrap_or("").starts_with(a))
+        })
+        .map(|r| {
+            format!(
+                "{} {}: {}",
+                r["level"].as_str().unwrap_or("warning"),
+                r["ruleId"],
+                r["message"]["text"].as_str().unwrap_or_default()
+            )
+        })
+        .collect();
+    // Errors break code scanning; warnings are the validator's advice, taken too.
+    assert!(problems.is_empty(), "{problems:#?}");
+}

@@ -15,6 +15,9 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 /// A generated certificate authority and a server certificate it signed for 127.0.0.1.
 pub struct Tls {
     pub ca_pem: PathBuf,
+    /// The server certificate and its key, for a server that is not this one (Tornado).
+    pub cert_pem: PathBuf,
+    pub key_pem: PathBuf,
     config: Arc<rustls::ServerConfig>,
 }
 
@@ -34,6 +37,10 @@ impl Tls {
         let leaf = leaf_params.signed_by(&leaf_key, &ca).unwrap();
         let ca_pem = dir.join("test-ca.pem");
         std::fs::write(&ca_pem, ca.pem()).unwrap();
+        let cert_pem = dir.join("test-server.pem");
+        std::fs::write(&cert_pem, leaf.pem()).unwrap();
+        let key_pem = dir.join("test-server.key");
+        std::fs::write(&key_pem, leaf_key.serialize_pem()).unwrap();
         let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf_key.serialize_der()));
         let config = rustls::ServerConfig::builder_with_provider(Arc::new(
             rustls::crypto::ring::default_provider(),
@@ -45,6 +52,8 @@ impl Tls {
         .unwrap();
         Tls {
             ca_pem,
+            cert_pem,
+            key_pem,
             config: Arc::new(config),
         }
     }
@@ -92,6 +101,8 @@ pub enum Reply {
     Truncated { declared: usize, body: Vec<u8> },
     /// Accepts and never answers (until the server stops).
     Hang,
+    /// These bytes and nothing else (not HTTP), then closes.
+    Raw(Vec<u8>),
 }
 
 impl Reply {
@@ -244,6 +255,11 @@ fn serve(
             (status, headers, body, n)
         }
         Reply::Truncated { declared, body } => (200, vec![], body, declared),
+        Reply::Raw(bytes) => {
+            let _ = stream.write_all(&bytes);
+            let _ = stream.flush();
+            return;
+        }
     };
     let mut head =
         format!("HTTP/1.1 {status} X\r\nContent-Length: {declared}\r\nConnection: close\r\n");
