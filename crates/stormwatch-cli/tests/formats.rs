@@ -4,8 +4,7 @@
 //! and GitHub annotations, and `--output` written whole.
 
 use std::fs;
-use std::path::{Path, PathBuf};
-use std::process::Command as Process;
+use std::path::Path;
 
 use serde_json::Value;
 
