@@ -13,7 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
 shift || true
-all=(requirements pyproject lockfiles installed_metadata osv deploy tornado_audit yaml policy fix)
+all=(requirements pyproject lockfiles installed_metadata osv deploy tornado_audit yaml policy fix probe)
 targets=("${@:-${all[@]}}")
 [ ${#targets[@]} -eq 0 ] && targets=("${all[@]}")
 jobs=${FUZZ_JOBS:-2}
@@ -80,6 +80,10 @@ printf '\x00<a href="tornado-1.0.tar.gz#sha256=ab" data-requires-python="&gt;=3.
 printf '\x01{"files":[{"filename":"tornado-1.0.tar.gz","hashes":{"sha256":"ab"},"yanked":"x"}]}' > "$work/fix/json"
 seed fix 6 "${reqs[@]}"
 seed fix 7 "${pyprojects[@]}"
+mkdir -p "$work/probe"
+{ printf '\x01\x00\xc8Server: TornadoServer/6.4.2\nSet-Cookie: user="2|1:0|10:1|4:user|8:YQ==|ab"; Path=/\nContent-Type: text/html\n\n<link href="/static/a.css?v=1">'
+  printf '\xff\x01\x94\n\nTraceback (most recent call last):\n  File "x.py", line 1, in f\nKeyError: 1'
+  printf '\xff\x01\x2e\nLocation: /home\n\n'; } > "$work/probe/tornado"
 
 (cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz build -O)
 

@@ -600,3 +600,69 @@ fn check_probe_reports_drift_and_keeps_a_baseline() {
     assert_eq!(again["baseline"]["new"], 0, "{:#}", again["baseline"]);
     assert!(again["baseline"]["unchanged"].as_u64().unwrap() > 0);
 }
+
+#[test]
+fn headers_are_sent_and_a_partial_hang_is_reported_not_waited_for() {
+    let home = tempfile::tempdir().unwrap();
+    let server = Server::start(None, |r| {
+        if r.path == "/" {
+            Reply::ok(
+                b"<html>ok</html>".to_vec(),
+                &[("Content-Type", "text/html"), ("X-Frame-Options", "DENY")],
+            )
+        } else {
+            Reply::Hang
+        }
+    });
+    let report = run_json(
+        home.path(),
+        &[
+            &server.url,
+            "-H",
+            "Authorization: Bearer probe-token",
+            "--timeout",
+            "1",
+            "--total-timeout",
+            "4",
+        ],
+        1,
+    );
+    let requests = server.requests();
+    assert!(!requests.is_empty());
+    assert!(requests
+        .iter()
+        .all(|r| r.header("authorization") == Some("Bearer probe-token")));
+    // The requests that hung are named as not answered; the root page was still judged.
+    let incomplete = incomplete_text(&report);
+    assert!(incomplete.contains("no answer in time"), "{incomplete}");
+    assert!(rules_of(&report).contains("TW309"));
+    // A header that is not one is a usage error.
+    probe(home.path(), &[&server.url, "-H", "no colon"])
+        .assert()
+        .code(2);
+}
+
+#[test]
+fn policy_ignores_and_deadlines_apply_to_probe_findings() {
+    let Some(py64) = python("STORMWATCH_TORNADO_64") else {
+        return;
+    };
+    let home = tempfile::tempdir().unwrap();
+    std::fs::write(
+        home.path().join("stormwatch.toml"),
+        "[deadlines]\nhigh = 7\nmedium = 30\nlow = 90\n\n[[ignore]]\nid = \"TW311\"\nreason = \"the proxy strips Server in production\"\n",
+    )
+    .unwrap();
+    let app = start(&py64, "defaults", None);
+    let report = run_json(home.path(), &[&app.url, "--today", "2026-12-01"], 1);
+    let findings = report["findings"].as_array().unwrap();
+    let server = findings.iter().find(|f| f["rule"] == "TW311").unwrap();
+    assert_eq!(server["suppression"]["kind"], "policy");
+    // A served version's advisory gets a deadline from its publication, like a pin's.
+    let high: Vec<&Value> = findings
+        .iter()
+        .filter(|f| f["rule"] == "TW301" && f["severity"] == "high")
+        .collect();
+    assert!(!high.is_empty());
+    assert!(high.iter().all(|f| f["due"].is_string()), "{high:#?}");
+}

@@ -397,6 +397,16 @@ impl Finding {
         }
     }
 
+    /// The vulnerability a finding is about: a vulnerable pin, or a served version a probe
+    /// saw.
+    pub fn vulnerability(&self) -> Option<&DependencyFinding> {
+        match &self.detail {
+            Detail::Dependency(d) => Some(d),
+            Detail::Probe(p) => p.vulnerability.as_ref(),
+            _ => None,
+        }
+    }
+
     /// The finding's id and every alias; for a range, the ids of the advisories it admits.
     pub fn ids(&self) -> Vec<&str> {
         let mut ids = vec![self.id.as_str()];

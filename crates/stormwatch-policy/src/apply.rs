@@ -58,7 +58,7 @@ impl Ignore {
             }
         }
         if let Some(spec) = &self.version {
-            let Detail::Dependency(d) = &f.detail else {
+            let Some(d) = f.vulnerability() else {
                 return false;
             };
             match d.version.parse::<pep440_rs::Version>() {
@@ -223,7 +223,7 @@ pub fn apply(policy: &Policy, audit: &mut Audit, facts: &Facts) -> Applied {
 /// The patch deadline of a dependency finding: its publication plus the days its severity
 /// is given; an unrated advisory takes the deadline of the severity it counts as.
 fn deadline(policy: &Policy, f: &mut Finding, today: Date) {
-    let Detail::Dependency(d) = &f.detail else {
+    let Some(d) = f.vulnerability() else {
         return;
     };
     let Some(published) = d.published.as_deref().and_then(parse_date) else {

@@ -63,11 +63,14 @@ fn frame_line(body: &str) -> Option<usize> {
         let rest = &body[at + 5..];
         let quoted = rest.starts_with('"') || rest.starts_with("&quot;");
         if quoted {
-            let mut end = rest.find('\n').unwrap_or(rest.len()).min(400);
+            // A frame line is short: look no further than 400 bytes, so the scan stays
+            // linear on a page of one endless line.
+            let mut end = rest.len().min(400);
             while !rest.is_char_boundary(end) {
                 end -= 1;
             }
             let line = &rest[..end];
+            let line = &line[..line.find('\n').unwrap_or(line.len())];
             if line.contains(".py") && line.contains(", line ") {
                 return Some(at);
             }
