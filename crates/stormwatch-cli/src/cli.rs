@@ -502,7 +502,6 @@ pub struct ProbeArgs {
 }
 
 #[derive(Args, Debug, Clone)]
-#[command(next_help_heading = "Probe")]
 pub struct ProbeOptionsArgs {
     /// Most requests sent, same-host redirects included.
     #[arg(long, value_name = "N", default_value_t = 10)]

@@ -51,11 +51,7 @@ pub fn version_of(filename: &str, project: &str) -> Option<Version> {
 }
 
 fn unescape(s: &str) -> String {
-    s.replace("&amp;", "&")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&#39;", "'")
+    html_escape::decode_html_entities(s).into_owned()
 }
 
 fn attribute(tag: &str, name: &str) -> Option<String> {

@@ -2,7 +2,7 @@
 
 use stormwatch_findings::{Finding, RuleInfo, Severity};
 
-use super::{finding, Seen};
+use super::{cookie_finding, Seen};
 
 pub const RULE: RuleInfo = RuleInfo {
     id: "TW305",
@@ -41,17 +41,16 @@ pub fn check(seen: &Seen, out: &mut Vec<Finding>) {
         if c.http_only || !c.is_session_like() {
             continue;
         }
-        out.push(finding(
+        out.push(cookie_finding(
             &RULE,
             RULE.severity,
-            seen.origin,
-            &c.name,
+            seen,
+            c,
             request,
             format!(
                 "session cookie `{}` is set without HttpOnly: page scripts can read it",
                 c.name
             ),
-            Some(format!("Set-Cookie: {}=...", c.name)),
         ));
     }
 }

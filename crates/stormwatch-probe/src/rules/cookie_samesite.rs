@@ -2,7 +2,7 @@
 
 use stormwatch_findings::{Finding, RuleInfo, Severity};
 
-use super::{finding, Seen};
+use super::{cookie_finding, Seen};
 
 pub const RULE: RuleInfo = RuleInfo {
     id: "TW306",
@@ -44,14 +44,13 @@ pub fn check(seen: &Seen, out: &mut Vec<Finding>) {
             }
             Some(_) => continue,
         };
-        out.push(finding(
+        out.push(cookie_finding(
             &RULE,
             RULE.severity,
-            seen.origin,
-            &c.name,
+            seen,
+            c,
             request,
             format!("cookie `{}` is set {problem}", c.name),
-            Some(format!("Set-Cookie: {}=...", c.name)),
         ));
     }
 }

@@ -2,7 +2,7 @@
 
 use stormwatch_findings::{Finding, RuleInfo, Severity};
 
-use super::{finding, Seen};
+use super::{cookie_finding, Seen};
 
 pub const RULE: RuleInfo = RuleInfo {
     id: "TW304",
@@ -50,17 +50,16 @@ pub fn check(seen: &Seen, out: &mut Vec<Finding>) {
         } else {
             Severity::Low
         };
-        out.push(finding(
+        out.push(cookie_finding(
             &RULE,
             severity,
-            seen.origin,
-            &c.name,
+            seen,
+            c,
             request,
             format!(
                 "cookie `{}` is set without Secure on an HTTPS service",
                 c.name
             ),
-            Some(format!("Set-Cookie: {}=...", c.name)),
         ));
     }
 }

@@ -141,6 +141,27 @@ pub fn finding(
     )
 }
 
+/// A finding about cookie `c`, set by `request`.
+pub fn cookie_finding(
+    rule: &RuleInfo,
+    severity: Severity,
+    seen: &Seen,
+    c: &Cookie,
+    request: &ProbeRequest,
+    message: String,
+) -> Finding {
+    let evidence = format!("Set-Cookie: {}=...", c.name);
+    finding(
+        rule,
+        severity,
+        seen.origin,
+        &c.name,
+        request,
+        message,
+        Some(evidence),
+    )
+}
+
 /// Judges everything `sent` showed about the service at `origin`.
 pub fn judge(sent: &[Sent], origin: &str, https: bool) -> Probed {
     let seen = Seen::new(sent, origin, https);

@@ -2,7 +2,7 @@
 
 use stormwatch_findings::{Finding, RuleInfo, Severity};
 
-use super::{finding, Seen};
+use super::{cookie_finding, Seen};
 
 pub const RULE: RuleInfo = RuleInfo {
     id: "TW307",
@@ -48,18 +48,17 @@ pub fn check(seen: &Seen, out: &mut Vec<Finding>) {
         if missing.is_empty() {
             continue;
         }
-        out.push(finding(
+        out.push(cookie_finding(
             &RULE,
             RULE.severity,
-            seen.origin,
-            &c.name,
+            seen,
+            c,
             request,
             format!(
                 "the XSRF cookie `{}` is set without {} (xsrf_cookie_kwargs)",
                 c.name,
                 missing.join(" and ")
             ),
-            Some(format!("Set-Cookie: {}=...", c.name)),
         ));
     }
 }
