@@ -79,7 +79,10 @@ fn benches(c: &mut Criterion) {
         "  File \"/srv/app/handlers.py\", line 12, in get\n    x = y['k']\n",
         500,
     );
-    let hostile = page("Error: Error( HTTP 404: x src=\"a File \"x ", 500);
+    let hostile = page(
+        "Error: Error( HTTP 404: x src=\"a File \"x <script>x</script><b ",
+        500,
+    );
     probe(c, "probe_10_plain_pages_256k", vec![plain; 10]);
     probe(c, "probe_10_traceback_pages_256k", vec![traceback; 10]);
     probe(c, "probe_10_hostile_pages_256k", vec![hostile; 10]);

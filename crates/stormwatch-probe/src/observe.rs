@@ -158,34 +158,48 @@ fn clip(s: &str, max: usize) -> String {
     out
 }
 
-/// The text of an HTML fragment: tags dropped (a `<br>` or block end becomes a new line).
+/// The text of an HTML fragment: tags dropped (a `<br>` or block end becomes a new line),
+/// and the content of `<script>` and `<style>` too: code is not page text (`new
+/// TypeError(...)` in a bundle is not a leaked exception).
 fn strip_tags(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
-    let mut in_tag = false;
-    let mut tag = String::new();
-    for c in s.chars() {
-        match c {
-            '<' => {
-                in_tag = true;
-                tag.clear();
+    let bytes = s.as_bytes();
+    // Lowered once (ASCII only, so offsets are the same), searched from each script's end.
+    let lower = s.to_ascii_lowercase();
+    let mut i = 0;
+    while i < bytes.len() {
+        let Some(lt) = memchr::memchr(b'<', &bytes[i..]) else {
+            out.push_str(&s[i..]);
+            break;
+        };
+        out.push_str(&s[i..i + lt]);
+        let tag_start = i + lt + 1;
+        let Some(gt) = memchr::memchr(b'>', &bytes[tag_start..]) else {
+            // An unclosed `<` is text (a repr, a comparison), not a tag.
+            out.push_str(&s[i + lt..]);
+            break;
+        };
+        let tag = &s[tag_start..tag_start + gt];
+        i = tag_start + gt + 1;
+        let name: String = tag
+            .trim_start_matches('/')
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric())
+            .collect::<String>()
+            .to_ascii_lowercase();
+        if !tag.starts_with('/') && (name == "script" || name == "style") {
+            let close = format!("</{name}");
+            match lower[i..].find(&close) {
+                Some(at) => i += at,
+                None => break,
             }
-            '>' if in_tag => {
-                in_tag = false;
-                let name = tag.trim_start_matches('/').to_ascii_lowercase();
-                let name = name.split_whitespace().next().unwrap_or("");
-                if matches!(
-                    name,
-                    "br" | "p" | "div" | "pre" | "li" | "tr" | "title" | "h1" | "h2" | "h3"
-                ) {
-                    out.push('\n');
-                }
-            }
-            _ if in_tag => {
-                if tag.len() < 16 {
-                    tag.push(c);
-                }
-            }
-            _ => out.push(c),
+            continue;
+        }
+        if matches!(
+            name.as_str(),
+            "br" | "p" | "div" | "pre" | "li" | "tr" | "title" | "h1" | "h2" | "h3"
+        ) {
+            out.push('\n');
         }
     }
     out
@@ -318,6 +332,11 @@ mod tests {
         assert!(exception_text("<class 'ValueError'>").is_some());
         assert!(exception_text("<p>went wrong: KeyError(&#39;user_id&#39;)</p>").is_some());
         assert!(exception_text("<script>throw new Error('x')</script>").is_none());
+        assert!(exception_text(
+            "<html><script>if(!x)throw new TypeError(\"bad\")</script><style>.KeyError: {}</style><p>Not found</p></html>"
+        )
+        .is_none());
+        assert!(exception_text("<p>a < b</p><p>ValueError: x</p>").is_some());
         // Tornado's default page and ordinary prose.
         assert!(exception_text("<html><title>500: Internal Server Error</title><body>500: Internal Server Error</body></html>").is_none());
         assert!(exception_text("Server Error: please try again").is_none());

@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use stormwatch_findings::{Report, Severity};
+use stormwatch_findings::{Detail, Report, Severity};
 
 use crate::{Context, Render};
 
@@ -51,16 +51,25 @@ pub fn github(report: &Report, ctx: &Context) -> String {
             continue;
         }
         shown[slot] += 1;
-        let mut props = format!("file={}", property(&f.location.file));
+        // A probe finding is about a URL, not a file of the repository: a workflow-level
+        // annotation, with the request in the message.
+        let mut props = if let Detail::Probe(_) = &f.detail {
+            String::new()
+        } else {
+            format!("file={},", property(&f.location.file))
+        };
         if f.location.line > 0 {
-            let _ = write!(props, ",line={}", f.location.line);
+            let _ = write!(props, "line={},", f.location.line);
         }
         if f.location.column > 0 {
-            let _ = write!(props, ",col={}", f.location.column);
+            let _ = write!(props, "col={},", f.location.column);
         }
         let title = format!("{} ({})", f.id, f.severity.as_str());
-        let _ = write!(props, ",title={}", property(&title));
+        let _ = write!(props, "title={}", property(&title));
         let mut message = f.message();
+        if let Detail::Probe(p) = &f.detail {
+            let _ = write!(message, " ({})", p.request);
+        }
         for fact in crate::deadline_and_owner(f) {
             let _ = write!(message, "; {fact}");
         }
@@ -91,6 +100,11 @@ mod tests {
     #[test]
     fn annotations_are_escaped_and_capped() {
         let text = github(&sample::report(), &Context::default());
+        // A probe finding is a workflow-level annotation naming its request.
+        assert!(
+            text.contains("::error title=TW302 (high)::the service sends a Python traceback in its error response (GET https://app.example/stormwatch-probe-1 -> 404)"),
+            "{text}"
+        );
         assert!(
             text.contains(
                 "::error file=requirements.txt,line=3,title=GHSA-aaaa-bbbb-cccc (critical)::"

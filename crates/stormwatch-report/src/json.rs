@@ -39,8 +39,19 @@ mod tests {
         assert_eq!(first["fingerprint"].as_str().unwrap().len(), 32);
         assert_eq!(v["summary"]["suppressed"], 1);
         assert_eq!(
-            v["summary"]["high"], 1,
-            "the suppressed finding is not counted"
+            v["summary"]["high"], 2,
+            "the pin and the probe's traceback; the suppressed finding is not counted"
+        );
+        let probe = v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["kind"] == "probe")
+            .unwrap();
+        assert_eq!(probe["request"]["status"], 404);
+        assert!(
+            probe["location"].get("line").is_none(),
+            "unknown lines are left out"
         );
     }
 }

@@ -136,12 +136,14 @@ mod tests {
     #[test]
     fn counts_failures_and_skips() {
         let text = junit(&sample::report(), &Context::default());
-        // Two pins fail the default gate (high); the suppressed debug finding is skipped;
-        // the range (medium) and the local path (info) pass; plus the inputs case.
+        // Two pins and the probe's traceback fail the default gate (high); the suppressed
+        // debug finding is skipped; the range (medium) and the local path (info) pass; plus
+        // the inputs case.
         assert!(
-            text.contains("tests=\"6\" failures=\"2\" skipped=\"1\""),
+            text.contains("tests=\"7\" failures=\"3\" skipped=\"1\""),
             "{text}"
         );
+        assert!(text.contains("classname=\"stormwatch.probe\" name=\"TW302 https://app.example/stormwatch-probe-1\""), "{text}");
         assert!(text.contains("<skipped message=\"suppressed (inline): local demo only\"/>"));
         assert!(text.contains("name=\"PYSEC-2026-140 requirements.txt:3\""));
     }

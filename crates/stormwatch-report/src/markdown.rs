@@ -45,7 +45,7 @@ fn subject(f: &Finding) -> String {
         Detail::Config(_) => f.id.clone(),
         Detail::Probe(p) => match &p.vulnerability {
             Some(d) => format!("served {} {}", d.package, d.version),
-            None => p.rule.clone(),
+            None => "live service".to_string(),
         },
     }
 }

@@ -84,6 +84,24 @@ pub fn report() -> Report {
         expires: None,
         expired: false,
     });
+    let request = ProbeRequest {
+        method: "GET".into(),
+        url: "https://app.example/stormwatch-probe-1".into(),
+        status: Some(404),
+    };
+    let probe = Finding::new(
+        Detail::Probe(ProbeFinding {
+            rule: "TW302".into(),
+            message: "the service sends a Python traceback in its error response".into(),
+            request: request.clone(),
+            evidence: Some("tornado.web.HTTPError: HTTP 404: Not Found".into()),
+            vulnerability: None,
+        }),
+        "TW302",
+        Severity::High,
+        Location::new(request.url.clone(), 0),
+        &["probe", "TW302", "https://app.example", "traceback"],
+    );
     let mut r = Report::from(Audit {
         findings: vec![
             dependency(
@@ -96,6 +114,7 @@ pub fn report() -> Report {
             unpinned,
             unauditable,
             config,
+            probe,
         ],
         packages: 4,
         inputs: vec!["requirements.txt".into(), "pyproject.toml".into()],

@@ -338,6 +338,15 @@ mod tests {
         for r in results {
             let rule = &rules[r["ruleIndex"].as_u64().unwrap() as usize];
             assert_eq!(rule["id"], r["ruleId"]);
+            let uri = r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+                .as_str()
+                .unwrap();
+            if uri.starts_with("https://") {
+                // A probe finding: the request's URL, no region, the request in properties.
+                assert_eq!(uri, "https://app.example/stormwatch-probe-1");
+                assert_eq!(r["properties"]["request"]["status"], 404);
+                continue;
+            }
             assert!(
                 r["locations"][0]["physicalLocation"]["region"]["startLine"]
                     .as_u64()
