@@ -33,12 +33,13 @@ const CONFIG_ITEMS: &[(&str, &str, &[&str])] = &[
     (
         "no-tracebacks",
         "serve_traceback is off: error pages carry no traceback",
-        &["TW003"],
+        // With `--probe`, what the running service's error pages showed too.
+        &["TW003", "TW302", "TW321"],
     ),
     (
         "write-error",
         "custom write_error handlers do not send tracebacks or exception text",
-        &["TW007"],
+        &["TW007", "TW303"],
     ),
     (
         "xsrf",

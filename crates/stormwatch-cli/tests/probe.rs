@@ -591,6 +591,27 @@ fn check_probe_reports_drift_and_keeps_a_baseline() {
         .to_string()
         .contains("the service confirms TW001"));
 
+    // The checklist answers from the live service too.
+    let mut cmd = sw(home.path());
+    cmd.env_remove("HTTP_PROXY").env_remove("http_proxy");
+    let out = cmd
+        .timeout(Duration::from_secs(120))
+        .arg("checklist")
+        .arg(&quiet)
+        .args(["--probe", &app.url])
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8_lossy(&out);
+    let item = text
+        .split("\n- [")
+        .find(|i| i.contains("error pages carry no traceback"))
+        .unwrap();
+    assert!(item.starts_with(' '), "not ticked: {item}");
+    assert!(item.contains("stormwatch-probe-"), "{item}");
+
     // A baseline of today's findings, probe findings included: the next run has nothing
     // new, although its not-found path is another random one.
     let baseline = home.path().join("baseline.json");
