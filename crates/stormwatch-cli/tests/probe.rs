@@ -657,6 +657,16 @@ fn headers_are_sent_and_a_partial_hang_is_reported_not_waited_for() {
     let incomplete = incomplete_text(&report);
     assert!(incomplete.contains("no answer in time"), "{incomplete}");
     assert!(rules_of(&report).contains("TW309"));
+    // A URL with credentials is refused without echoing them; one without a scheme says so.
+    let with_password = server.url.replace("http://", "http://admin:hunter2@");
+    probe(home.path(), &[&with_password])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("-H").and(predicates::str::contains("hunter2").not()));
+    probe(home.path(), &["127.0.0.1:1"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("give the scheme"));
     // A header that is not one is a usage error.
     probe(home.path(), &[&server.url, "-H", "no colon"])
         .assert()

@@ -79,6 +79,7 @@ impl Transport for Prober {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProbeError {
+    /// A URL that cannot be probed (never echoed with its credentials).
     #[error("{url}: {message}")]
     Url { url: String, message: String },
     /// The root request got no answer: nothing can be said about the service.
@@ -216,8 +217,22 @@ impl Session<'_> {
 pub fn run(transport: &dyn Transport, options: &Options) -> Result<Probed, ProbeError> {
     let base = Url::parse(&options.url).map_err(|e| ProbeError::Url {
         url: options.url.clone(),
-        message: format!("not a URL: {e}"),
+        message: if options.url.contains("://") {
+            format!("not a URL: {e}")
+        } else {
+            format!(
+                "not a URL ({e}): give the scheme, e.g. https://{}",
+                options.url
+            )
+        },
     })?;
+    if !base.username().is_empty() || base.password().is_some() {
+        // Every finding names its URL: credentials in it would end up in the report.
+        return Err(ProbeError::Url {
+            url: base.host_str().unwrap_or_default().to_string(),
+            message: "credentials in the URL would be written into the report; pass them with -H \"Authorization: ...\"".into(),
+        });
+    }
     if !matches!(base.scheme(), "http" | "https") || base.host_str().is_none() {
         return Err(ProbeError::Url {
             url: options.url.clone(),
