@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
 use stormwatch_findings::{Audit, Notice, RuleInfo};
+use stormwatch_probe::rules::version_drift::Requirement;
 use stormwatch_tornado::{audit, rules, Selection};
 
 use crate::cli::{CheckArgs, ConfigArgs, EnvArg};
@@ -65,7 +66,7 @@ pub fn check_audit(
         }
         Some(inputs) => Some(crate::deps::audit_inputs(
             {
-                tornado_pins = pinned_versions(&inputs, "tornado");
+                tornado_pins = requirements_of(&inputs, "tornado");
                 inputs
             },
             args.ignore_unpinned,
@@ -96,15 +97,39 @@ pub fn check_audit(
     Ok((audit, root, policy))
 }
 
-/// Every exact pin of `package` with where it is written (`requirements.txt:3`).
-fn pinned_versions(inputs: &stormwatch_manifest::Inputs, package: &str) -> Vec<(String, String)> {
-    let mut out: Vec<(String, String)> = Vec::new();
+/// Every version requirement on `package` (pins and ranges, not URLs), each once.
+fn requirements_of(inputs: &stormwatch_manifest::Inputs, package: &str) -> Vec<Requirement> {
+    let mut out: Vec<Requirement> = Vec::new();
     for d in inputs.dependencies.iter().filter(|d| d.name == package) {
-        if let stormwatch_manifest::Spec::Pinned { version, .. } = &d.spec {
-            let pin = (version.clone(), d.source.to_string());
-            if !out.contains(&pin) {
-                out.push(pin);
+        let req = match &d.spec {
+            stormwatch_manifest::Spec::Pinned { version, parsed } => Requirement {
+                written: format!("=={version}"),
+                at: d.source.to_string(),
+                admits: Box::new({
+                    let (version, parsed) = (version.clone(), parsed.clone());
+                    move |v: &pep440_rs::Version| match &parsed {
+                        Some(p) => p == v,
+                        None => version == v.to_string(),
+                    }
+                }),
+            },
+            stormwatch_manifest::Spec::Range { alternatives, text } if !alternatives.is_empty() => {
+                let alternatives = alternatives.clone();
+                Requirement {
+                    written: text.clone(),
+                    at: d.source.to_string(),
+                    admits: Box::new(move |v: &pep440_rs::Version| {
+                        alternatives.iter().any(|a| a.contains(v))
+                    }),
+                }
             }
+            _ => continue,
+        };
+        if !out
+            .iter()
+            .any(|r| r.written == req.written && r.at == req.at)
+        {
+            out.push(req);
         }
     }
     out
@@ -118,7 +143,7 @@ fn probe_against(
     url: &str,
     args: &CheckArgs,
     policy: Option<&stormwatch_policy::Policy>,
-    tornado_pins: &[(String, String)],
+    tornado_pins: &[Requirement],
     config: Option<&Audit>,
 ) -> Result<Audit> {
     use stormwatch_findings::Severity;

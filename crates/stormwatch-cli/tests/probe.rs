@@ -591,6 +591,15 @@ fn check_probe_reports_drift_and_keeps_a_baseline() {
         .to_string()
         .contains("the service confirms TW001"));
 
+    // Ranges count too: one the served 6.4 falls outside of, and one it satisfies.
+    for (range, drifts) in [(">=6.5", true), (">=6.4,<7", false)] {
+        let dir = home.path().join(format!("range{}", drifts as u8));
+        repo(&dir, false);
+        std::fs::write(dir.join("requirements.txt"), format!("tornado{range}\n")).unwrap();
+        let rules = rules_of(&check(&dir, &[], 1));
+        assert_eq!(rules.contains("TW320"), drifts, "{range}: {rules:?}");
+    }
+
     // The checklist answers from the live service too.
     let mut cmd = sw(home.path());
     cmd.env_remove("HTTP_PROXY").env_remove("http_proxy");

@@ -12,8 +12,9 @@ pub const RULE: RuleInfo = RuleInfo {
     docs: r#"## What it catches
 
 Reported by `stormwatch check --probe URL`: the service says it runs one Tornado
-(`Server: TornadoServer/6.4.2`), while every pin of `tornado` in the repository's
-requirements, lockfiles or installed environment names another version.
+(`Server: TornadoServer/6.4.2`), while no requirement on `tornado` in the repository
+(pins in requirements files, lockfiles or an installed environment, and ranges such as
+`tornado>=6.5`) allows that version.
 
 ## Why
 
@@ -35,18 +36,31 @@ the probe's advisories (TW301) over the dependency audit for Tornado.
 "#,
 };
 
-/// A finding when `served` is none of `pinned` (each with where it is pinned).
+/// One requirement on Tornado in the repository.
+pub struct Requirement {
+    /// As written: `==6.5.1`, `>=6.4,<7`.
+    pub written: String,
+    /// Where: `requirements.txt:3`.
+    pub at: String,
+    /// Whether a version satisfies it.
+    pub admits: Box<dyn Fn(&pep440_rs::Version) -> bool>,
+}
+
+/// A finding when `served` satisfies none of `requirements` (none: nothing to compare).
 pub fn check(
     origin: &str,
     served: &str,
     request: &ProbeRequest,
-    pinned: &[(String, String)],
+    requirements: &[Requirement],
 ) -> Option<Finding> {
-    let same = |v: &str| v.trim_start_matches('v') == served;
-    if pinned.is_empty() || pinned.iter().any(|(v, _)| same(v)) {
+    let version: pep440_rs::Version = served.parse().ok()?;
+    if requirements.is_empty() || requirements.iter().any(|r| (r.admits)(&version)) {
         return None;
     }
-    let list: Vec<String> = pinned.iter().map(|(v, at)| format!("{v} ({at})")).collect();
+    let list: Vec<String> = requirements
+        .iter()
+        .map(|r| format!("tornado{} ({})", r.written, r.at))
+        .collect();
     Some(finding(
         &RULE,
         RULE.severity,
@@ -54,7 +68,7 @@ pub fn check(
         "tornado-version",
         request,
         format!(
-            "the service runs Tornado {served}, but the repository pins {}",
+            "the service runs Tornado {served}, which the repository does not allow: {}",
             list.join(", ")
         ),
         Some(format!("Server: TornadoServer/{served}")),
