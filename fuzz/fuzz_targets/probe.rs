@@ -45,7 +45,6 @@ fn exchange(part: &[u8]) -> Option<Exchange> {
         status: u16::from_be_bytes([hi, lo]) % 600,
         headers,
         body,
-        truncated: false,
     })
 }
 

@@ -4,7 +4,6 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
 use stormwatch_findings::{Audit, Notice, RuleInfo};
-use stormwatch_probe::rules::version_drift::Requirement;
 use stormwatch_tornado::{audit, rules, Selection};
 
 use crate::cli::{CheckArgs, ConfigArgs, EnvArg};
@@ -97,39 +96,22 @@ pub fn check_audit(
     Ok((audit, root, policy))
 }
 
-/// Every version requirement on `package` (pins and ranges, not URLs), each once.
-fn requirements_of(inputs: &stormwatch_manifest::Inputs, package: &str) -> Vec<Requirement> {
-    let mut out: Vec<Requirement> = Vec::new();
+/// Every version requirement on `package` (pins and ranges, not URLs) with where it is
+/// written (`requirements.txt:3`), each once.
+fn requirements_of(
+    inputs: &stormwatch_manifest::Inputs,
+    package: &str,
+) -> Vec<(stormwatch_manifest::Spec, String)> {
+    let mut out: Vec<(stormwatch_manifest::Spec, String)> = Vec::new();
     for d in inputs.dependencies.iter().filter(|d| d.name == package) {
-        let req = match &d.spec {
-            stormwatch_manifest::Spec::Pinned { version, parsed } => Requirement {
-                written: format!("=={version}"),
-                at: d.source.to_string(),
-                admits: Box::new({
-                    let (version, parsed) = (version.clone(), parsed.clone());
-                    move |v: &pep440_rs::Version| match &parsed {
-                        Some(p) => p == v,
-                        None => version == v.to_string(),
-                    }
-                }),
-            },
-            stormwatch_manifest::Spec::Range { alternatives, text } if !alternatives.is_empty() => {
-                let alternatives = alternatives.clone();
-                Requirement {
-                    written: text.clone(),
-                    at: d.source.to_string(),
-                    admits: Box::new(move |v: &pep440_rs::Version| {
-                        alternatives.iter().any(|a| a.contains(v))
-                    }),
-                }
-            }
-            _ => continue,
+        let versioned = match &d.spec {
+            stormwatch_manifest::Spec::Pinned { .. } => true,
+            stormwatch_manifest::Spec::Range { alternatives, .. } => !alternatives.is_empty(),
+            stormwatch_manifest::Spec::Unauditable { .. } => false,
         };
-        if !out
-            .iter()
-            .any(|r| r.written == req.written && r.at == req.at)
-        {
-            out.push(req);
+        let at = d.source.to_string();
+        if versioned && !out.iter().any(|(s, a)| *s == d.spec && *a == at) {
+            out.push((d.spec.clone(), at));
         }
     }
     out
@@ -143,7 +125,7 @@ fn probe_against(
     url: &str,
     args: &CheckArgs,
     policy: Option<&stormwatch_policy::Policy>,
-    tornado_pins: &[Requirement],
+    tornado_pins: &[(stormwatch_manifest::Spec, String)],
     config: Option<&Audit>,
 ) -> Result<Audit> {
     use stormwatch_findings::Severity;
@@ -158,12 +140,25 @@ fn probe_against(
     let origin = outcome.probed.origin.clone();
     let mut audit = outcome.audit;
     if let stormwatch_probe::Tornado::Disclosed { version, request } = &outcome.probed.tornado {
-        audit.findings.extend(version_drift::check(
-            &origin,
-            version,
-            request,
-            tornado_pins,
-        ));
+        if let Ok(served) = version.parse::<pep440_rs::Version>() {
+            let requirements: Vec<version_drift::Requirement> = tornado_pins
+                .iter()
+                .map(|(spec, at)| version_drift::Requirement {
+                    written: match spec {
+                        stormwatch_manifest::Spec::Pinned { version, .. } => format!("=={version}"),
+                        other => other.text().to_string(),
+                    },
+                    at: at.clone(),
+                    admits: spec.admits(&served).unwrap_or(true),
+                })
+                .collect();
+            audit.findings.extend(version_drift::check(
+                &origin,
+                version,
+                request,
+                &requirements,
+            ));
+        }
     }
     if let Some(traceback) = &outcome.probed.traceback {
         let turned_on: Vec<&stormwatch_findings::Finding> = config

@@ -52,7 +52,7 @@ pub fn probe(
         insecure: options.insecure,
         max_body: MAX_BODY,
     })?;
-    let probed = match stormwatch_probe::run(
+    let mut probed = match stormwatch_probe::run(
         &prober,
         &stormwatch_probe::Options {
             url: url.to_string(),
@@ -76,11 +76,12 @@ pub fn probe(
         }
         Err(e) => bail!("{e}"),
     };
+    // The audit takes the findings and notices; `check --probe` reads the rest.
     let mut audit = Audit {
-        findings: probed.findings.clone(),
+        findings: std::mem::take(&mut probed.findings),
         inputs: vec![probed.origin.clone()],
-        notices: probed.notices.clone(),
-        incomplete: probed.undetermined.clone(),
+        notices: std::mem::take(&mut probed.notices),
+        incomplete: std::mem::take(&mut probed.undetermined),
         ..Audit::default()
     };
     audit.notices.insert(
@@ -119,11 +120,7 @@ pub fn probe(
 fn short(r: &ProbeRequest, origin: &str) -> String {
     let mut path = r.url.strip_prefix(origin).unwrap_or(&r.url).to_string();
     if path.len() > 60 {
-        let mut end = 57;
-        while !path.is_char_boundary(end) {
-            end -= 1;
-        }
-        path.truncate(end);
+        path.truncate(stormwatch_probe::observe::floor_boundary(&path, 57));
         path.push_str("...");
     }
     let status = r

@@ -6,7 +6,7 @@ use std::io::Read;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use ureq::tls::{PemItem, RootCerts, TlsConfig};
+use ureq::tls::{RootCerts, TlsConfig};
 
 use crate::HttpError;
 
@@ -27,9 +27,8 @@ pub struct Exchange {
     pub status: u16,
     /// Names in lower case, in the order received.
     pub headers: Vec<(String, String)>,
+    /// At most `max_body` bytes: the rest is not read.
     pub body: Vec<u8>,
-    /// The body went on past `max_body`.
-    pub truncated: bool,
 }
 
 impl Exchange {
@@ -106,22 +105,7 @@ impl Prober {
     pub fn new(options: &ExchangeOptions) -> Result<Prober, HttpError> {
         let mut tls = TlsConfig::builder();
         if let Some(path) = &options.cacert {
-            let bad = |message: String| HttpError::File {
-                path: path.clone(),
-                message,
-            };
-            let pem = std::fs::read(path).map_err(|e| bad(format!("cannot read: {e}")))?;
-            let mut certs = Vec::new();
-            for item in ureq::tls::parse_pem(&pem) {
-                if let PemItem::Certificate(c) =
-                    item.map_err(|e| bad(format!("not a PEM bundle: {e}")))?
-                {
-                    certs.push(c);
-                }
-            }
-            if certs.is_empty() {
-                return Err(bad("no certificates in the PEM bundle".into()));
-            }
+            let certs = crate::pem_roots(path, " (--cacert)")?;
             tls = tls.root_certs(RootCerts::new_with_certs(&certs));
         } else if let Some(certs) = crate::extra_roots()? {
             tls = tls.root_certs(RootCerts::new_with_certs(&certs));
@@ -180,14 +164,13 @@ impl Prober {
             })
             .collect();
         let mut body = Vec::new();
-        let mut truncated = false;
         if method != "HEAD" {
             let mut reader = response
                 .body_mut()
                 .with_config()
                 .limit(u64::MAX)
                 .reader()
-                .take(self.max_body as u64 + 1);
+                .take(self.max_body as u64);
             if let Err(e) = reader.read_to_end(&mut body) {
                 // What arrived before the body broke off is still evidence.
                 if body.is_empty() {
@@ -197,16 +180,11 @@ impl Prober {
                     });
                 }
             }
-            if body.len() > self.max_body {
-                body.truncate(self.max_body);
-                truncated = true;
-            }
         }
         Ok(Exchange {
             status,
             headers,
             body,
-            truncated,
         })
     }
 }

@@ -113,23 +113,28 @@ fn extra_roots() -> Result<Option<Vec<Certificate<'static>>>, HttpError> {
     let Some(path) = std::env::var_os(CA_ENV).filter(|p| !p.is_empty()) else {
         return Ok(None);
     };
-    let path = PathBuf::from(path);
+    pem_roots(Path::new(&path), &format!(" ({CA_ENV})")).map(Some)
+}
+
+/// The certificates of the PEM bundle at `path`; `origin` ends each error message (where
+/// the path came from).
+fn pem_roots(path: &Path, origin: &str) -> Result<Vec<Certificate<'static>>, HttpError> {
     let bad = |message: String| HttpError::File {
-        path: path.clone(),
+        path: path.to_path_buf(),
         message,
     };
-    let pem = std::fs::read(&path).map_err(|e| bad(format!("cannot read ({CA_ENV}): {e}")))?;
+    let pem = std::fs::read(path).map_err(|e| bad(format!("cannot read{origin}: {e}")))?;
     let mut certs = Vec::new();
     for item in ureq::tls::parse_pem(&pem) {
-        match item.map_err(|e| bad(format!("not a PEM bundle ({CA_ENV}): {e}")))? {
+        match item.map_err(|e| bad(format!("not a PEM bundle{origin}: {e}")))? {
             PemItem::Certificate(c) => certs.push(c),
             _ => continue,
         }
     }
     if certs.is_empty() {
-        return Err(bad(format!("no certificates in the PEM bundle ({CA_ENV})")));
+        return Err(bad(format!("no certificates in the PEM bundle{origin}")));
     }
-    Ok(Some(certs))
+    Ok(certs)
 }
 
 fn retry_status(status: u16) -> bool {

@@ -139,6 +139,21 @@ impl Spec {
         matches!(self, Spec::Pinned { .. })
     }
 
+    /// Whether `version` satisfies the requirement; `None` for a URL, VCS or path source,
+    /// which names no version.
+    pub fn admits(&self, version: &Version) -> Option<bool> {
+        match self {
+            Spec::Pinned {
+                parsed: Some(p), ..
+            } => Some(p == version),
+            Spec::Pinned { version: v, .. } => Some(*v == version.to_string()),
+            Spec::Range { alternatives, .. } => {
+                Some(alternatives.is_empty() || alternatives.iter().any(|a| a.contains(version)))
+            }
+            Spec::Unauditable { .. } => None,
+        }
+    }
+
     /// The version or range as a reader would write it.
     pub fn text(&self) -> &str {
         match self {
@@ -315,6 +330,18 @@ mod tests {
         assert_eq!(normalize_name("  _Lead.Trail_ "), "lead-trail");
         assert_eq!(normalize_name("Ünïcode__Pkg"), "ünïcode-pkg");
         assert_eq!(normalize_name("ÄB.C"), "äb-c");
+    }
+
+    #[test]
+    fn specs_admit_versions() {
+        let v = |s: &str| s.parse::<Version>().unwrap();
+        assert_eq!(Spec::pinned("6.5.1").admits(&v("6.5.1")), Some(true));
+        assert_eq!(Spec::pinned("6.5.1").admits(&v("6.4.2")), Some(false));
+        let range = Spec::from_specifiers(">=6.5".parse().unwrap());
+        assert_eq!(range.admits(&v("6.4.2")), Some(false));
+        assert_eq!(range.admits(&v("6.5.1")), Some(true));
+        assert_eq!(Spec::any().admits(&v("1")), Some(true));
+        assert_eq!(Spec::unauditable("local path", "./x").admits(&v("1")), None);
     }
 
     #[test]

@@ -47,7 +47,6 @@ fn page(unit: &str, status: u16) -> Exchange {
             ),
         ],
         body: body.into_bytes(),
-        truncated: true,
     }
 }
 

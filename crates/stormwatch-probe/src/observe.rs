@@ -65,11 +65,7 @@ fn frame_line(body: &str) -> Option<usize> {
         if quoted {
             // A frame line is short: look no further than 400 bytes, so the scan stays
             // linear on a page of one endless line.
-            let mut end = rest.len().min(400);
-            while !rest.is_char_boundary(end) {
-                end -= 1;
-            }
-            let line = &rest[..end];
+            let line = &rest[..floor_boundary(rest, 400)];
             let line = &line[..line.find('\n').unwrap_or(line.len())];
             if line.contains(".py") && line.contains(", line ") {
                 return Some(at);
@@ -139,12 +135,18 @@ pub fn exception_text(body: &str) -> Option<String> {
     None
 }
 
-/// The line starting at `at`, at most about 400 bytes of it.
-fn line_at(text: &str, at: usize) -> &str {
-    let mut end = text.len().min(at + 400);
-    while !text.is_char_boundary(end) {
+/// The largest char boundary of `s` at or below `i` (clamped to its length).
+pub fn floor_boundary(s: &str, i: usize) -> usize {
+    let mut end = i.min(s.len());
+    while !s.is_char_boundary(end) {
         end -= 1;
     }
+    end
+}
+
+/// The line starting at `at`, at most about 400 bytes of it.
+fn line_at(text: &str, at: usize) -> &str {
+    let end = floor_boundary(text, at + 400);
     let end = text[at..end].find('\n').map_or(end, |e| at + e);
     text[at..end].trim()
 }
