@@ -200,9 +200,18 @@ or passed; a policy ignore expires soon. The first run records the state without
 (--alert-existing alerts on everything once). Suppressed findings are not followed.
 
 State lives in its own SQLite file (--state, default: monitor.db beside the advisory
-database), with an outbox: an event is delivered to each channel once; a failed delivery
-(timeout, 5xx) is retried with backoff, then on the next run. Each delivery carries the
-event's id as its Idempotency-Key.
+database), with an outbox: an event is delivered to each channel once. One run at a time
+holds the state (--lock-wait). Each event and channel gets at most one attempt per run,
+within --delivery-budget for the whole run; a failed delivery waits --retry-after
+(doubling per failure, up to 6 hours) and is tried on a later run. An event's id, the
+Idempotency-Key of each delivery, comes from its content: the same change has the same key.
+
+A run whose advisory data is incomplete (no database, records skipped, stale beyond the
+policy's max-age, or fewer packages or sources than the previous run had) compares
+nothing: it reports a failure event and keeps the previous state, so nothing reads as
+resolved.
+
+Webhook, Slack and Teams URLs must be https:// (--allow-http-webhook accepts http://).
 
 Channels: standard output always; --webhook, --slack, --teams URL; --email ADDR with
 --smtp HOST[:PORT] (STARTTLS required; STORMWATCH_SMTP_USERNAME / STORMWATCH_SMTP_PASSWORD).
@@ -297,6 +306,28 @@ pub struct MonitorArgs {
     /// The date deadlines and expiries are judged on (YYYY-MM-DD) [default: today].
     #[arg(long, value_name = "DATE", value_parser = parse_today)]
     pub today: Option<time::Date>,
+
+    /// Seconds to wait for another monitor run holding the same state file.
+    #[arg(long, value_name = "SECS", default_value_t = 120)]
+    pub lock_wait: u64,
+
+    /// The most seconds a run spends delivering events; the rest wait for the next run.
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    pub delivery_budget: u64,
+
+    /// Seconds before a failed delivery is tried again (on a later run), doubled for each
+    /// further failure, up to 6 hours.
+    #[arg(long, value_name = "SECS", default_value_t = 300)]
+    pub retry_after: u64,
+
+    /// Accept http:// webhook, Slack and Teams URLs (events then travel unencrypted).
+    #[arg(long)]
+    pub allow_http_webhook: bool,
+
+    /// Compare even though the advisory data covers fewer packages or sources than the
+    /// previous run's (after a deliberate change of sources).
+    #[arg(long)]
+    pub accept_data_change: bool,
 
     #[command(flatten)]
     pub advisories: AdvisoryArgs,

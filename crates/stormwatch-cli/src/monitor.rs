@@ -2,11 +2,13 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use stormwatch_findings::{Audit, Report, Severity, SuppressionKind};
 use stormwatch_monitor::{
-    channels::webhook_body, deliver, Channel, Event, EventKind, ExpiringIgnore, Observation,
+    channels::{check_url, webhook_body},
+    deliver, Channel, Coverage, DeliveryOptions, Event, EventKind, ExpiringIgnore, Observation,
     Sender, State,
 };
 use stormwatch_policy::monitor::{ChannelKind, Target};
@@ -52,14 +54,20 @@ fn smtp_address(text: &str) -> Result<(String, u16)> {
 fn channels(args: &MonitorArgs, policy: Option<&Policy>) -> Result<Vec<Channel>> {
     let mut out = Vec::new();
     let min = args.min_severity;
-    for url in &args.webhook {
-        out.push(Channel::new(Sender::Webhook(url.clone()), min));
-    }
-    for url in &args.slack {
-        out.push(Channel::new(Sender::Slack(url.clone()), min));
-    }
-    for url in &args.teams {
-        out.push(Channel::new(Sender::Teams(url.clone()), min));
+    let allow_http = args.allow_http_webhook;
+    for (flag, urls, sender) in [
+        (
+            "--webhook",
+            &args.webhook,
+            Sender::Webhook as fn(String) -> Sender,
+        ),
+        ("--slack", &args.slack, Sender::Slack),
+        ("--teams", &args.teams, Sender::Teams),
+    ] {
+        for (i, url) in urls.iter().enumerate() {
+            check_url(url, allow_http).map_err(|e| anyhow::anyhow!("{flag} (#{}): {e}", i + 1))?;
+            out.push(Channel::new(sender(url.clone()), min));
+        }
     }
     if !args.email.is_empty() {
         let (Some(server), Some(from)) = (&args.smtp, &args.email_from) else {
@@ -94,6 +102,19 @@ fn channels(args: &MonitorArgs, policy: Option<&Policy>) -> Result<Vec<Channel>>
                 )
             })?,
         };
+        if ch.kind != ChannelKind::Email {
+            check_url(&target, allow_http).map_err(|e| {
+                anyhow::anyhow!(
+                    "{file}:{}: monitor channel ({}{}): {e}",
+                    ch.line,
+                    ch.kind.as_str(),
+                    match &ch.target {
+                        Target::Env(var) => format!(", url-env {var}"),
+                        Target::Literal(_) => String::new(),
+                    }
+                )
+            })?;
+        }
         let sender = match ch.kind {
             ChannelKind::Webhook => Sender::Webhook(target),
             ChannelKind::Slack => Sender::Slack(target),
@@ -176,9 +197,16 @@ fn expiring_ignores(policy: Option<&Policy>, report: &Report) -> Vec<ExpiringIgn
         .collect()
 }
 
+/// A failure event. Its id is its content and the day: the same failure is reported once a
+/// day, not once per run.
 fn failure(project: &str, message: &str, created: &str) -> Event {
     Event {
-        id: stormwatch_monitor::hash(&[project, "failure", message, created]),
+        id: stormwatch_monitor::hash(&[
+            project,
+            "failure",
+            message,
+            created.get(..10).unwrap_or(created),
+        ]),
         project: project.to_string(),
         kind: EventKind::Failure,
         severity: Severity::High,
@@ -187,6 +215,36 @@ fn failure(project: &str, message: &str, created: &str) -> Event {
         finding: None,
         created: created.to_string(),
     }
+}
+
+/// What advisory data this run reads: a database (how many packages, which sources), an
+/// OSV collection read directly, or the bundled Tornado set.
+fn coverage(db_path: &Path, direct_osv: bool) -> Result<Coverage> {
+    if direct_osv {
+        return Ok(Coverage {
+            kind: "osv".into(),
+            ..Default::default()
+        });
+    }
+    if !db_path.is_file() {
+        return Ok(Coverage {
+            kind: "bundled".into(),
+            ..Default::default()
+        });
+    }
+    let status = stormwatch_db::Database::open(db_path)?.status()?;
+    let mut sources: Vec<String> = stormwatch_db::update::load_state(db_path)
+        .sources
+        .into_iter()
+        .map(|s| s.source)
+        .collect();
+    sources.sort();
+    sources.dedup();
+    Ok(Coverage {
+        kind: "database".into(),
+        packages: status.packages,
+        sources,
+    })
 }
 
 fn print(events: &[Event], format: StatusFormat) {
@@ -243,16 +301,27 @@ fn monitor(args: MonitorArgs) -> Result<ExitCode> {
         })
         .unwrap_or_else(|| stormwatch_db::default_path().with_file_name("monitor.db"));
     let channels = channels(&args, policy)?;
-    let client = crate::db::client(&args.fetch, false)?;
+    let http = crate::db::client(&args.fetch, false)?.options().clone();
+    // Held until the run ends: an overlapping run would see, and send, the same changes.
+    let _lock = stormwatch_monitor::lock(&state_path, Duration::from_secs(args.lock_wait))?;
     let mut state = State::open(&state_path)?;
     let created = now();
     let mut failures: Vec<String> = Vec::new();
 
     // `--db` naming an OSV directory or zip is read as it is: nothing to update.
     let direct_osv = args.advisories.db.is_some() && crate::advisories::is_osv_source(&db_path);
+    // Why this run's advisory data may be less than the last run's.
+    let mut short: Vec<String> = Vec::new();
     if !args.fetch.offline && !direct_osv {
         match crate::db::update(&db_path, &args.fetch, policy, false) {
             Ok(report) => {
+                if !report.warnings.is_empty() {
+                    short.push(format!(
+                        "the update skipped {} record{} it could not read",
+                        report.warnings.len(),
+                        if report.warnings.len() == 1 { "" } else { "s" }
+                    ));
+                }
                 if let Some(summary) = report.imported {
                     let c = &summary.changes;
                     eprintln!(
@@ -267,14 +336,25 @@ fn monitor(args: MonitorArgs) -> Result<ExitCode> {
         }
     }
     if args.advisories.db.is_none() && !db_path.is_file() {
-        failures.push(format!(
+        short.push(format!(
             "no advisory database at {}: only the bundled Tornado set was used; run `stormwatch db update`",
             db_path.display()
         ));
     }
+    let incomplete = |short: &[String]| {
+        format!(
+            "advisory data incomplete: {}; findings not compared, the previous state is kept",
+            short.join("; ")
+        )
+    };
     let mut events = Vec::new();
     match audit(&root, &args, policy, today) {
-        Err(e) => failures.push(format!("audit failed: {e:#}")),
+        Err(e) => {
+            if !short.is_empty() {
+                failures.push(incomplete(&short));
+            }
+            failures.push(format!("audit failed: {e:#}"));
+        }
         Ok(report) if !report.incomplete.is_empty() => {
             // Findings of an unreadable lockfile would read as resolved: keep the state.
             let what: Vec<String> = report
@@ -295,21 +375,85 @@ fn monitor(args: MonitorArgs) -> Result<ExitCode> {
             ));
         }
         Ok(report) => {
+            let coverage = coverage(&db_path, direct_osv)?;
+            if let Some(data) = &report.advisory_data {
+                if data.stale {
+                    short.push(format!(
+                        "the advisory data is {} days old, beyond the policy's max-age",
+                        data.age_days.unwrap_or_default()
+                    ));
+                }
+            }
+            if let Some(before) = state
+                .coverage(&project)?
+                .filter(|_| !args.accept_data_change)
+            {
+                short.extend(
+                    coverage
+                        .shortfall(&Coverage::parse(&before))
+                        .into_iter()
+                        .map(|s| format!("{s} (--accept-data-change if this is intended)")),
+                );
+            }
+            if !short.is_empty() {
+                failures.push(incomplete(&short));
+            } else {
+                let run = Run {
+                    project: &project,
+                    created: &created,
+                    channels: &channels,
+                    args: &args,
+                };
+                events = compare(&mut state, &report, &coverage, &run, policy, &root, today)?;
+            }
+        }
+    }
+    let run = Run {
+        project: &project,
+        created: &created,
+        channels: &channels,
+        args: &args,
+    };
+    finish(state, events, failures, &run, http)
+}
+
+/// What the end of a run needs to know.
+struct Run<'a> {
+    project: &'a str,
+    created: &'a str,
+    channels: &'a [Channel],
+    args: &'a MonitorArgs,
+}
+
+/// Compares the report with the last run and records it, with the data's coverage.
+fn compare(
+    state: &mut State,
+    report: &Report,
+    coverage: &Coverage,
+    run: &Run,
+    policy: Option<&Policy>,
+    root: &Path,
+    today: time::Date,
+) -> Result<Vec<Event>> {
+    let (project, args) = (run.project.to_string(), run.args);
+    {
+        {
             let observation = Observation {
                 project: project.clone(),
                 path: root
                     .canonicalize()
-                    .unwrap_or(root.clone())
+                    .unwrap_or(root.to_path_buf())
                     .display()
                     .to_string(),
                 today,
-                findings: stormwatch_monitor::tracked(&report, args.include_config),
-                ignores: expiring_ignores(policy, &report),
+                findings: stormwatch_monitor::tracked(report, args.include_config),
+                ignores: expiring_ignores(policy, report),
                 warn_days: policy.and_then(|p| p.monitor.deadline_warning).unwrap_or(7),
                 alert_existing: args.alert_existing,
             };
             let first = !state.has_run(&project)?;
-            events = state.record(&observation, &channels, &created)?;
+            let events =
+                state.record(&observation, run.channels, run.created, &coverage.to_json())?;
             if first && !args.alert_existing {
                 eprintln!(
                     "first run for project `{project}`: {} finding{} recorded, no alerts (--alert-existing to alert on them)",
@@ -317,17 +461,52 @@ fn monitor(args: MonitorArgs) -> Result<ExitCode> {
                     if observation.findings.len() == 1 { "" } else { "s" }
                 );
             }
+            Ok(events)
         }
     }
+}
+
+/// Records the failures, prints the events, delivers the outbox; the exit code.
+fn finish(
+    mut state: State,
+    mut events: Vec<Event>,
+    failures: Vec<String>,
+    run: &Run,
+    http: stormwatch_http::Options,
+) -> Result<ExitCode> {
     for message in &failures {
-        let event = failure(&project, message, &created);
-        state.record_event(&event, &channels)?;
+        let event = failure(run.project, message, run.created);
+        state.record_event(&event, run.channels)?;
         events.push(event);
     }
-    print(&events, args.format);
+    print(&events, run.args.format);
 
-    let delivery = deliver(&state, &channels, &client, &now)?;
-    if !channels.is_empty() || delivery.waiting > 0 {
+    let options = DeliveryOptions {
+        http,
+        budget: Duration::from_secs(run.args.delivery_budget),
+        retry_after: Duration::from_secs(run.args.retry_after),
+    };
+    let delivery = deliver(&state, run.channels, &options, &now)?;
+    let mut held = Vec::new();
+    if delivery.waiting > 0 {
+        held.push(format!(
+            "{} queued for channels not configured in this run",
+            delivery.waiting
+        ));
+    }
+    if delivery.backing_off > 0 {
+        held.push(format!(
+            "{} waiting to be retried after earlier failures",
+            delivery.backing_off
+        ));
+    }
+    if delivery.over_budget > 0 {
+        held.push(format!(
+            "{} left for the next run (--delivery-budget {} s spent)",
+            delivery.over_budget, run.args.delivery_budget
+        ));
+    }
+    if !run.channels.is_empty() || !held.is_empty() {
         eprintln!(
             "{} event{} this run ({}); {} deliver{} sent, {} failed{}",
             events.len(),
@@ -344,19 +523,12 @@ fn monitor(args: MonitorArgs) -> Result<ExitCode> {
                 "ies"
             },
             delivery.failed.len(),
-            if delivery.waiting > 0 {
-                format!(
-                    ", {} queued for channels not configured in this run",
-                    delivery.waiting
-                )
-            } else {
-                String::new()
-            }
+            held.iter().map(|h| format!(", {h}")).collect::<String>()
         );
     }
     for (event, channel, error) in &delivery.failed {
         eprintln!(
-            "warning: {channel}: not delivered, queued for the next run: {}: {}",
+            "warning: {channel}: not delivered, queued for a later run: {}: {}",
             stormwatch_report::escape_controls(&event.title),
             stormwatch_report::escape_controls(error)
         );
@@ -366,7 +538,7 @@ fn monitor(args: MonitorArgs) -> Result<ExitCode> {
     }
     Ok(if !failures.is_empty() {
         ExitCode::from(2)
-    } else if !delivery.failed.is_empty() {
+    } else if !delivery.failed.is_empty() || delivery.over_budget > 0 || delivery.backing_off > 0 {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS

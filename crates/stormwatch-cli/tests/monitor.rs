@@ -371,6 +371,7 @@ impl Env {
                 "--source",
                 feed_url,
                 "--no-bundled",
+                "--allow-http-webhook",
                 "--state",
             ])
             .arg(self.dir.path().join("state/monitor.db"))
@@ -482,6 +483,7 @@ fn offline_monitor(env: &Env, osv: &Path, extra: &[&str]) -> assert_cmd::assert:
             "--offline",
             "--no-bundled",
             "--alert-existing",
+            "--allow-http-webhook",
         ])
         .arg("--db")
         .arg(osv)
@@ -491,24 +493,36 @@ fn offline_monitor(env: &Env, osv: &Path, extra: &[&str]) -> assert_cmd::assert:
         .assert()
 }
 
+/// One attempt per run; a failed delivery is tried again on a later run (here at once:
+/// `--retry-after 0`) under the same key, until the receiver accepts it.
 #[test]
 fn a_failing_receiver_gets_the_event_exactly_once_across_runs() {
     let env = Env::new();
     let osv = shop_1(&env);
     let (hook, _) = receiver(2);
     let hook_url = format!("{}/hook", hook.url);
-    // Run 1: two attempts, both 503: queued, exit 1.
-    let a = offline_monitor(&env, &osv, &["--webhook", &hook_url, "--retries", "2"]).code(1);
-    assert!(
-        stderr(&a).contains("queued for the next run"),
-        "{}",
-        stderr(&a)
-    );
-    assert_eq!(posts(&hook).len(), 2);
-    // Run 2: delivered.
-    offline_monitor(&env, &osv, &["--webhook", &hook_url, "--retries", "2"]).code(0);
-    // Run 3: nothing left to send.
-    offline_monitor(&env, &osv, &["--webhook", &hook_url, "--retries", "2"]).code(0);
+    let args = [
+        "--webhook",
+        &hook_url,
+        "--retries",
+        "2",
+        "--retry-after",
+        "0",
+    ];
+    // Runs 1 and 2: one attempt each, 503: queued, exit 1.
+    for run in 1..=2 {
+        let a = offline_monitor(&env, &osv, &args).code(1);
+        assert!(
+            stderr(&a).contains("queued for a later run"),
+            "{}",
+            stderr(&a)
+        );
+        assert_eq!(posts(&hook).len(), run);
+    }
+    // Run 3: delivered.
+    offline_monitor(&env, &osv, &args).code(0);
+    // Run 4: nothing left to send.
+    offline_monitor(&env, &osv, &args).code(0);
     let sent = posts(&hook);
     assert_eq!(sent.len(), 3, "{sent:?}");
     let keys: std::collections::HashSet<&str> = sent.iter().map(|(k, _)| k.as_str()).collect();
@@ -523,7 +537,19 @@ fn an_event_that_cannot_be_delivered_stays_queued_and_is_reported() {
     let (hook, _) = receiver(usize::MAX);
     let hook_url = format!("{}/hook", hook.url);
     for run in 1..=2 {
-        let a = offline_monitor(&env, &osv, &["--webhook", &hook_url, "--retries", "1"]).code(1);
+        let a = offline_monitor(
+            &env,
+            &osv,
+            &[
+                "--webhook",
+                &hook_url,
+                "--retries",
+                "1",
+                "--retry-after",
+                "0",
+            ],
+        )
+        .code(1);
         let err = stderr(&a);
         assert!(err.contains("not delivered, queued"), "run {run}: {err}");
         assert!(err.contains("503"), "run {run}: {err}");
@@ -879,6 +905,7 @@ fn policy_channels_route_by_severity() {
             "--offline",
             "--no-bundled",
             "--alert-existing",
+            "--allow-http-webhook",
             "--db",
         ])
         .arg(&osv)
@@ -919,6 +946,7 @@ fn projects_share_a_state_file_without_mixing() {
                 "--no-bundled",
                 "--project",
                 project,
+                "--allow-http-webhook",
                 "--db",
             ])
             .arg(&osv)

@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 use stormwatch_findings::{Severity, Threshold};
 use stormwatch_http::Client;
 
-use crate::{Event, EventKind, State, StateError};
+use crate::{Event, EventKind};
 
 /// How a channel sends.
 #[derive(Debug, Clone)]
@@ -238,7 +238,7 @@ fn send_email(
 }
 
 /// One attempt series (the client's retries) to send `event` through `channel`.
-fn send(channel: &Channel, event: &Event, client: &Client) -> Result<(), String> {
+pub(crate) fn send(channel: &Channel, event: &Event, client: &Client) -> Result<(), String> {
     let post = |url: &str, body: Value| {
         client
             .post(url, &body.to_string(), &event.id)
@@ -276,40 +276,44 @@ fn send(channel: &Channel, event: &Event, client: &Client) -> Result<(), String>
     }
 }
 
-/// What a delivery pass did.
-#[derive(Debug, Default)]
-pub struct Delivery {
-    pub delivered: Vec<(Event, String)>,
-    /// (event, channel kind, error): still queued, retried on the next run.
-    pub failed: Vec<(Event, String, String)>,
-    /// Queued for channels not configured in this run.
-    pub waiting: usize,
+/// Checks a webhook, Slack or Teams URL before anything is sent to it: an absolute
+/// `https://` URL with a host (`http://` only when `allow_http`). The error never repeats
+/// the URL's path or query, which carry the secret.
+pub fn check_url(url: &str, allow_http: bool) -> Result<(), String> {
+    let parsed = url::Url::parse(url).map_err(|e| format!("not a valid URL ({e})"))?;
+    let host = parsed.host_str().filter(|h| !h.is_empty());
+    match (parsed.scheme(), host) {
+        ("https", Some(_)) => Ok(()),
+        ("http", Some(_)) if allow_http => Ok(()),
+        ("http", Some(host)) => Err(format!(
+            "plain http:// to {host} refused: events would travel unencrypted (use https://, or --allow-http-webhook for a receiver on a trusted network)"
+        )),
+        ("http" | "https", None) => Err("the URL names no host".into()),
+        (scheme, _) => Err(format!(
+            "`{scheme}:` URLs are not accepted: only https:// (or http:// with --allow-http-webhook)"
+        )),
+    }
 }
 
-/// Sends every pending outbox row whose channel is configured, marking each delivered only
-/// after the receiver accepted it.
-pub fn deliver(
-    state: &State,
-    channels: &[Channel],
-    client: &Client,
-    now: &dyn Fn() -> String,
-) -> Result<Delivery, StateError> {
-    let mut out = Delivery::default();
-    for pending in state.pending()? {
-        let Some(channel) = channels.iter().find(|c| c.id == pending.channel) else {
-            out.waiting += 1;
-            continue;
-        };
-        let result = send(channel, &pending.event, client);
-        state.attempted(&pending.event.id, &channel.id, result.clone(), &now())?;
-        match result {
-            Ok(()) => out
-                .delivered
-                .push((pending.event, channel.kind().to_string())),
-            Err(e) => out
-                .failed
-                .push((pending.event, channel.kind().to_string(), e)),
+#[cfg(test)]
+mod tests {
+    use super::check_url;
+
+    #[test]
+    fn webhook_urls_are_https_with_a_host() {
+        assert!(check_url("https://hooks.example.com/T/x?token=1", false).is_ok());
+        assert!(check_url("http://127.0.0.1:8080/hook", false).is_err());
+        assert!(check_url("http://127.0.0.1:8080/hook", true).is_ok());
+        for bad in [
+            "file:///etc/passwd",
+            "gopher://h/",
+            "https://",
+            "hooks.example.com/x",
+            "",
+        ] {
+            assert!(check_url(bad, true).is_err(), "{bad}");
         }
+        let err = check_url("ftp://h/secret-path", true).unwrap_err();
+        assert!(!err.contains("secret-path"), "{err}");
     }
-    Ok(out)
 }

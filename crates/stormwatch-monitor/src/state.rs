@@ -1,12 +1,12 @@
 //! The monitor's own SQLite file: each project's last findings, the reminders sent, the
 //! events and their outbox. Never inside the advisory database, which imports replace.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-use crate::{diff, Event, Observation, Tracked};
+use crate::{diff, Event, EventKind, Observation, Tracked};
 
 /// Schema migrations, in order; `PRAGMA user_version` says how many have run.
 const MIGRATIONS: &[&str] = &[
@@ -44,6 +44,17 @@ const MIGRATIONS: &[&str] = &[
          PRIMARY KEY (event_id, channel)
      );
      CREATE INDEX outbox_pending ON outbox(delivered_at);",
+    // 2: what advisory data each run had (a run with less resolves nothing); how many times
+    // each finding was resolved (so that its return is a new event with a new id); when a
+    // failed delivery may be tried again.
+    "ALTER TABLE project ADD COLUMN coverage TEXT;
+     CREATE TABLE generation (
+         project TEXT NOT NULL,
+         key TEXT NOT NULL,
+         n INTEGER NOT NULL,
+         PRIMARY KEY (project, key)
+     );
+     ALTER TABLE outbox ADD COLUMN not_before INTEGER NOT NULL DEFAULT 0;",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -56,6 +67,8 @@ pub enum StateError {
     },
     #[error("{path}: monitor state: {message}")]
     Invalid { path: PathBuf, message: String },
+    #[error("another monitor run holds {path} (waited {waited} s; --lock-wait to wait longer)")]
+    Busy { path: PathBuf, waited: u64 },
 }
 
 pub struct State {
@@ -70,6 +83,8 @@ pub struct Pending {
     pub channel: String,
     pub attempts: i64,
     pub last_error: Option<String>,
+    /// Unix seconds before which it is not tried again (after a failure).
+    pub not_before: i64,
 }
 
 impl State {
@@ -162,6 +177,33 @@ impl State {
             .map(Some)
     }
 
+    /// What advisory data the project's last recorded run had (as the caller wrote it).
+    pub fn coverage(&self, project: &str) -> Result<Option<String>, StateError> {
+        let row: Option<Option<String>> = self
+            .conn
+            .query_row(
+                "SELECT coverage FROM project WHERE name = ?1",
+                [project],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(self.e())?;
+        Ok(row.flatten())
+    }
+
+    fn generations(&self, project: &str) -> Result<HashMap<String, i64>, StateError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT key, n FROM generation WHERE project = ?1")
+            .map_err(self.e())?;
+        let rows = stmt
+            .query_map([project], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(self.e())?
+            .collect::<Result<_, _>>()
+            .map_err(self.e())?;
+        Ok(rows)
+    }
+
     fn reminders(&self, project: &str) -> Result<HashSet<String>, StateError> {
         let mut stmt = self
             .conn
@@ -176,17 +218,19 @@ impl State {
     }
 
     /// Compares `now` with the last run, and in one transaction stores the new findings,
-    /// the events and one outbox row per channel whose minimum severity the event meets.
-    /// Returns the events.
+    /// `coverage` (what advisory data this run had), the events and one outbox row per
+    /// channel whose minimum severity the event meets. Returns the events.
     pub fn record(
         &mut self,
         now: &Observation,
         channels: &[crate::Channel],
         created: &str,
+        coverage: &str,
     ) -> Result<Vec<Event>, StateError> {
         let previous = self.previous(&now.project)?;
         let sent = self.reminders(&now.project)?;
-        let (events, reminders) = diff(previous.as_deref(), now, &sent, created);
+        let generations = self.generations(&now.project)?;
+        let (events, reminders) = diff(previous.as_deref(), now, &sent, &generations, created);
         let path = self.path.clone();
         let e = |source| StateError::Sqlite {
             path: path.clone(),
@@ -194,9 +238,10 @@ impl State {
         };
         let tx = self.conn.transaction().map_err(e)?;
         tx.execute(
-            "INSERT INTO project (name, path, first_run, last_run) VALUES (?1, ?2, ?3, ?3)
-             ON CONFLICT(name) DO UPDATE SET path = ?2, last_run = ?3",
-            params![now.project, now.path, created],
+            "INSERT INTO project (name, path, first_run, last_run, coverage)
+             VALUES (?1, ?2, ?3, ?3, ?4)
+             ON CONFLICT(name) DO UPDATE SET path = ?2, last_run = ?3, coverage = ?4",
+            params![now.project, now.path, created, coverage],
         )
         .map_err(e)?;
         tx.execute("DELETE FROM finding WHERE project = ?1", [&now.project])
@@ -220,6 +265,16 @@ impl State {
             .map_err(e)?;
         }
         for event in &events {
+            if event.kind == EventKind::Resolved {
+                if let Some(f) = &event.finding {
+                    tx.execute(
+                        "INSERT INTO generation (project, key, n) VALUES (?1, ?2, 1)
+                         ON CONFLICT(project, key) DO UPDATE SET n = n + 1",
+                        params![now.project, f.key],
+                    )
+                    .map_err(e)?;
+                }
+            }
             insert_event(&tx, event, channels).map_err(e)?;
         }
         tx.commit().map_err(e)?;
@@ -243,40 +298,47 @@ impl State {
         tx.commit().map_err(e)
     }
 
-    /// Outbox rows not delivered yet, oldest first.
+    /// Outbox rows not delivered yet, oldest first, with the time (Unix seconds) before
+    /// which each may not be tried again.
     pub fn pending(&self) -> Result<Vec<Pending>, StateError> {
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT e.json, o.channel, o.attempts, o.last_error FROM outbox o
+                "SELECT e.json, o.channel, o.attempts, o.last_error, o.not_before FROM outbox o
                  JOIN event e ON e.id = o.event_id
                  WHERE o.delivered_at IS NULL ORDER BY e.created, e.id",
             )
             .map_err(self.e())?;
-        let rows: Vec<(String, String, i64, Option<String>)> = stmt
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        type Row = (String, String, i64, Option<String>, i64);
+        let rows: Vec<Row> = stmt
+            .query_map([], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })
             .map_err(self.e())?
             .collect::<Result<_, _>>()
             .map_err(self.e())?;
         rows.into_iter()
-            .map(|(json, channel, attempts, last_error)| {
+            .map(|(json, channel, attempts, last_error, not_before)| {
                 Ok(Pending {
                     event: serde_json::from_str(&json).map_err(|err| self.corrupt("event", err))?,
                     channel,
                     attempts,
                     last_error,
+                    not_before,
                 })
             })
             .collect()
     }
 
-    /// Records one delivery attempt.
+    /// Records one delivery attempt; a failed one is not tried again before `retry_at`
+    /// (Unix seconds).
     pub fn attempted(
         &self,
         event_id: &str,
         channel: &str,
         outcome: Result<(), String>,
         at: &str,
+        retry_at: i64,
     ) -> Result<(), StateError> {
         let (delivered, error) = match outcome {
             Ok(()) => (Some(at), None),
@@ -285,8 +347,8 @@ impl State {
         self.conn
             .execute(
                 "UPDATE outbox SET attempts = attempts + 1, last_attempt = ?3, last_error = ?4,
-                 delivered_at = ?5 WHERE event_id = ?1 AND channel = ?2",
-                params![event_id, channel, at, error, delivered],
+                 delivered_at = ?5, not_before = ?6 WHERE event_id = ?1 AND channel = ?2",
+                params![event_id, channel, at, error, delivered, retry_at],
             )
             .map_err(self.e())?;
         Ok(())
