@@ -1,0 +1,218 @@
+//! `monitor` against receivers and data that misbehave: overlapping runs on one state,
+//! receivers that answer late or never, advisory data that goes missing or shrinks, and
+//! channel URLs that are not https. Every receiver is a real server on 127.0.0.1 that
+//! counts what it was sent; each command is bounded by a timeout so a hang fails the test.
+
+mod common;
+#[path = "common/server.rs"]
+mod server;
+
+use std::collections::HashSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::sw;
+use serde_json::Value;
+use server::{Reply, Server};
+
+const LIMIT: Duration = Duration::from_secs(90);
+
+/// An OSV record: `package` (below `fixed`) affected by `id`.
+fn advisory(id: &str, package: &str, fixed: &str) -> String {
+    format!(
+        r#"{{"id":"{id}","modified":"2026-10-01T00:00:00Z","published":"2026-10-01T00:00:00Z","summary":"{id} in {package}","affected":[{{"package":{{"name":"{package}","ecosystem":"PyPI"}},"ranges":[{{"type":"ECOSYSTEM","events":[{{"introduced":"0"}},{{"fixed":"{fixed}"}}]}}]}}],"database_specific":{{"severity":"HIGH"}}}}"#
+    )
+}
+
+struct Env {
+    dir: tempfile::TempDir,
+}
+
+impl Env {
+    /// A project pinning shoplib 1.0 and otherlib 1.0.
+    fn new() -> Env {
+        let dir = tempfile::tempdir().unwrap();
+        let project = dir.path().join("shop");
+        fs::create_dir_all(&project).unwrap();
+        fs::write(
+            project.join("requirements.txt"),
+            "shoplib==1.0\notherlib==1.0\n",
+        )
+        .unwrap();
+        Env { dir }
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    fn state(&self) -> PathBuf {
+        self.path("state/monitor.db")
+    }
+
+    /// An OSV directory `name` holding `records` (id, package).
+    fn osv(&self, name: &str, records: &[(&str, &str)]) -> PathBuf {
+        let dir = self.path(name);
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        for (id, package) in records {
+            fs::write(dir.join(format!("{id}.json")), advisory(id, package, "9.0")).unwrap();
+        }
+        dir
+    }
+
+    fn cmd(&self) -> assert_cmd::Command {
+        let mut c = sw(self.dir.path());
+        c.env("STORMWATCH_DB", self.path("data/advisories.db"))
+            .timeout(LIMIT);
+        c
+    }
+
+    /// `monitor` of the project, reading the OSV directory `osv` directly.
+    fn monitor(&self, osv: &Path, extra: &[&str]) -> assert_cmd::Command {
+        let mut c = self.cmd();
+        c.args(["monitor", "shop", "--offline", "--no-bundled", "--db"])
+            .arg(osv)
+            .arg("--state")
+            .arg(self.state())
+            .args(extra);
+        c
+    }
+}
+
+fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// A receiver that counts POSTs, answering each after `delay` with `reply`.
+fn receiver(delay: Duration, status: u16) -> Server {
+    Server::start(None, move |_| {
+        std::thread::sleep(delay);
+        Reply::status(status)
+    })
+}
+
+/// (Idempotency-Key, body) of every POST the receiver saw.
+fn posts(server: &Server) -> Vec<(String, Value)> {
+    server
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "POST")
+        .map(|r| {
+            (
+                r.header("idempotency-key").unwrap_or_default().to_string(),
+                serde_json::from_slice(&r.body).unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn kinds(sent: &[(String, Value)]) -> Vec<String> {
+    sent.iter()
+        .map(|(_, b)| b["kind"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+/// Issue 25 item 9: runs started together on one state file (also for two projects
+/// sharing it) deliver each event once; a run that cannot get the state says who holds it.
+#[test]
+fn overlapping_runs_on_one_state_deliver_each_event_once() {
+    let env = Env::new();
+    let osv = env.osv("osv", &[("SHOP-1", "shoplib")]);
+    // A slow receiver keeps each run in its delivery while the others start.
+    let hook = receiver(Duration::from_millis(500), 200);
+    let url = format!("{}/hook", hook.url);
+    let children: Vec<_> = ["one", "one", "two", "two", "one"]
+        .iter()
+        .map(|project| {
+            let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin("stormwatch"));
+            c.current_dir(env.dir.path())
+                .env("STORMWATCH_DB", env.path("data/advisories.db"))
+                .env("NO_COLOR", "1")
+                .args(["monitor", "shop", "--offline", "--no-bundled", "--db"])
+                .arg(&osv)
+                .arg("--state")
+                .arg(env.state())
+                .args([
+                    "--alert-existing",
+                    "--allow-http-webhook",
+                    "--project",
+                    project,
+                    "--webhook",
+                    &url,
+                ])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped());
+            c.spawn().unwrap()
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    }
+    let sent = posts(&hook);
+    let mut projects: Vec<&str> = sent
+        .iter()
+        .map(|(_, b)| b["project"].as_str().unwrap())
+        .collect();
+    projects.sort();
+    assert_eq!(projects, ["one", "two"], "{sent:?}");
+    assert!(kinds(&sent).iter().all(|k| k == "new"), "{sent:?}");
+
+    // Another run holds the state: a clear message, exit 2, nothing sent.
+    let held = stormwatch_monitor::lock(&env.state(), Duration::ZERO).unwrap();
+    let out = env
+        .monitor(
+            &osv,
+            &[
+                "--lock-wait",
+                "1",
+                "--allow-http-webhook",
+                "--webhook",
+                &url,
+            ],
+        )
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("another monitor run holds"),
+        "{}",
+        stderr(&out)
+    );
+    drop(held);
+    assert_eq!(posts(&hook).len(), 2);
+}
+
+/// Issue 25 item 9: an event's Idempotency-Key comes from its content, not from when or
+/// by which run it was found: the same change recorded twice has the same key.
+#[test]
+fn the_same_change_always_has_the_same_key() {
+    let env = Env::new();
+    let osv = env.osv("osv", &[("SHOP-1", "shoplib")]);
+    let hook = receiver(Duration::ZERO, 200);
+    let url = format!("{}/hook", hook.url);
+    for state in ["a.db", "b.db"] {
+        env.cmd()
+            .args(["monitor", "shop", "--offline", "--no-bundled", "--db"])
+            .arg(&osv)
+            .arg("--state")
+            .arg(env.path(state))
+            .args([
+                "--alert-existing",
+                "--allow-http-webhook",
+                "--webhook",
+                &url,
+            ])
+            .assert()
+            .code(0);
+        // A later second: the event's creation time differs, its key must not.
+        std::thread::sleep(Duration::from_millis(1100));
+    }
+    let sent = posts(&hook);
+    assert_eq!(sent.len(), 2, "{sent:?}");
+    assert_eq!(sent[0].0, sent[1].0, "{sent:?}");
+    assert_ne!(sent[0].1["created"], sent[1].1["created"]);
+}
