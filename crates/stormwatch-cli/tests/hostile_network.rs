@@ -216,3 +216,92 @@ fn the_same_change_always_has_the_same_key() {
     assert_eq!(sent[0].0, sent[1].0, "{sent:?}");
     assert_ne!(sent[0].1["created"], sent[1].1["created"]);
 }
+
+/// Issue 25 item 10: a receiver that answers after the timeout gets each event once in a
+/// run, however many retries are allowed, and not again on the next run before the back-off
+/// has passed.
+#[test]
+fn a_late_receiver_gets_each_event_once_per_run() {
+    let env = Env::new();
+    let osv = env.osv("osv", &[("SHOP-1", "shoplib"), ("OTHER-1", "otherlib")]);
+    // Keys are noted as requests arrive: the server records a request only once answered.
+    let seen = Arc::new(Mutex::new(Vec::<String>::new()));
+    let hook = {
+        let seen = seen.clone();
+        Server::start(None, move |r| {
+            seen.lock()
+                .unwrap()
+                .push(r.header("idempotency-key").unwrap_or_default().to_string());
+            std::thread::sleep(Duration::from_secs(3));
+            Reply::status(200)
+        })
+    };
+    let url = format!("{}/hook", hook.url);
+    let args = [
+        "--alert-existing",
+        "--allow-http-webhook",
+        "--webhook",
+        &url,
+        "--timeout",
+        "1",
+        "--retries",
+        "5",
+    ];
+    let out = env.monitor(&osv, &args).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let sent = seen.lock().unwrap().clone();
+    let keys: HashSet<&str> = sent.iter().map(String::as_str).collect();
+    assert_eq!(sent.len(), 2, "one attempt per event: {sent:?}");
+    assert_eq!(keys.len(), 2, "{sent:?}");
+
+    // The next run at once: both are backing off, nothing is sent.
+    let out = env.monitor(&osv, &args).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("2 waiting to be retried"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(seen.lock().unwrap().len(), 2);
+}
+
+/// Issue 25 item 10: a receiver that never answers costs at most the run's delivery
+/// budget, whatever the number of queued events, timeouts and retries.
+#[test]
+fn a_receiver_that_never_answers_costs_at_most_the_budget() {
+    let env = Env::new();
+    let records: Vec<(String, &str)> = (1..=6).map(|i| (format!("SHOP-{i}"), "shoplib")).collect();
+    let refs: Vec<(&str, &str)> = records.iter().map(|(i, p)| (i.as_str(), *p)).collect();
+    let osv = env.osv("osv", &refs);
+    let hook = Server::start(None, |_| Reply::Hang);
+    let url = format!("{}/hook", hook.url);
+    let start = Instant::now();
+    let out = env
+        .monitor(
+            &osv,
+            &[
+                "--alert-existing",
+                "--allow-http-webhook",
+                "--webhook",
+                &url,
+                "--timeout",
+                "30",
+                "--retries",
+                "3",
+                "--delivery-budget",
+                "3",
+            ],
+        )
+        .output()
+        .unwrap();
+    let took = start.elapsed();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    // Budget 3 s; the rest is start-up and slack on a loaded machine.
+    assert!(took < Duration::from_secs(20), "took {took:?}");
+    assert!(
+        stderr(&out).contains("left for the next run (--delivery-budget 3 s spent)"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(posts(&hook).len(), 1, "one delivery fits in the budget");
+}
