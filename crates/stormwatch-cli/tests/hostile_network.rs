@@ -305,3 +305,76 @@ fn a_receiver_that_never_answers_costs_at_most_the_budget() {
     );
     assert_eq!(posts(&hook).len(), 1, "one delivery fits in the budget");
 }
+
+/// Issue 25 item 8: with the advisory database gone, stale, or shrunk, a run resolves
+/// nothing: a failure event, exit 2, the state kept, so that the data's return is not a
+/// wave of "new" events either.
+#[test]
+fn incomplete_advisory_data_never_resolves_findings() {
+    let env = Env::new();
+    let osv = env.osv("feed", &[("SHOP-1", "shoplib"), ("OTHER-1", "otherlib")]);
+    let db = env.path("data/advisories.db");
+    env.cmd()
+        .args(["db", "update", "--source"])
+        .arg(&osv)
+        .assert()
+        .code(0);
+    let hook = receiver(Duration::ZERO, 200);
+    let url = format!("{}/hook", hook.url);
+    let run = |extra: &[&str], code: i32| {
+        let out = env
+            .cmd()
+            .args(["monitor", "shop", "--offline", "--state"])
+            .arg(env.state())
+            .args(["--allow-http-webhook", "--webhook", &url])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(code), "{}", stderr(&out));
+        stderr(&out)
+    };
+    let today = time::OffsetDateTime::now_utc().date();
+    run(&[], 0);
+
+    // The database is gone: only the bundled Tornado set is left.
+    fs::rename(&db, env.path("advisories.db.away")).unwrap();
+    let err = run(&[], 2);
+    assert!(err.contains("advisory data incomplete"), "{err}");
+    let sent = posts(&hook);
+    assert_eq!(kinds(&sent), ["failure"], "{sent:?}");
+    let detail = sent[0].1["detail"].as_str().unwrap();
+    assert!(detail.contains("no advisory database"), "{detail}");
+
+    // Back: nothing new, nothing resolved (the failed run kept the recorded findings).
+    fs::rename(env.path("advisories.db.away"), &db).unwrap();
+    run(&[], 0);
+    assert_eq!(posts(&hook).len(), 1, "{:?}", posts(&hook));
+
+    // Stale beyond max-age.
+    let later = (today + time::Duration::days(30)).to_string();
+    let err = run(&["--today", &later], 2);
+    assert!(err.contains("days old"), "{err}");
+    assert_eq!(kinds(&posts(&hook)), ["failure", "failure"]);
+
+    // Shrunk: the same source now covers one package of two (forced past the import's
+    // guard). Nothing is resolved until the change is accepted.
+    env.osv("feed", &[("SHOP-1", "shoplib")]);
+    env.cmd()
+        .args(["db", "update", "--force", "--source"])
+        .arg(&osv)
+        .assert()
+        .code(0);
+    let err = run(&[], 2);
+    assert!(
+        err.contains("covers 1 packages, the previous run's covered 2"),
+        "{err}"
+    );
+    assert_eq!(kinds(&posts(&hook)), ["failure", "failure", "failure"]);
+    let err = run(&["--accept-data-change"], 0);
+    assert!(!err.contains("incomplete"), "{err}");
+    assert_eq!(
+        kinds(&posts(&hook)),
+        ["failure", "failure", "failure", "resolved"],
+        "the deliberate change is compared"
+    );
+}
