@@ -378,3 +378,68 @@ fn incomplete_advisory_data_never_resolves_findings() {
         "the deliberate change is compared"
     );
 }
+
+/// Issue 25 item 15: webhook, Slack and Teams URLs are https:// with a host; http:// only
+/// with --allow-http-webhook; other schemes never. The error names the flag or the policy
+/// line, and nothing is sent.
+#[test]
+fn channel_urls_must_be_https() {
+    let env = Env::new();
+    let osv = env.osv("osv", &[("SHOP-1", "shoplib")]);
+    let hook = receiver(Duration::ZERO, 200);
+    let plain = format!("{}/hook?token=s3cret", hook.url);
+    for (flag, url, expected) in [
+        ("--webhook", plain.as_str(), "--webhook (#1): plain http://"),
+        (
+            "--slack",
+            "file:///etc/passwd",
+            "--slack (#1): `file:` URLs",
+        ),
+        ("--teams", "gopher://127.0.0.1/x", "--teams (#1): `gopher:`"),
+        ("--webhook", "not a url", "--webhook (#1): not a valid URL"),
+    ] {
+        let out = env
+            .monitor(&osv, &["--alert-existing", flag, url])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{url}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(err.contains(expected), "{url}: {err}");
+        assert!(
+            !err.contains("s3cret"),
+            "the URL's secret is not repeated: {err}"
+        );
+    }
+    // From the policy: the line and the variable are named.
+    fs::write(
+        env.path("shop/stormwatch.toml"),
+        "[[monitor.channel]]\ntype = \"slack\"\nurl-env = \"HOOK\"\n",
+    )
+    .unwrap();
+    let out = env
+        .monitor(&osv, &["--alert-existing"])
+        .env("HOOK", "ftp://example.com/x")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("stormwatch.toml:1: monitor channel (slack, url-env HOOK)"),
+        "{}",
+        stderr(&out)
+    );
+    fs::remove_file(env.path("shop/stormwatch.toml")).unwrap();
+    assert!(posts(&hook).is_empty());
+    // Allowed explicitly: delivered.
+    env.monitor(
+        &osv,
+        &[
+            "--alert-existing",
+            "--allow-http-webhook",
+            "--webhook",
+            &plain,
+        ],
+    )
+    .assert()
+    .code(0);
+    assert_eq!(posts(&hook).len(), 1);
+}
