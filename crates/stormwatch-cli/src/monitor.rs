@@ -347,6 +347,12 @@ fn monitor(args: MonitorArgs) -> Result<ExitCode> {
             short.join("; ")
         )
     };
+    let run = Run {
+        project: &project,
+        created: &created,
+        channels: &channels,
+        args: &args,
+    };
     let mut events = Vec::new();
     match audit(&root, &args, policy, today) {
         Err(e) => {
@@ -375,7 +381,10 @@ fn monitor(args: MonitorArgs) -> Result<ExitCode> {
             ));
         }
         Ok(report) => {
-            let coverage = coverage(&db_path, direct_osv)?;
+            let coverage = coverage(&db_path, direct_osv).unwrap_or_else(|e| {
+                short.push(format!("cannot read the advisory database: {e:#}"));
+                Coverage::default()
+            });
             if let Some(data) = &report.advisory_data {
                 if data.stale {
                     short.push(format!(
@@ -398,22 +407,10 @@ fn monitor(args: MonitorArgs) -> Result<ExitCode> {
             if !short.is_empty() {
                 failures.push(incomplete(&short));
             } else {
-                let run = Run {
-                    project: &project,
-                    created: &created,
-                    channels: &channels,
-                    args: &args,
-                };
                 events = compare(&mut state, &report, &coverage, &run, policy, &root, today)?;
             }
         }
     }
-    let run = Run {
-        project: &project,
-        created: &created,
-        channels: &channels,
-        args: &args,
-    };
     finish(state, events, failures, &run, http)
 }
 
@@ -435,35 +432,30 @@ fn compare(
     root: &Path,
     today: time::Date,
 ) -> Result<Vec<Event>> {
-    let (project, args) = (run.project.to_string(), run.args);
-    {
-        {
-            let observation = Observation {
-                project: project.clone(),
-                path: root
-                    .canonicalize()
-                    .unwrap_or(root.to_path_buf())
-                    .display()
-                    .to_string(),
-                today,
-                findings: stormwatch_monitor::tracked(report, args.include_config),
-                ignores: expiring_ignores(policy, report),
-                warn_days: policy.and_then(|p| p.monitor.deadline_warning).unwrap_or(7),
-                alert_existing: args.alert_existing,
-            };
-            let first = !state.has_run(&project)?;
-            let events =
-                state.record(&observation, run.channels, run.created, &coverage.to_json())?;
-            if first && !args.alert_existing {
-                eprintln!(
-                    "first run for project `{project}`: {} finding{} recorded, no alerts (--alert-existing to alert on them)",
-                    observation.findings.len(),
-                    if observation.findings.len() == 1 { "" } else { "s" }
-                );
-            }
-            Ok(events)
-        }
+    let (project, args) = (run.project, run.args);
+    let observation = Observation {
+        project: project.to_string(),
+        path: root
+            .canonicalize()
+            .unwrap_or(root.to_path_buf())
+            .display()
+            .to_string(),
+        today,
+        findings: stormwatch_monitor::tracked(report, args.include_config),
+        ignores: expiring_ignores(policy, report),
+        warn_days: policy.and_then(|p| p.monitor.deadline_warning).unwrap_or(7),
+        alert_existing: args.alert_existing,
+    };
+    let first = !state.has_run(project)?;
+    let events = state.record(&observation, run.channels, run.created, &coverage.to_json())?;
+    if first && !args.alert_existing {
+        eprintln!(
+            "first run for project `{project}`: {} finding{} recorded, no alerts (--alert-existing to alert on them)",
+            observation.findings.len(),
+            if observation.findings.len() == 1 { "" } else { "s" }
+        );
     }
+    Ok(events)
 }
 
 /// Records the failures, prints the events, delivers the outbox; the exit code.

@@ -10,6 +10,7 @@ mod server;
 use std::collections::HashSet;
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -263,6 +264,85 @@ fn a_late_receiver_gets_each_event_once_per_run() {
         stderr(&out)
     );
     assert_eq!(seen.lock().unwrap().len(), 2);
+}
+
+/// A receiver that answers the first `failures` POSTs with 503, then 200.
+fn failing(failures: usize) -> Server {
+    let count = Arc::new(AtomicUsize::new(0));
+    Server::start(None, move |_| {
+        if count.fetch_add(1, Ordering::SeqCst) < failures {
+            Reply::status(503)
+        } else {
+            Reply::status(200)
+        }
+    })
+}
+
+/// One attempt per run, whatever `--retries` says; a failed delivery is tried again on a
+/// later run (here at once: `--retry-after 0`) under the same key, until accepted.
+#[test]
+fn a_failing_receiver_gets_the_event_exactly_once_across_runs() {
+    let env = Env::new();
+    let osv = env.osv("osv", &[("SHOP-1", "shoplib")]);
+    let hook = failing(2);
+    let url = format!("{}/hook", hook.url);
+    let args = [
+        "--alert-existing",
+        "--allow-http-webhook",
+        "--webhook",
+        &url,
+        "--retries",
+        "3",
+        "--retry-after",
+        "0",
+    ];
+    for run in 1..=2 {
+        let out = env.monitor(&osv, &args).output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        let err = stderr(&out);
+        assert!(
+            err.contains("not delivered, queued for a later run"),
+            "{err}"
+        );
+        assert!(err.contains("503"), "{err}");
+        assert_eq!(posts(&hook).len(), run);
+    }
+    env.monitor(&osv, &args).assert().code(0);
+    env.monitor(&osv, &args).assert().code(0);
+    let sent = posts(&hook);
+    assert_eq!(sent.len(), 3, "{sent:?}");
+    let keys: HashSet<&str> = sent.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(keys.len(), 1, "every attempt carries the same key");
+}
+
+/// An event a receiver refuses stays queued; a run without that channel says so.
+#[test]
+fn an_event_that_cannot_be_delivered_stays_queued_and_is_reported() {
+    let env = Env::new();
+    let osv = env.osv("osv", &[("SHOP-1", "shoplib")]);
+    let hook = failing(usize::MAX);
+    let url = format!("{}/hook", hook.url);
+    let out = env
+        .monitor(
+            &osv,
+            &[
+                "--alert-existing",
+                "--allow-http-webhook",
+                "--webhook",
+                &url,
+            ],
+        )
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let out = env.monitor(&osv, &[]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("1 queued for channels not configured"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(posts(&hook).len(), 1);
 }
 
 /// Issue 25 item 10: a receiver that never answers costs at most the run's delivery
