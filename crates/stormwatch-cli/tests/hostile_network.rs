@@ -159,7 +159,7 @@ fn overlapping_runs_on_one_state_deliver_each_event_once() {
         .map(|(_, b)| b["project"].as_str().unwrap())
         .collect();
     projects.sort();
-    assert_eq!(projects, ["one", "two"], "{sent:?}");
+    assert_eq!(projects, ["one", "two"], "one delivery per project");
     assert!(kinds(&sent).iter().all(|k| k == "new"), "{sent:?}");
 
     // Another run holds the state: a clear message, exit 2, nothing sent.
