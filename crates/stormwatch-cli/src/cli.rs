@@ -217,9 +217,11 @@ Channels: standard output always; --webhook, --slack, --teams URL; --email ADDR 
 --smtp HOST[:PORT] (STARTTLS required; STORMWATCH_SMTP_USERNAME / STORMWATCH_SMTP_PASSWORD).
 The policy's [[monitor.channel]] tables add channels with their own min-severity.
 
-Exit codes: 0 the run completed and every event was delivered; 1 some deliveries failed
-(they stay queued for the next run); 2 the update or the audit failed (reported to every
-channel as a failure event, never as \"nothing new\").
+Exit codes: 0 the run completed and every event was delivered; 1 some deliveries failed,
+wait for their retry or did not fit in the budget (they stay queued for a later run); 2 the
+update or the audit failed, or the advisory data was incomplete (reported to every channel
+as a failure event, never as \"nothing new\"), another run held the state, or a channel
+URL was refused.
 
 Examples:
   stormwatch monitor
@@ -312,7 +314,7 @@ pub struct MonitorArgs {
     pub lock_wait: u64,
 
     /// The most seconds a run spends delivering events; the rest wait for the next run.
-    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    #[arg(long, value_name = "SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
     pub delivery_budget: u64,
 
     /// Seconds before a failed delivery is tried again (on a later run), doubled for each

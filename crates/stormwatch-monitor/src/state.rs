@@ -377,3 +377,39 @@ fn insert_event(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A state written by the first schema is migrated in place, its rows kept.
+    #[test]
+    fn a_schema_1_state_is_migrated() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("monitor.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(MIGRATIONS[0]).unwrap();
+            conn.execute_batch(
+                "PRAGMA user_version = 1;
+                 INSERT INTO project VALUES ('p', '.', 't', 't');
+                 INSERT INTO event VALUES ('e1', 'p', 't', '{}');
+                 INSERT INTO outbox (event_id, channel) VALUES ('e1', 'webhook:x');",
+            )
+            .unwrap();
+        }
+        let state = State::open(&path).unwrap();
+        assert!(state.has_run("p").unwrap());
+        assert_eq!(state.coverage("p").unwrap(), None);
+        let version: i64 = state
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version as usize, MIGRATIONS.len());
+        let not_before: i64 = state
+            .conn
+            .query_row("SELECT not_before FROM outbox", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(not_before, 0);
+    }
+}
