@@ -230,10 +230,12 @@ fn gitlab_template_and_example_workflows() {
 }
 
 /// A project pinning shoplib 1.0, an OSV directory as its policy's advisory source (no
-/// network), and a webhook receiver on 127.0.0.1.
+/// network), and an https webhook receiver on 127.0.0.1 (its CA trusted via SSL_CERT_FILE:
+/// webhook URLs must be https).
 struct Monitored {
     dir: tempfile::TempDir,
     hook: server::Server,
+    tls: server::Tls,
 }
 
 impl Monitored {
@@ -247,8 +249,9 @@ impl Monitored {
             "[advisories]\nsources = [\"osv\"]\n",
         )
         .unwrap();
-        let hook = server::Server::start(None, |_| server::Reply::status(200));
-        let m = Monitored { dir, hook };
+        let tls = server::Tls::new(dir.path());
+        let hook = server::Server::start(Some(&tls), |_| server::Reply::status(200));
+        let m = Monitored { dir, hook, tls };
         m.advisory("SHOP-1");
         m
     }
@@ -286,6 +289,7 @@ impl Monitored {
                 .env("PATH", path_with_binary())
                 .env("STORMWATCH_DB", self.dir.path().join("data/advisories.db"))
                 .env("STORMWATCH_STATE", self.dir.path().join("data/monitor.db"))
+                .env("SSL_CERT_FILE", &self.tls.ca_pem)
                 .env_remove("HTTPS_PROXY")
                 .env_remove("HTTP_PROXY");
             for (k, v) in env {
