@@ -11,7 +11,11 @@ use assert_cmd::Command;
 use serde_json::Value;
 
 mod common;
+#[path = "common/server.rs"]
+mod server;
+
 use common::sw;
+use server::{Reply, Server};
 
 /// Far above any real run on these inputs; only a hang or a crash loop reaches it.
 const BOUND: Duration = Duration::from_secs(60);
@@ -106,4 +110,99 @@ fn deeply_nested_policy_patterns_are_an_error_with_file_and_line() {
     fs::remove_file(p.join("stormwatch.toml")).unwrap();
     let err = stderr_of(run(p).args(["check", "--config"]).arg(&policy), 2);
     assert!(err.contains("policy.toml:4: pattern too long"), "{err}");
+}
+
+// ---- item 15 (probe): tokens in a probed URL never reach a report ----
+
+/// `stormwatch probe` without proxies from the environment.
+fn probe(dir: &Path) -> Command {
+    let mut cmd = run(dir);
+    for var in [
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+        "http_proxy",
+        "https_proxy",
+        "all_proxy",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.arg("probe");
+    cmd
+}
+
+#[test]
+fn query_values_of_the_probed_url_are_redacted_in_every_output() {
+    let home = tempfile::tempdir().unwrap();
+    // A Tornado that discloses its version, sends tracebacks, and redirects its login page
+    // to another host with a code in the query.
+    let server = Server::start(None, |r| {
+        let server = ("Server", "TornadoServer/6.4.2");
+        if r.path.starts_with("/?token=") {
+            Reply::ok(
+                b"<html>home</html>".to_vec(),
+                &[server, ("Content-Type", "text/html")],
+            )
+        } else if r.path.starts_with("/login") {
+            Reply::Send {
+                status: 302,
+                headers: vec![(
+                    "Location".into(),
+                    "http://localhost:9/cb?code=SEKRIT-REDIRECT".into(),
+                )],
+                body: vec![],
+            }
+        } else {
+            Reply::Send {
+                status: 500,
+                headers: vec![(server.0.into(), server.1.into())],
+                body: b"Traceback (most recent call last):\n  File \"/app/tornado/web.py\", line 1, in f\nKeyError: 'x'\n".to_vec(),
+            }
+        }
+    });
+    let url = format!("{}/?token=SEKRIT-TOKEN&user=alice", server.url);
+    for format in ["table", "json", "markdown", "sarif", "junit", "github"] {
+        let out = probe(home.path())
+            .args([
+                url.as_str(),
+                "--path",
+                "/login?next=SEKRIT-PATH",
+                "--format",
+                format,
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{format}: {out:?}");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            !text.contains("SEKRIT"),
+            "{format} shows a query value:\n{text}"
+        );
+        if format == "json" {
+            assert!(text.contains("token=REDACTED"), "{text}");
+        }
+    }
+    // The requests themselves were sent as given.
+    assert!(server
+        .requests()
+        .iter()
+        .any(|r| r.path == "/?token=SEKRIT-TOKEN&user=alice"));
+    // Nor in an error: a service that does not answer.
+    let silent = Server::start(None, |_| Reply::Hang);
+    let err = stderr_of(
+        probe(home.path()).args([
+            format!("{}/?token=SEKRIT-TOKEN", silent.url).as_str(),
+            "--timeout",
+            "1",
+            "--total-timeout",
+            "2",
+        ]),
+        2,
+    );
+    assert!(err.contains("did not answer"), "{err}");
+    assert!(!err.contains("SEKRIT"), "{err}");
 }
