@@ -98,7 +98,7 @@ fn apply_policy(
             "wrote {} finding{} to the baseline {}",
             file.findings.len(),
             if file.findings.len() == 1 { "" } else { "s" },
-            path.display()
+            stormwatch_report::escape_controls(&path.display().to_string())
         );
     }
     Ok(audit)

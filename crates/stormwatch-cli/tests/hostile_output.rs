@@ -206,3 +206,103 @@ fn query_values_of_the_probed_url_are_redacted_in_every_output() {
     assert!(err.contains("did not answer"), "{err}");
     assert!(!err.contains("SEKRIT"), "{err}");
 }
+
+// ---- item 6: names and contents from the tree cannot drive the terminal or forge lines ----
+
+/// A file name that hides what follows it, breaks the line and starts a GitHub Actions
+/// workflow command.
+const EVIL_PY: &str = "app\u{1b}[8m\n::error file=x::forged.py";
+const EVIL_REQ: &str = "requirements\u{1b}[2J\r\n::error::x.txt";
+
+/// A repository whose file names and contents carry escape sequences and line breaks.
+fn hostile_tree(p: &Path) {
+    write(
+        p,
+        EVIL_PY,
+        "import os\nimport tornado.web\n\n\
+         settings = {\"debug\": os.environ.get(\"D\u{1b}[8mEBUG\", \"1\")}\n\
+         app = tornado.web.Application([], **settings)\n\
+         other = tornado.web.Application([], serve_traceback=True)  # stormwatch: ignore[TW003] demo \u{1b}[8m hidden\n",
+    );
+    write(p, EVIL_REQ, "tornado==6.1  # \u{1b}[8m\n");
+}
+
+/// No raw control character but the line breaks of the output itself, and no line that a
+/// CI log would take as a workflow command.
+fn assert_inert(what: &str, text: &str) {
+    assert!(
+        !text.contains('\u{1b}'),
+        "{what}: raw ESC in the output:\n{text}"
+    );
+    assert!(
+        !text.contains('\r'),
+        "{what}: raw CR in the output:\n{text}"
+    );
+    for line in text.lines() {
+        assert!(
+            !line.trim_start().starts_with("::"),
+            "{what}: a line forged from a name: {line:?}\n{text}"
+        );
+    }
+}
+
+#[test]
+fn names_and_contents_with_escapes_and_newlines_are_shown_escaped() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path();
+    hostile_tree(p);
+    for format in ["table", "markdown"] {
+        for verbose in [false, true] {
+            let mut cmd = run(p);
+            cmd.args(["check", "--format", format]);
+            if verbose {
+                cmd.arg("--verbose");
+            }
+            let out = cmd.output().unwrap();
+            assert_eq!(out.status.code(), Some(1), "{format}: {out:?}");
+            let text = String::from_utf8(out.stdout).unwrap();
+            assert_inert(format, &text);
+            assert_inert(format, &String::from_utf8(out.stderr).unwrap());
+            // The names are still there, escaped, so the reader can find the file.
+            assert!(text.contains("forged.py"), "{format}: {text}");
+            assert!(text.contains("\\u{1b}"), "{format}: {text}");
+            assert!(text.contains("\\n::error"), "{format}: {text}");
+        }
+    }
+    // The checklist quotes evidence from the same findings.
+    let text = stdout_of(run(p).args(["checklist"]), 1);
+    assert_inert("checklist", &text);
+    // JSON stays faithful: the real name, as JSON escapes it.
+    let v: Value =
+        serde_json::from_str(&stdout_of(run(p).args(["check", "--format", "json"]), 1)).unwrap();
+    let files: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["location"]["file"].as_str().unwrap())
+        .collect();
+    assert!(files.contains(&EVIL_PY), "{files:?}");
+    assert!(files.contains(&EVIL_REQ), "{files:?}");
+}
+
+#[test]
+fn error_messages_quote_names_escaped() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path();
+    for args in [
+        vec!["check", "missing\u{1b}[8m\n::error::forged"],
+        vec!["deps", "missing\u{1b}[8m\n::error::forged.txt"],
+    ] {
+        let err = stderr_of(run(p).args(&args), 2);
+        assert_inert("error", &err);
+        assert!(err.contains("\\n::error::forged"), "{err}");
+    }
+    // A policy in the tree whose values carry escapes, printed by `init --process`.
+    write(
+        p,
+        "stormwatch.toml",
+        "[owners]\n\"tornado\" = \"@web\\u001b[8m\\n::error::x\"\n\n[[ignore]]\nid = \"TW001\"\nreason = \"ok\\r\\n::error::forged\"\n",
+    );
+    let page = stdout_of(run(p).args(["init", "--process"]), 0);
+    assert_inert("init --process", &page);
+}

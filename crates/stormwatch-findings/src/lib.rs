@@ -9,6 +9,8 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+pub mod text;
+
 /// Bumped on any incompatible change to the JSON output.
 pub const SCHEMA_VERSION: u32 = 2;
 

@@ -131,7 +131,12 @@ pub fn process(policy: &Policy) -> String {
                 OwnerScope::Package(_) => "package",
                 OwnerScope::Path(_) => "path",
             };
-            let _ = writeln!(out, "| `{}` | {kind} | {} |", o.pattern, o.owner);
+            let _ = writeln!(
+                out,
+                "| `{}` | {kind} | {} |",
+                cell(&o.pattern).replace('`', "'"),
+                cell(&o.owner)
+            );
         }
         out.push('\n');
     }
@@ -168,13 +173,13 @@ pub fn process(policy: &Policy) -> String {
             let _ = writeln!(
                 out,
                 "| {} | {} | {} | {} |",
-                i.id,
+                cell(&i.id),
                 if scope.is_empty() {
                     "everywhere".to_string()
                 } else {
-                    scope.join(" ")
+                    cell(&scope.join(" "))
                 },
-                i.reason.replace('|', "\\|"),
+                cell(&i.reason),
                 i.expires
                     .map(crate::format_date)
                     .unwrap_or_else(|| if i.until_fixed {
@@ -186,6 +191,11 @@ pub fn process(policy: &Policy) -> String {
         }
     }
     out
+}
+
+/// A policy value in a table cell: one line, escaped, no bar to end the cell early.
+fn cell(text: &str) -> String {
+    stormwatch_findings::text::escape(text).replace('|', "\\|")
 }
 
 #[cfg(test)]

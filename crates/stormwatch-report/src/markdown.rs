@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use stormwatch_findings::{Detail, Finding, Report};
 
-use crate::{fix_text, place, Context, Render, ORDER};
+use crate::{escape_controls, fix_text, place, Context, Render, ORDER};
 
 pub struct Markdown;
 
@@ -16,8 +16,10 @@ impl Render for Markdown {
 }
 
 /// Text from scanned files made inert in Markdown and in the HTML GitHub allows in it:
-/// no tags, no table breaks, no links or emphasis started by a package name.
+/// no tags, no table breaks, no links or emphasis started by a package name, and control
+/// characters and line breaks shown escaped (see [`escape_controls`]).
 pub fn md(text: &str) -> String {
+    let text = escape_controls(text);
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -29,12 +31,16 @@ pub fn md(text: &str) -> String {
                 out.push('\\');
                 out.push(c);
             }
-            '\n' | '\r' => out.push(' '),
-            c if c.is_control() => {}
             c => out.push(c),
         }
     }
     out
+}
+
+/// Text for a code span (`` `file:line` ``): escaped, without the backtick that would end
+/// the span or the bar that would end the table cell.
+fn code(text: &str) -> String {
+    escape_controls(text).replace('`', "'").replace('|', "\\|")
 }
 
 fn subject(f: &Finding) -> String {
@@ -113,9 +119,7 @@ pub fn markdown(report: &Report, ctx: &Context) -> String {
                 f.severity.as_str(),
                 md(&subject(f)),
                 md(&f.id),
-                place(&f.location.file, f.location.line)
-                    .replace('`', "'")
-                    .replace('|', "\\|"),
+                code(&place(&f.location.file, f.location.line)),
                 md(&fix_text(f)),
                 due,
                 f.owner.as_deref().map(md).unwrap_or_default()
@@ -164,7 +168,7 @@ pub fn markdown(report: &Report, ctx: &Context) -> String {
                 out,
                 "- {} `{}` ({})",
                 md(&f.id),
-                place(&f.location.file, f.location.line).replace('`', "'"),
+                code(&place(&f.location.file, f.location.line)),
                 md(&reason.unwrap_or_default())
             );
         }
@@ -188,7 +192,7 @@ pub fn markdown(report: &Report, ctx: &Context) -> String {
         let _ = writeln!(
             out,
             "\nBaseline `{}`: {} new, {} unchanged, {} fixed.",
-            b.file.replace('`', "'"),
+            code(&b.file),
             b.new,
             b.unchanged,
             b.fixed.len()
@@ -210,6 +214,8 @@ mod tests {
     #[test]
     fn scanned_text_cannot_inject_markup() {
         assert_eq!(md("a|b<script>*x*"), "a\\|b&lt;script&gt;\\*x\\*");
-        assert_eq!(md("line\nbreak"), "line break");
+        assert_eq!(md("line\nbreak"), "line\\\\nbreak");
+        assert_eq!(md("a\u{1b}[8m"), "a\\\\u{1b}\\[8m");
+        assert_eq!(code("a`b|c\n::x"), "a'b\\|c\\n::x");
     }
 }
