@@ -589,6 +589,12 @@ pub struct OutputArgs {
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
+    /// What `# stormwatch: ignore[RULE]` comments in the scanned code may do: allow (they
+    /// suppress), report-only (listed, they suppress nothing) or deny (each is also a TW401
+    /// finding) [default: the policy's `inline-ignores`, else allow].
+    #[arg(long, value_name = "MODE")]
+    pub inline_ignores: Option<stormwatch_policy::InlineIgnores>,
+
     /// The date deadlines and ignore expiries are judged on (YYYY-MM-DD) [default: today].
     #[arg(long, value_name = "DATE", value_parser = parse_today)]
     pub today: Option<time::Date>,

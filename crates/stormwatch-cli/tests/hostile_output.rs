@@ -306,3 +306,141 @@ fn error_messages_quote_names_escaped() {
     let page = stdout_of(run(p).args(["init", "--process"]), 0);
     assert_inert("init --process", &page);
 }
+
+// ---- item 7: inline suppressions in the pull request versus the team's policy ----
+
+/// A pull request turning debug on, with a comment that suppresses the finding.
+fn suppressed_debug(p: &Path) {
+    write(
+        p,
+        "app.py",
+        "import tornado.web\n\napp = tornado.web.Application([], debug=True)  # stormwatch: ignore[TW001] reviewed\n",
+    );
+}
+
+fn report(cmd: &mut Command, code: i32) -> Value {
+    serde_json::from_str(&stdout_of(cmd.args(["--format", "json"]), code)).unwrap()
+}
+
+fn ids(v: &Value) -> Vec<(String, bool)> {
+    v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["id"].as_str().unwrap().to_string(),
+                f.get("suppression").is_some(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn inline_suppressions_are_listed_and_honoured_by_default() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path();
+    suppressed_debug(p);
+    let v = report(run(p).arg("config"), 0);
+    assert_eq!(ids(&v), [("TW001".to_string(), true)]);
+    let listed = &v["inline_suppressions"][0];
+    assert_eq!(listed["location"]["file"], "app.py");
+    assert_eq!(listed["location"]["line"], 3);
+    assert_eq!(listed["ids"][0], "TW001");
+    assert_eq!(listed["reason"], "reviewed");
+    assert_eq!(listed["outcome"], "honoured");
+    let table = stdout_of(run(p).arg("config"), 0);
+    assert!(
+        table.contains("Inline suppressions (1)")
+            && table.contains("app.py:3 ignore[TW001] (honoured): reviewed"),
+        "{table}"
+    );
+    let md = stdout_of(run(p).args(["config", "--format", "markdown"]), 0);
+    assert!(md.contains("1 inline suppression"), "{md}");
+    assert!(md.contains("`app.py:3` ignore"), "{md}");
+    let gh = stdout_of(run(p).args(["config", "--format", "github"]), 0);
+    assert!(
+        gh.contains("stormwatch: inline suppression app.py:3"),
+        "{gh}"
+    );
+}
+
+#[test]
+fn a_policy_outside_the_tree_denies_inline_suppressions() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path();
+    suppressed_debug(p);
+    // The pull request also ships a policy that allows them: --config wins.
+    write(p, "stormwatch.toml", "inline-ignores = \"allow\"\n");
+    let team = tempfile::tempdir().unwrap();
+    let policy = team.path().join("policy.toml");
+    fs::write(&policy, "fail-on = \"medium\"\ninline-ignores = \"deny\"\n").unwrap();
+    let v = report(run(p).arg("config").arg("--config").arg(&policy), 1);
+    let found = ids(&v);
+    assert!(found.contains(&("TW001".into(), false)), "{found:?}");
+    assert!(found.contains(&("TW401".into(), false)), "{found:?}");
+    let tw401 = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == "TW401")
+        .unwrap();
+    assert_eq!(tw401["severity"], "medium");
+    assert_eq!(tw401["location"]["file"], "app.py");
+    assert_eq!(tw401["location"]["line"], 3);
+    assert!(tw401["message"].as_str().unwrap().contains("reviewed"));
+    assert_eq!(v["inline_suppressions"][0]["outcome"], "denied");
+    // The team's policy may still accept the finding itself.
+    fs::write(
+        &policy,
+        "inline-ignores = \"deny\"\n\n[[ignore]]\nid = \"TW001\"\npath = \"app.py\"\nreason = \"accepted by the team\"\n",
+    )
+    .unwrap();
+    let v = report(run(p).arg("config").arg("--config").arg(&policy), 1);
+    assert_eq!(
+        ids(&v),
+        [("TW001".to_string(), true), ("TW401".to_string(), false)]
+    );
+}
+
+#[test]
+fn report_only_and_the_flag_over_the_policy() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path();
+    suppressed_debug(p);
+    let v = report(
+        run(p).args(["config", "--inline-ignores", "report-only"]),
+        1,
+    );
+    assert_eq!(ids(&v), [("TW001".to_string(), false)]);
+    assert_eq!(v["inline_suppressions"][0]["outcome"], "not-honoured");
+    let table = stdout_of(
+        run(p).args(["config", "--inline-ignores", "report-only"]),
+        1,
+    );
+    assert!(table.contains("(not honoured): reviewed"), "{table}");
+    write(p, "stormwatch.toml", "inline-ignores = \"deny\"\n");
+    run(p).arg("config").assert().code(1);
+    run(p)
+        .args(["config", "--inline-ignores", "allow"])
+        .assert()
+        .code(0);
+    run(p)
+        .args(["config", "--inline-ignores", "sometimes"])
+        .assert()
+        .code(2);
+    write(p, "stormwatch.toml", "inline-ignores = \"never\"\n");
+    let err = stderr_of(run(p).arg("config"), 2);
+    assert!(err.contains("stormwatch.toml:1: inline-ignores"), "{err}");
+}
+
+#[test]
+fn tw401_is_documented() {
+    let tmp = tempfile::tempdir().unwrap();
+    let list = stdout_of(run(tmp.path()).arg("rules"), 0);
+    assert!(list.contains("TW401"), "{list}");
+    let doc = stdout_of(run(tmp.path()).args(["explain", "TW401"]), 0);
+    for section in ["## What it catches", "## Why", "## Example", "## Fix"] {
+        assert!(doc.contains(section), "{doc}");
+    }
+}

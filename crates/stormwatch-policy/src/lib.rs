@@ -19,10 +19,13 @@ use toml_edit::{Document, Item, TableLike};
 
 mod apply;
 pub mod baseline;
+pub mod inline;
 pub mod monitor;
+pub mod rules;
 pub mod starter;
 
 pub use apply::{apply, Applied, Facts};
+pub use inline::InlineIgnores;
 
 /// A policy file that cannot be used: always the file, and the line when known.
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
@@ -113,6 +116,8 @@ pub struct Policy {
     /// `production` or `development`: which deployment files the config audit treats as
     /// the target.
     pub environment: Option<String>,
+    /// What inline suppression comments in the scanned code may do.
+    pub inline_ignores: Option<InlineIgnores>,
     pub deadlines: Deadlines,
     pub owners: Vec<Owner>,
     pub ignores: Vec<Ignore>,
@@ -124,6 +129,7 @@ const TOP_KEYS: &[&str] = &[
     "fail-on",
     "unknown-severity",
     "environment",
+    "inline-ignores",
     "deadlines",
     "owners",
     "ignore",
@@ -330,6 +336,13 @@ pub fn parse(text: &str, path: &Path, pyproject: bool) -> Result<Option<Policy>,
                     ));
                 }
                 policy.environment = Some(s.to_string());
+            }
+            "inline-ignores" => {
+                let s = r.string(table, key, item)?;
+                policy.inline_ignores = Some(
+                    s.parse()
+                        .map_err(|e: String| r.error(line, format!("inline-ignores: {e}")))?,
+                );
             }
             "deadlines" => policy.deadlines = deadlines(&r, item, line)?,
             "owners" => policy.owners = owners(&r, item, line)?,

@@ -219,3 +219,16 @@ fn hostile_patterns_are_errors_not_crashes() {
     ));
     assert_eq!(p.owners.len(), 2);
 }
+
+#[test]
+fn inline_ignores_setting() {
+    assert_eq!(
+        parse_ok("inline-ignores = \"deny\"\n").inline_ignores,
+        Some(InlineIgnores::Deny)
+    );
+    assert_eq!(parse_ok("fail-on = \"high\"\n").inline_ignores, None);
+    assert_eq!(
+        parse_err("\ninline-ignores = \"never\"\n"),
+        "stormwatch.toml:2: inline-ignores: unknown value `never` (expected allow, report-only or deny)"
+    );
+}

@@ -233,6 +233,18 @@ pub fn notice_text(n: &stormwatch_findings::Notice) -> String {
     }
 }
 
+/// An inline suppression as one line (not escaped):
+/// `app.py:6 ignore[TW003] (honoured): local demo only`.
+pub fn inline_text(i: &stormwatch_findings::InlineSuppression) -> String {
+    format!(
+        "{} ignore[{}] ({}): {}",
+        place(&i.location.file, i.location.line),
+        i.ids.join(","),
+        i.outcome.as_str(),
+        i.reason
+    )
+}
+
 /// Severities from the most to the least severe, as reports list them.
 pub(crate) const ORDER: [Severity; 6] = [
     Severity::Critical,

@@ -174,6 +174,25 @@ pub fn markdown(report: &Report, ctx: &Context) -> String {
         }
         let _ = writeln!(out, "\n</details>\n");
     }
+    if !report.inline_suppressions.is_empty() {
+        let _ = writeln!(
+            out,
+            "<details><summary>{} inline suppression{}</summary>\n",
+            report.inline_suppressions.len(),
+            crate::plural(report.inline_suppressions.len())
+        );
+        for i in &report.inline_suppressions {
+            let _ = writeln!(
+                out,
+                "- `{}` ignore\\[{}\\] ({}): {}",
+                code(&place(&i.location.file, i.location.line)),
+                md(&i.ids.join(",")),
+                i.outcome.as_str(),
+                md(&i.reason)
+            );
+        }
+        let _ = writeln!(out, "\n</details>\n");
+    }
     let notes: Vec<String> = report
         .policy
         .iter()
