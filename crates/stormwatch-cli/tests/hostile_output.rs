@@ -318,8 +318,15 @@ fn suppressed_debug(p: &Path) {
     );
 }
 
+/// The JSON report, checked against the published schema.
 fn report(cmd: &mut Command, code: i32) -> Value {
-    serde_json::from_str(&stdout_of(cmd.args(["--format", "json"]), code)).unwrap()
+    let v: Value = serde_json::from_str(&stdout_of(cmd.args(["--format", "json"]), code)).unwrap();
+    let text = fs::read_to_string(common::repo_root().join("docs/report.schema.json")).unwrap();
+    let schema: Value = serde_json::from_str(&text).unwrap();
+    let validator = jsonschema::options().build(&schema).unwrap();
+    let errors: Vec<String> = validator.iter_errors(&v).map(|e| e.to_string()).collect();
+    assert!(errors.is_empty(), "{errors:#?}\n{v:#}");
+    v
 }
 
 fn ids(v: &Value) -> Vec<(String, bool)> {
