@@ -2,6 +2,7 @@
 //! `--inline-ignores`). The comments are in the code under review, so a team can have them
 //! listed only, or denied, instead of honoured.
 
+use std::collections::HashMap;
 use std::str::FromStr;
 
 use stormwatch_findings::{
@@ -48,6 +49,9 @@ pub fn apply(mode: InlineIgnores, audit: &mut Audit) {
         InlineIgnores::Deny => InlineOutcome::Denied,
     };
     let mut listed: Vec<InlineSuppression> = Vec::new();
+    // One comment per line: findings it names on that line share its entry. Indexed, so
+    // that a file with thousands of comments costs no more than linear time.
+    let mut index: HashMap<(String, usize, String), usize> = HashMap::new();
     for f in &mut audit.findings {
         let Some(s) = f.suppression.as_ref() else {
             continue;
@@ -56,22 +60,23 @@ pub fn apply(mode: InlineIgnores, audit: &mut Audit) {
             continue;
         }
         let (file, line) = f.location_key();
-        // One comment per line: findings it names on that line share its entry.
-        match listed
-            .iter_mut()
-            .find(|i| i.location.file == file && i.location.line == line && i.reason == s.reason)
-        {
-            Some(i) => {
-                if !i.ids.contains(&f.id) {
-                    i.ids.push(f.id.clone());
+        let key = (file.to_string(), line, s.reason.clone());
+        match index.get(&key) {
+            Some(&i) => {
+                let ids = &mut listed[i].ids;
+                if !ids.contains(&f.id) {
+                    ids.push(f.id.clone());
                 }
             }
-            None => listed.push(InlineSuppression {
-                location: Location::new(file, line),
-                ids: vec![f.id.clone()],
-                reason: s.reason.clone(),
-                outcome,
-            }),
+            None => {
+                index.insert(key, listed.len());
+                listed.push(InlineSuppression {
+                    location: Location::new(file, line),
+                    ids: vec![f.id.clone()],
+                    reason: s.reason.clone(),
+                    outcome,
+                });
+            }
         }
         if mode != InlineIgnores::Allow {
             f.suppression = None;
