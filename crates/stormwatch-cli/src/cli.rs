@@ -340,6 +340,9 @@ tornado.options (define(default=...), parse_config_file). Each finding shows the
 file:line steps the value took.
 
 Suppress a finding on its line with a reason: `# stormwatch: ignore[TW001] local dev tool`.
+Every such comment is listed in the report; the policy's `inline-ignores` (or
+--inline-ignores) decides whether it suppresses (allow), only is listed (report-only) or is
+itself a TW401 finding (deny).
 
 Examples:
   stormwatch config                       audit the current directory
