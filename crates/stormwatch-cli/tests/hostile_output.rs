@@ -370,6 +370,16 @@ fn inline_suppressions_are_listed_and_honoured_by_default() {
         gh.contains("stormwatch: inline suppression app.py:3"),
         "{gh}"
     );
+    let sarif = stdout_of(run(p).args(["config", "--format", "sarif"]), 0);
+    assert!(
+        sarif.contains("inline suppression ignore[TW001] (honoured): reviewed"),
+        "{sarif}"
+    );
+    let junit = stdout_of(run(p).args(["config", "--format", "junit"]), 0);
+    assert!(
+        junit.contains("<property name=\"inline suppression\" value=\"app.py:3 ignore[TW001] (honoured): reviewed\"/>"),
+        "{junit}"
+    );
 }
 
 #[test]
