@@ -233,11 +233,12 @@ pub fn items(
     items
 }
 
+/// Evidence quotes file names and contents: escaped (one line, no control characters) and
+/// without HTML.
 fn md(text: &str) -> String {
     stormwatch_report::escape_controls(text)
         .replace('<', "&lt;")
         .replace('>', "&gt;")
-        .replace('\n', " ")
 }
 
 pub fn markdown(items: &[Item], tool: &str) -> String {

@@ -373,6 +373,9 @@ tornado.options (define(default=...), parse_config_file). Each finding shows the
 file:line steps the value took.
 
 Suppress a finding on its line with a reason: `# stormwatch: ignore[TW001] local dev tool`.
+Every such comment is listed in the report; the policy's `inline-ignores` (or
+--inline-ignores) decides whether it suppresses (allow), only is listed (report-only) or is
+itself a TW401 finding (deny).
 
 Examples:
   stormwatch config                       audit the current directory
@@ -621,6 +624,12 @@ pub struct OutputArgs {
     /// [tool.stormwatch] in its pyproject.toml].
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+
+    /// What `# stormwatch: ignore[RULE]` comments in the scanned code may do: allow (they
+    /// suppress), report-only (listed, they suppress nothing) or deny (each is also a TW401
+    /// finding) [default: the policy's `inline-ignores`, else allow].
+    #[arg(long, value_name = "MODE")]
+    pub inline_ignores: Option<stormwatch_policy::InlineIgnores>,
 
     /// The date deadlines and ignore expiries are judged on (YYYY-MM-DD) [default: today].
     #[arg(long, value_name = "DATE", value_parser = parse_today)]

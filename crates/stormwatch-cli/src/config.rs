@@ -230,6 +230,7 @@ pub fn all_rules() -> Vec<&'static RuleInfo> {
         .iter()
         .chain(stormwatch_audit::rules::ALL)
         .chain(stormwatch_probe::rules::ALL)
+        .chain(stormwatch_policy::rules::ALL)
         .copied()
         .collect()
 }

@@ -24,7 +24,10 @@ pub fn run(args: InitArgs) -> Result<bool> {
         match &args.output {
             Some(path) => {
                 write_atomically(path, |out| out.write_all(page.as_bytes()))?;
-                eprintln!("wrote {}", path.display());
+                eprintln!(
+                    "wrote {}",
+                    stormwatch_report::escape_controls(&path.display().to_string())
+                );
             }
             None => say_raw!("{page}"),
         }
@@ -37,7 +40,7 @@ pub fn run(args: InitArgs) -> Result<bool> {
     write_atomically(&path, |out| out.write_all(starter::STARTER.as_bytes()))?;
     eprintln!(
         "wrote {}: review fail-on, the deadlines and the owners, then commit it",
-        path.display()
+        stormwatch_report::escape_controls(&path.display().to_string())
     );
     Ok(false)
 }

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use anyhow::{Context as _, Result};
 use stormwatch_findings::{Audit, Gate, Report, Threshold};
-use stormwatch_policy::{Facts, Policy};
+use stormwatch_policy::{Facts, InlineIgnores, Policy};
 use stormwatch_report::{write, Context, Format, Options};
 
 use crate::cli::{FormatArg, OutputArgs};
@@ -52,13 +52,23 @@ pub fn finish(
     result
 }
 
-/// Fingerprints, then the policy (ignores, deadlines, owners) judged on `today`.
-pub fn with_policy(
+/// Fingerprints, then the policy (ignores, deadlines, owners) judged on `today`, inline
+/// suppressions as the policy says.
+pub fn with_policy(audit: Audit, root: &Path, policy: Option<&Policy>, today: time::Date) -> Audit {
+    let inline = policy.and_then(|p| p.inline_ignores).unwrap_or_default();
+    with_policy_and(audit, root, policy, today, inline)
+}
+
+/// [`with_policy`], inline suppressions as `inline` says.
+fn with_policy_and(
     mut audit: Audit,
     root: &Path,
     policy: Option<&Policy>,
     today: time::Date,
+    inline: InlineIgnores,
 ) -> Audit {
+    // Before the policy's own ignores, which may still accept what a comment may not.
+    stormwatch_policy::inline::apply(inline, &mut audit);
     audit.finalize_fingerprints();
     if let Some(policy) = policy {
         let mut known: HashSet<String> = std::mem::take(&mut audit.advisory_ids)
@@ -86,7 +96,11 @@ fn apply_policy(
     root: &Path,
     policy: Option<&Policy>,
 ) -> Result<Audit> {
-    audit = with_policy(audit, root, policy, today(args));
+    let inline = args
+        .inline_ignores
+        .or(policy.and_then(|p| p.inline_ignores))
+        .unwrap_or_default();
+    audit = with_policy_and(audit, root, policy, today(args), inline);
     if let Some(path) = &args.baseline {
         let entries = stormwatch_policy::baseline::load(path)?;
         stormwatch_policy::baseline::compare(&mut audit, entries, &path.display().to_string());
@@ -98,7 +112,7 @@ fn apply_policy(
             "wrote {} finding{} to the baseline {}",
             file.findings.len(),
             if file.findings.len() == 1 { "" } else { "s" },
-            path.display()
+            stormwatch_report::escape_controls(&path.display().to_string())
         );
     }
     Ok(audit)

@@ -9,6 +9,11 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+mod inline;
+pub mod text;
+
+pub use inline::{InlineOutcome, InlineSuppression};
+
 /// Bumped on any incompatible change to the JSON output.
 pub const SCHEMA_VERSION: u32 = 2;
 
@@ -664,6 +669,8 @@ pub struct Audit {
     pub advisory_ids: Vec<String>,
     /// Deployment files the configuration audit read.
     pub deployment_files: Vec<String>,
+    /// Every inline suppression comment that named a finding, and what the policy made of it.
+    pub inline_suppressions: Vec<InlineSuppression>,
 }
 
 impl Audit {
@@ -691,6 +698,7 @@ impl Audit {
             out.baseline = out.baseline.or(part.baseline);
             out.advisory_ids.extend(part.advisory_ids);
             out.deployment_files.extend(part.deployment_files);
+            out.inline_suppressions.extend(part.inline_suppressions);
         }
         out.findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
         out
@@ -721,6 +729,10 @@ pub struct Report {
     pub policy: Vec<Notice>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub baseline: Option<BaselineSummary>,
+    /// Inline suppression comments (`# stormwatch: ignore[...]`), honoured or not: what the
+    /// scanned code itself asked to hide.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub inline_suppressions: Vec<InlineSuppression>,
     /// Policy problems that fail a `--strict` run.
     #[serde(skip)]
     pub policy_errors: usize,
@@ -780,6 +792,7 @@ impl From<Audit> for Report {
             incomplete: audit.incomplete,
             policy: audit.policy,
             baseline: audit.baseline,
+            inline_suppressions: audit.inline_suppressions,
             policy_errors: audit.policy_errors,
         }
     }

@@ -237,7 +237,11 @@ fn deadline(policy: &Policy, f: &mut Finding, today: Date) {
     let Some(days) = policy.deadlines.days(severity) else {
         return;
     };
-    let due = published + Duration::days(days);
+    // An advisory dated near the end of the calendar has no representable deadline: it
+    // cannot be overdue either.
+    let Some(due) = published.checked_add(Duration::days(days)) else {
+        return;
+    };
     f.due = Some(format_date(due));
     f.overdue = today > due;
 }
@@ -443,6 +447,18 @@ high = 7
         assert!(!a.findings[1].overdue, "due today is not overdue");
         assert_eq!(a.findings[2].owner.as_deref(), Some("@app-team"));
         assert_eq!(a.findings[2].due, None);
+    }
+
+    #[test]
+    fn a_deadline_past_the_calendar_is_no_deadline() {
+        let policy = "[deadlines]\nhigh = 3650\n";
+        let (a, _) = run(
+            policy,
+            vec![dep("PYSEC-1", &[], "6.1", &[], "9999-12-31")],
+            "2026-06-01",
+        );
+        assert_eq!(a.findings[0].due, None);
+        assert!(!a.findings[0].overdue);
     }
 
     #[test]

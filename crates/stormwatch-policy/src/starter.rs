@@ -19,6 +19,12 @@ unknown-severity = "high"
 # Which deployment files the configuration audit treats as the target.
 environment = "production"
 
+# What `# stormwatch: ignore[RULE] reason` comments in the scanned code may do: allow
+# (they suppress), report-only (listed, they suppress nothing) or deny (each one is also a
+# TW401 finding). With deny, accept findings here, as [[ignore]] entries, and keep this
+# file out of the tree under review (--config) so that a pull request cannot change it.
+inline-ignores = "allow"
+
 [deadlines]
 # Days to patch a vulnerable dependency, counted from the earliest publication of the
 # advisory under any of its ids.
@@ -131,7 +137,12 @@ pub fn process(policy: &Policy) -> String {
                 OwnerScope::Package(_) => "package",
                 OwnerScope::Path(_) => "path",
             };
-            let _ = writeln!(out, "| `{}` | {kind} | {} |", o.pattern, o.owner);
+            let _ = writeln!(
+                out,
+                "| `{}` | {kind} | {} |",
+                cell(&o.pattern).replace('`', "'"),
+                cell(&o.owner)
+            );
         }
         out.push('\n');
     }
@@ -168,13 +179,13 @@ pub fn process(policy: &Policy) -> String {
             let _ = writeln!(
                 out,
                 "| {} | {} | {} | {} |",
-                i.id,
+                cell(&i.id),
                 if scope.is_empty() {
                     "everywhere".to_string()
                 } else {
-                    scope.join(" ")
+                    cell(&scope.join(" "))
                 },
-                i.reason.replace('|', "\\|"),
+                cell(&i.reason),
                 i.expires
                     .map(crate::format_date)
                     .unwrap_or_else(|| if i.until_fixed {
@@ -186,6 +197,11 @@ pub fn process(policy: &Policy) -> String {
         }
     }
     out
+}
+
+/// A policy value in a table cell: one line, escaped, no bar to end the cell early.
+fn cell(text: &str) -> String {
+    stormwatch_findings::text::escape(text).replace('|', "\\|")
 }
 
 #[cfg(test)]

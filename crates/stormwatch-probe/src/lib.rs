@@ -173,13 +173,15 @@ impl Session<'_> {
         let mut url = url;
         let mut hops = 0;
         loop {
-            let deadline = self.budget.deadline(&format!("{method} {url}"))?;
+            let deadline = self
+                .budget
+                .deadline(&format!("{method} {}", redact(&url)))?;
             let answer = self
                 .transport
                 .send(method, url.as_str(), &self.options.headers, deadline);
             let request = ProbeRequest {
                 method: method.to_string(),
-                url: url.to_string(),
+                url: redact(&url),
                 status: answer.as_ref().ok().map(|e| e.status),
             };
             let next = answer
@@ -199,8 +201,8 @@ impl Session<'_> {
             };
             if !same_origin(&self.origin, &next) {
                 self.notices.push(Notice::at(
-                    Location::new(url.to_string(), 0),
-                    format!("redirect to {next} not followed: another host"),
+                    Location::new(redact(&url), 0),
+                    format!("redirect to {} not followed: another host", redact(&next)),
                 ));
                 return Some(index);
             }
@@ -213,16 +215,52 @@ impl Session<'_> {
     }
 }
 
+/// What replaces every query value of a URL that reaches a report.
+pub const REDACTED: &str = "REDACTED";
+
+/// `url` as reports show it: every query value (and a query part without `=`) replaced by
+/// [`REDACTED`], so that a token in the probed URL (`?token=...`) or in a redirect is never
+/// copied into a report, a log or a ticket. The request itself is sent unchanged.
+pub fn redact(url: &Url) -> String {
+    let Some(query) = url.query() else {
+        return url.to_string();
+    };
+    let redacted: Vec<String> = query
+        .split('&')
+        .map(|part| match part.split_once('=') {
+            Some((name, value)) if !value.is_empty() => format!("{name}={REDACTED}"),
+            Some(_) => part.to_string(),
+            None if part.is_empty() => String::new(),
+            None => REDACTED.to_string(),
+        })
+        .collect();
+    let mut shown = url.clone();
+    shown.set_query(Some(&redacted.join("&")));
+    shown.set_fragment(None);
+    shown.to_string()
+}
+
+/// [`redact`] for text that may not parse as a URL: everything after `?` or `#` goes.
+pub fn redact_text(text: &str) -> String {
+    match Url::parse(text) {
+        Ok(url) => redact(&url),
+        Err(_) => match text.find(['?', '#']) {
+            Some(i) => format!("{}?{REDACTED}", &text[..i]),
+            None => text.to_string(),
+        },
+    }
+}
+
 /// Runs the probe against `options.url`.
 pub fn run(transport: &dyn Transport, options: &Options) -> Result<Probed, ProbeError> {
     let base = Url::parse(&options.url).map_err(|e| ProbeError::Url {
-        url: options.url.clone(),
+        url: redact_text(&options.url),
         message: if options.url.contains("://") {
             format!("not a URL: {e}")
         } else {
             format!(
                 "not a URL ({e}): give the scheme, e.g. https://{}",
-                options.url
+                redact_text(&options.url)
             )
         },
     })?;
@@ -235,7 +273,7 @@ pub fn run(transport: &dyn Transport, options: &Options) -> Result<Probed, Probe
     }
     if !matches!(base.scheme(), "http" | "https") || base.host_str().is_none() {
         return Err(ProbeError::Url {
-            url: options.url.clone(),
+            url: redact(&base),
             message: "only http:// and https:// URLs with a host can be probed".into(),
         });
     }
@@ -256,13 +294,13 @@ pub fn run(transport: &dyn Transport, options: &Options) -> Result<Probed, Probe
     };
     let Some(root) = s.request(Purpose::Root, "GET", base.clone()) else {
         return Err(ProbeError::Url {
-            url: options.url.clone(),
+            url: redact(&base),
             message: "--max-requests 0 allows no request".into(),
         });
     };
     if let Err(reason) = &s.sent[0].answer {
         return Err(ProbeError::NoAnswer {
-            url: base.to_string(),
+            url: redact(&base),
             reason: reason.clone(),
         });
     }
@@ -294,4 +332,20 @@ pub fn run(transport: &dyn Transport, options: &Options) -> Result<Probed, Probe
     }
     probed.sent = s.sent;
     Ok(probed)
+}
+
+#[cfg(test)]
+mod redaction {
+    use super::*;
+
+    #[test]
+    fn query_values_never_reach_a_report() {
+        let url = |s: &str| Url::parse(s).unwrap();
+        assert_eq!(
+            redact(&url("https://a.example/x?token=abc&empty=&flag#frag")),
+            "https://a.example/x?token=REDACTED&empty=&REDACTED"
+        );
+        assert_eq!(redact(&url("http://a.example/p")), "http://a.example/p");
+        assert_eq!(redact_text("a.example/?key=1"), "a.example/?REDACTED");
+    }
 }

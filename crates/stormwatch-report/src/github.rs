@@ -82,6 +82,14 @@ pub fn github(report: &Report, ctx: &Context) -> String {
             crate::plural(hidden)
         );
     }
+    // Plain log lines, escaped: a name cannot start a workflow command of its own.
+    for i in &report.inline_suppressions {
+        let _ = writeln!(
+            out,
+            "stormwatch: inline suppression {}",
+            crate::escape_controls(&crate::inline_text(i))
+        );
+    }
     let s = &report.summary;
     let _ = writeln!(
         out,

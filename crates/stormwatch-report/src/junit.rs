@@ -120,11 +120,25 @@ pub fn junit(report: &Report, ctx: &Context) -> String {
         }
     }
     cases.push_str("</testcase>\n");
+    // What the scanned code asked to hide, honoured or not: suite properties, so that the
+    // cases stay one per finding.
+    let mut properties = String::new();
+    if !report.inline_suppressions.is_empty() {
+        properties.push_str("    <properties>\n");
+        for i in &report.inline_suppressions {
+            let _ = writeln!(
+                properties,
+                "      <property name=\"inline suppression\" value=\"{}\"/>",
+                xml(&crate::inline_text(i))
+            );
+        }
+        properties.push_str("    </properties>\n");
+    }
     format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
          <testsuites name=\"stormwatch\" tests=\"{tests}\" failures=\"{failures}\" skipped=\"{skipped}\">\n  \
          <testsuite name=\"stormwatch\" tests=\"{tests}\" failures=\"{failures}\" errors=\"0\" skipped=\"{skipped}\">\n\
-         {cases}  </testsuite>\n</testsuites>\n"
+         {properties}{cases}  </testsuite>\n</testsuites>\n"
     )
 }
 

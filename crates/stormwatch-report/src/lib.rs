@@ -2,7 +2,6 @@
 //! them render the same report, so every format shows the same findings and counts.
 
 use std::borrow::Cow;
-use std::fmt::Write as _;
 use std::str::FromStr;
 
 use stormwatch_findings::{Gate, Report, RuleInfo, Severity, Threshold};
@@ -202,27 +201,11 @@ pub fn json(report: &Report) -> String {
     render(report, Format::Json, &Context::default())
 }
 
-/// Text from scanned files (package names, messages, paths, error text) made safe for a
-/// terminal: control characters (C0 but newline and tab, DEL, C1) and the bidirectional
-/// overrides that reorder what a reader sees are shown as `\u{..}` escapes instead of being
-/// obeyed. Escape sequences in a scanned file must not recolour, hide or rewrite the report.
+/// Text from scanned files, advisory data and probed services (package names, messages,
+/// paths, error text) made safe for a terminal or a log: see
+/// [`stormwatch_findings::text::escape`]. Every human-facing output goes through it.
 pub fn escape_controls(text: &str) -> Cow<'_, str> {
-    let unsafe_char = |c: char| {
-        (c.is_control() && c != '\n' && c != '\t')
-            || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
-    };
-    if !text.chars().any(unsafe_char) {
-        return Cow::Borrowed(text);
-    }
-    let mut out = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
-        if unsafe_char(c) {
-            let _ = write!(out, "\\u{{{:x}}}", c as u32);
-        } else {
-            out.push(c);
-        }
-    }
-    Cow::Owned(out)
+    stormwatch_findings::text::escape(text)
 }
 
 pub(crate) fn plural(n: usize) -> &'static str {
@@ -248,6 +231,18 @@ pub fn notice_text(n: &stormwatch_findings::Notice) -> String {
         Some(l) => format!("{}: {}", place(&l.file, l.line), n.message),
         None => n.message.clone(),
     }
+}
+
+/// An inline suppression as one line (not escaped):
+/// `app.py:6 ignore[TW003] (honoured): local demo only`.
+pub fn inline_text(i: &stormwatch_findings::InlineSuppression) -> String {
+    format!(
+        "{} ignore[{}] ({}): {}",
+        place(&i.location.file, i.location.line),
+        i.ids.join(","),
+        i.outcome.as_str(),
+        i.reason
+    )
 }
 
 /// Severities from the most to the least severe, as reports list them.

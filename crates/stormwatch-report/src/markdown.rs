@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use stormwatch_findings::{Detail, Finding, Report};
 
-use crate::{fix_text, place, Context, Render, ORDER};
+use crate::{escape_controls, fix_text, place, Context, Render, ORDER};
 
 pub struct Markdown;
 
@@ -16,8 +16,10 @@ impl Render for Markdown {
 }
 
 /// Text from scanned files made inert in Markdown and in the HTML GitHub allows in it:
-/// no tags, no table breaks, no links or emphasis started by a package name.
+/// no tags, no table breaks, no links or emphasis started by a package name, and control
+/// characters and line breaks shown escaped (see [`escape_controls`]).
 pub fn md(text: &str) -> String {
+    let text = escape_controls(text);
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -29,12 +31,16 @@ pub fn md(text: &str) -> String {
                 out.push('\\');
                 out.push(c);
             }
-            '\n' | '\r' => out.push(' '),
-            c if c.is_control() => {}
             c => out.push(c),
         }
     }
     out
+}
+
+/// Text for a code span (`` `file:line` ``): escaped, without the backtick that would end
+/// the span or the bar that would end the table cell.
+fn code(text: &str) -> String {
+    escape_controls(text).replace('`', "'").replace('|', "\\|")
 }
 
 fn subject(f: &Finding) -> String {
@@ -113,9 +119,7 @@ pub fn markdown(report: &Report, ctx: &Context) -> String {
                 f.severity.as_str(),
                 md(&subject(f)),
                 md(&f.id),
-                place(&f.location.file, f.location.line)
-                    .replace('`', "'")
-                    .replace('|', "\\|"),
+                code(&place(&f.location.file, f.location.line)),
                 md(&fix_text(f)),
                 due,
                 f.owner.as_deref().map(md).unwrap_or_default()
@@ -164,8 +168,27 @@ pub fn markdown(report: &Report, ctx: &Context) -> String {
                 out,
                 "- {} `{}` ({})",
                 md(&f.id),
-                place(&f.location.file, f.location.line).replace('`', "'"),
+                code(&place(&f.location.file, f.location.line)),
                 md(&reason.unwrap_or_default())
+            );
+        }
+        let _ = writeln!(out, "\n</details>\n");
+    }
+    if !report.inline_suppressions.is_empty() {
+        let _ = writeln!(
+            out,
+            "<details><summary>{} inline suppression{}</summary>\n",
+            report.inline_suppressions.len(),
+            crate::plural(report.inline_suppressions.len())
+        );
+        for i in &report.inline_suppressions {
+            let _ = writeln!(
+                out,
+                "- `{}` ignore\\[{}\\] ({}): {}",
+                code(&place(&i.location.file, i.location.line)),
+                md(&i.ids.join(",")),
+                i.outcome.as_str(),
+                md(&i.reason)
             );
         }
         let _ = writeln!(out, "\n</details>\n");
@@ -188,7 +211,7 @@ pub fn markdown(report: &Report, ctx: &Context) -> String {
         let _ = writeln!(
             out,
             "\nBaseline `{}`: {} new, {} unchanged, {} fixed.",
-            b.file.replace('`', "'"),
+            code(&b.file),
             b.new,
             b.unchanged,
             b.fixed.len()
@@ -210,6 +233,8 @@ mod tests {
     #[test]
     fn scanned_text_cannot_inject_markup() {
         assert_eq!(md("a|b<script>*x*"), "a\\|b&lt;script&gt;\\*x\\*");
-        assert_eq!(md("line\nbreak"), "line break");
+        assert_eq!(md("line\nbreak"), "line\\\\nbreak");
+        assert_eq!(md("a\u{1b}[8m"), "a\\\\u{1b}\\[8m");
+        assert_eq!(code("a`b|c\n::x"), "a'b\\|c\\n::x");
     }
 }

@@ -212,6 +212,19 @@ pub fn sarif(report: &Report, ctx: &Context) -> Value {
             }
             v
         })
+        .chain(report.inline_suppressions.iter().map(|i| {
+            // What the scanned code asked to hide, honoured or not, at its comment.
+            json!({
+                "level": "note",
+                "message": { "text": format!(
+                    "inline suppression ignore[{}] ({}): {}",
+                    i.ids.join(","),
+                    i.outcome.as_str(),
+                    i.reason
+                ) },
+                "locations": [physical(&i.location.file, i.location.line, 0)],
+            })
+        }))
         .collect();
     json!({
         "$schema": SCHEMA,
