@@ -450,7 +450,8 @@ fn compare(
     let events = state.record(&observation, run.channels, run.created, &coverage.to_json())?;
     if first && !args.alert_existing {
         eprintln!(
-            "first run for project `{project}`: {} finding{} recorded, no alerts (--alert-existing to alert on them)",
+            "first run for project `{}`: {} finding{} recorded, no alerts (--alert-existing to alert on them)",
+            stormwatch_report::escape_controls(project),
             observation.findings.len(),
             if observation.findings.len() == 1 { "" } else { "s" }
         );
@@ -520,7 +521,8 @@ fn finish(
     }
     for (event, channel, error) in &delivery.failed {
         eprintln!(
-            "warning: {channel}: not delivered, queued for a later run: {}: {}",
+            "warning: {}: not delivered, queued for a later run: {}: {}",
+            stormwatch_report::escape_controls(&channel.to_string()),
             stormwatch_report::escape_controls(&event.title),
             stormwatch_report::escape_controls(error)
         );

@@ -19,11 +19,14 @@ impl Render for Github {
     }
 }
 
-/// Workflow-command data: `%`, CR and LF encoded so a message cannot end the command.
+/// Workflow-command data: `%` and LF encoded so a message cannot end the command; every
+/// other control character (ESC, CR, ...) and bidirectional override shown escaped, as in
+/// every human-facing format, so text from the tree cannot recolour or hide log lines.
 fn data(text: &str) -> String {
-    text.replace('%', "%25")
-        .replace('\r', "%0D")
-        .replace('\n', "%0A")
+    text.split('\n')
+        .map(|line| stormwatch_findings::text::escape(&line.replace('%', "%25")).into_owned())
+        .collect::<Vec<_>>()
+        .join("%0A")
 }
 
 /// Workflow-command property values: additionally `:` and `,`.
@@ -133,5 +136,6 @@ mod tests {
         assert_eq!(text.matches("::error ").count(), PER_LEVEL);
         assert!(text.contains("15 more findings not annotated"), "{text}");
         assert_eq!(property("a:b,c%\n"), "a%3Ab%2Cc%25%0A");
+        assert_eq!(data("x\u{1b}[8my\r\n::error::z"), "x\\u{1b}[8my\\r%0A::error::z");
     }
 }
