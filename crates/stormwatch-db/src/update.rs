@@ -11,9 +11,9 @@ use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
 use stormwatch_http::{Client, Fetched, Validators};
-use stormwatch_osv::{LoadOptions, Loaded};
+use stormwatch_osv::LoadOptions;
 
-use crate::{import, Database, DbError, ImportOptions, ImportSummary};
+use crate::{import_with, Database, DbError, ImportOptions, ImportSummary, Tally};
 
 /// The OSV export of every PyPI advisory.
 pub const DEFAULT_SOURCE: &str = "https://osv-vulnerabilities.storage.googleapis.com/PyPI/all.zip";
@@ -421,7 +421,7 @@ fn prepare(
     }
 }
 
-/// Loads every source (all of it must parse) and imports the union.
+/// Streams every source (all of it must parse) into a new database: the union.
 fn build(
     db: &Path,
     ready: &[Ready],
@@ -429,41 +429,47 @@ fn build(
     options: UpdateOptions,
     warnings: &mut Vec<String>,
 ) -> Result<ImportSummary, DbError> {
-    let mut all = Loaded::default();
-    for r in ready {
-        let loaded = stormwatch_osv::load_path(
-            &r.data,
-            LoadOptions {
-                skip_invalid: options.skip_invalid,
-            },
-        )
-        .map_err(|e| DbError::Invalid {
-            path: PathBuf::from(&r.state.source),
-            message: format!(
-                "the data does not load, nothing was replaced: {}",
-                e.to_string().replace(&r.data.display().to_string(), "")
-            ),
-        })?;
-        warnings.extend(loaded.invalid.iter().map(|e| format!("skipped {e}")));
-        warnings.extend(loaded.warnings.iter().map(ToString::to_string));
-        all.files += loaded.files;
-        all.withdrawn += loaded.withdrawn;
-        all.other_ecosystems += loaded.other_ecosystems;
-        all.advisories.extend(loaded.advisories);
-    }
     let sources: Vec<&SourceState> = ready.iter().map(|r| &r.state).collect();
-    import(
-        &all,
-        description,
-        db,
-        ImportOptions {
-            force: options.force,
-            meta: vec![(
-                "sources".into(),
-                serde_json::to_string(&sources).expect("state serializes"),
-            )],
-        },
-    )
+    let import_options = ImportOptions {
+        force: options.force,
+        meta: vec![(
+            "sources".into(),
+            serde_json::to_string(&sources).expect("state serializes"),
+        )],
+    };
+    import_with(description, db, import_options, |put| {
+        let mut tally = Tally::default();
+        for r in ready {
+            let loaded = stormwatch_osv::stream_path(
+                &r.data,
+                LoadOptions {
+                    skip_invalid: options.skip_invalid,
+                },
+                &mut |adv| put(&adv),
+            )
+            .map_err(|e| match e {
+                DbError::Osv(e) => DbError::Invalid {
+                    path: PathBuf::from(&r.state.source),
+                    message: format!(
+                        "the data does not load, nothing was replaced: {}",
+                        e.to_string().replace(&r.data.display().to_string(), "")
+                    ),
+                },
+                other => other,
+            })?;
+            warnings.extend(loaded.invalid.iter().map(|e| format!("skipped {e}")));
+            warnings.extend(loaded.warnings.iter().map(ToString::to_string));
+            if loaded.problems_not_kept > 0 {
+                warnings.push(format!(
+                    "{}: {} more problems not listed",
+                    r.state.source, loaded.problems_not_kept
+                ));
+            }
+            tally.files += loaded.files;
+            tally.other_ecosystems += loaded.other_ecosystems;
+        }
+        Ok(tally)
+    })
 }
 
 #[cfg(test)]
