@@ -148,6 +148,8 @@ pub fn client(fetch: &FetchArgs, progress: bool) -> Result<stormwatch_http::Clie
         attempts: fetch.retries,
         max_bytes: fetch.max_download.saturating_mul(1024 * 1024),
         progress,
+        deadline: Duration::from_secs(fetch.download_deadline),
+        allow_http: fetch.allow_http,
         ..Default::default()
     })?)
 }
