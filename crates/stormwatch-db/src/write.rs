@@ -76,6 +76,7 @@ pub fn import_with(
         path: dest.to_path_buf(),
         message,
     };
+    crate::update::remove_stale_downloads(dest);
     let mut previous = false;
     if let Ok(meta) = std::fs::symlink_metadata(dest) {
         if !meta.is_file() || meta.len() > 0 {
