@@ -484,6 +484,41 @@ mod tests {
         assert_eq!(loaded.advisories[0].id, "PYSEC-1");
     }
 
+    /// Archives whose entries are sized by trailing data descriptors (written to a stream)
+    /// are read through their central directory: the same records come out.
+    #[test]
+    fn streamed_archives_with_data_descriptors_load() {
+        // Written by Python's zipfile to a stream: zip's own writer always seeks back.
+        let hex = concat!(
+            "504b03041400080008007461825d0000000000000000000000000c00000050595345432d312e79616d6c2d8d",
+            "3f0bc23014c4f77c8a476753fc030e594b068762a12e1d43f252823429c9530ce277f7559ceef8dd1d179c82",
+            "611a75270fc2788f96d029216135f66e6654f08e6661a194a37169076853a98570e15d1d2e1f01904d9cb128",
+            "7612a8aedcd6dd759cc69bee9901e01323fdf2ad1122e5e41e967fa0d9377feac36b03e7f6d41ec517504b07",
+            "081cc2d5a58300000095000000504b03041400080008007461825d0000000000000000000000000600000041",
+            "2e6a736f6e8bae56ca4c51b252507254d251502acf2cc948294a2ccf038918191899e81a1802518881811518",
+            "45811425a6a5a52697a4827445572b1524266727a6a70239d54a7989b92086522248596a727e716571496a2e",
+            "4824a032c053a916285a965a549c999f570cd2ac64a867a0145b0b8400504b07083ff754d370000000860000",
+            "00504b010214031400080008007461825d1cc2d5a583000000950000000c0000000000000000000000800100",
+            "00000050595345432d312e79616d6c504b010214031400080008007461825d3ff754d3700000008600000006",
+            "00000000000000000000008001bd000000412e6a736f6e504b050600000000020002006e0000006101000000",
+            "00",
+        );
+        let bytes: Vec<u8> = (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+            .collect();
+        let dir = tempfile::tempdir().unwrap();
+        let zpath = dir.path().join("streamed.zip");
+        std::fs::write(&zpath, &bytes).unwrap();
+        assert_ne!(
+            u16::from_le_bytes([bytes[6], bytes[7]]) & DATA_DESCRIPTOR,
+            0
+        );
+        let loaded = load_path(&zpath, LoadOptions::default()).unwrap();
+        let ids: Vec<&str> = loaded.advisories.iter().map(|a| a.id.as_str()).collect();
+        assert_eq!(ids, ["PYSEC-1", "A"]);
+    }
+
     #[test]
     fn invalid_records_name_file_and_line() {
         let dir = tempfile::tempdir().unwrap();
