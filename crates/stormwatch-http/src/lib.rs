@@ -266,11 +266,9 @@ impl Client {
         };
         let source = Url::parse(url).map_err(|e| refuse(format!("not a URL: {e}")))?;
         guard::check_scheme(&source, self.options.allow_http).map_err(refuse)?;
-        let reach = guard::reach_of(&source).map_err(|m| HttpError::Failed {
-            url: url.to_string(),
-            message: m,
-            transient: true,
-        })?;
+        // A name this machine cannot resolve (a proxy may still reach it) is public: its
+        // redirects may then only go to public addresses.
+        let reach = guard::reach_of(&source).unwrap_or(guard::Reach::Public);
         let end = Instant::now() + self.options.deadline;
         self.with_retries_until(url, Some(end), || {
             self.download_once(&source, reach, known, dest, end)
