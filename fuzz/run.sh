@@ -13,7 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
 shift || true
-all=(requirements pyproject lockfiles installed_metadata osv deploy tornado_audit yaml policy fix probe)
+all=(requirements pyproject lockfiles installed_metadata osv osv_archive deploy tornado_audit yaml policy fix probe)
 targets=("${@:-${all[@]}}")
 [ ${#targets[@]} -eq 0 ] && targets=("${all[@]}")
 jobs=${FUZZ_JOBS:-2}
@@ -58,6 +58,31 @@ seed osv 0 "${osv_json[@]}"
 if [ -d ../shared/advisory-db/pypa-vulns ]; then
   mapfile -t osv_yaml < <(find ../shared/advisory-db/pypa-vulns -name '*.yaml' | head -60)
   seed osv 1 "${osv_yaml[@]}"
+fi
+# Archives of the OSV records: one written to a file (sizes in each entry's header), one
+# streamed (sizes in data descriptors), so both ways of reading start covered.
+mkdir -p "$work/osv_archive"
+if command -v python3 > /dev/null; then
+  python3 - "$work/osv_archive" "${osv_json[@]}" <<'PY'
+import io, sys, zipfile
+out, files = sys.argv[1], sys.argv[2:] or []
+record = b'{"id":"PYSEC-1","affected":[{"package":{"name":"tornado","ecosystem":"PyPI"},"versions":["1.0"]}]}'
+def fill(z):
+    z.writestr("vulns/PYSEC-1.json", record)
+    z.writestr(".github/x.yml", b"on: push")
+    for f in files[:8]:
+        z.write(f, "vulns/" + f.replace("/", "_"))
+with zipfile.ZipFile(out + "/seekable.zip", "w", zipfile.ZIP_DEFLATED) as z:
+    fill(z)
+class Stream(io.RawIOBase):
+    def __init__(self): self.data = bytearray()
+    def writable(self): return True
+    def write(self, b): self.data += b; return len(b)
+s = Stream()
+with zipfile.ZipFile(s, "w", zipfile.ZIP_DEFLATED) as z:
+    fill(z)
+open(out + "/streamed.zip", "wb").write(bytes(s.data))
+PY
 fi
 i=0
 for pattern in 'Dockerfile' 'docker-compose*.yml' '*.yaml' '*.service' 'supervisord*.conf' 'Procfile' '.env*'; do

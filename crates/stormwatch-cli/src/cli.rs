@@ -777,11 +777,22 @@ pub struct FetchArgs {
     #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=10))]
     pub retries: u32,
 
+    /// Seconds one download may take in all (connecting, every attempt, redirects and the
+    /// whole body), however slowly the server answers.
+    #[arg(long, value_name = "SECS", default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..))]
+    pub download_deadline: u64,
+
+    /// Accept plain http:// sources (and redirects between them): only for a mirror on a
+    /// network you trust.
+    #[arg(long)]
+    pub allow_http: bool,
+
     /// Largest download accepted, in MiB.
     #[arg(long, value_name = "MIB", default_value_t = 512)]
     pub max_download: u64,
 
-    /// Replace the database even if the new data holds fewer than half of its advisories.
+    /// Replace the database even if the new data drops more than half of its advisories,
+    /// or of the packages it has advisories for, or every Tornado advisory.
     #[arg(long)]
     pub force: bool,
 

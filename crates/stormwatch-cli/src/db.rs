@@ -21,13 +21,34 @@ pub fn run(cmd: DbCommand) -> Result<bool> {
         } => {
             let dest = db.unwrap_or_else(stormwatch_db::default_path);
             let start = Instant::now();
-            let loaded = stormwatch_osv::load_path(&path, LoadOptions { skip_invalid })
-                .with_context(|| {
-                    format!(
-                        "import aborted; the existing database (if any) at {} is unchanged",
-                        dest.display()
-                    )
-                })?;
+            let canonical = path.canonicalize().unwrap_or(path.clone());
+            // Records go from the source to the database as they are read, never all held.
+            let mut loaded = stormwatch_osv::Loaded::default();
+            let summary = stormwatch_db::import_with(
+                &canonical.display().to_string(),
+                &dest,
+                stormwatch_db::ImportOptions {
+                    force,
+                    ..Default::default()
+                },
+                |put| {
+                    loaded = stormwatch_osv::stream_path(
+                        &path,
+                        LoadOptions { skip_invalid },
+                        &mut |adv| put(&adv),
+                    )?;
+                    Ok(stormwatch_db::Tally {
+                        files: loaded.files,
+                        other_ecosystems: loaded.other_ecosystems,
+                    })
+                },
+            )
+            .with_context(|| {
+                format!(
+                    "import refused; the existing database (if any) at {} is unchanged",
+                    dest.display()
+                )
+            })?;
             for err in &loaded.invalid {
                 eprintln!(
                     "warning: skipped {}",
@@ -40,22 +61,12 @@ pub fn run(cmd: DbCommand) -> Result<bool> {
                     stormwatch_report::escape_controls(&warning.to_string())
                 );
             }
-            let canonical = path.canonicalize().unwrap_or(path.clone());
-            let summary = stormwatch_db::import(
-                &loaded,
-                &canonical.display().to_string(),
-                &dest,
-                stormwatch_db::ImportOptions {
-                    force,
-                    ..Default::default()
-                },
-            )
-            .with_context(|| {
-                format!(
-                    "import refused; the existing database (if any) at {} is unchanged",
-                    dest.display()
-                )
-            })?;
+            if loaded.problems_not_kept > 0 {
+                eprintln!(
+                    "warning: {} more problems not listed",
+                    loaded.problems_not_kept
+                );
+            }
             say!(
                 "Imported {} advisories for {} packages from {} files into {} in {:.2}s",
                 summary.advisories,
@@ -68,10 +79,10 @@ pub fn run(cmd: DbCommand) -> Result<bool> {
                 "  {} withdrawn (kept, never reported); {} records for other ecosystems skipped{}",
                 summary.withdrawn,
                 summary.other_ecosystems,
-                if loaded.invalid.is_empty() {
+                if loaded.invalid_count == 0 {
                     String::new()
                 } else {
-                    format!("; {} invalid records skipped", loaded.invalid.len())
+                    format!("; {} invalid records skipped", loaded.invalid_count)
                 }
             );
             Ok(false)
@@ -137,6 +148,8 @@ pub fn client(fetch: &FetchArgs, progress: bool) -> Result<stormwatch_http::Clie
         attempts: fetch.retries,
         max_bytes: fetch.max_download.saturating_mul(1024 * 1024),
         progress,
+        deadline: Duration::from_secs(fetch.download_deadline),
+        allow_http: fetch.allow_http,
         ..Default::default()
     })?)
 }

@@ -11,9 +11,9 @@ use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
 use stormwatch_http::{Client, Fetched, Validators};
-use stormwatch_osv::{LoadOptions, Loaded};
+use stormwatch_osv::LoadOptions;
 
-use crate::{import, Database, DbError, ImportOptions, ImportSummary};
+use crate::{import_with, Database, DbError, ImportOptions, ImportSummary, Tally};
 
 /// The OSV export of every PyPI advisory.
 pub const DEFAULT_SOURCE: &str = "https://osv-vulnerabilities.storage.googleapis.com/PyPI/all.zip";
@@ -210,12 +210,64 @@ fn signature(path: &Path) -> Result<(String, u64), DbError> {
     Ok((format!("{} files:{h:016x}", parts.len()), bytes))
 }
 
+const DOWNLOAD_PREFIX: &str = ".download-";
+
+/// A new download file in `dir`: a random name (with `.zip`: the loader tells archives by
+/// their extension), created exclusively, and locked for as long as this run holds it so
+/// that another run can tell it from a killed run's leftover.
+fn download_file(dir: &Path) -> Result<tempfile::NamedTempFile, DbError> {
+    let file = tempfile::Builder::new()
+        .prefix(DOWNLOAD_PREFIX)
+        .suffix(".zip")
+        .tempfile_in(dir)
+        .map_err(|source| DbError::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+    lock(file.as_file(), true);
+    Ok(file)
+}
+
+/// Takes an exclusive advisory lock on `file`, waiting for it or not; whether it was taken.
+fn lock(file: &std::fs::File, wait: bool) -> bool {
+    use std::os::fd::AsRawFd;
+    let op = if wait {
+        libc::LOCK_EX
+    } else {
+        libc::LOCK_EX | libc::LOCK_NB
+    };
+    // SAFETY: flock on a descriptor this process owns; the lock ends when it is closed.
+    unsafe { libc::flock(file.as_raw_fd(), op) == 0 }
+}
+
+/// Removes the download files of killed runs beside database `db`: those no live run
+/// holds locked. A run's own files are locked until they are kept or removed.
+pub fn remove_stale_downloads(db: &Path) {
+    let dir = sources_dir(db);
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !name.starts_with(DOWNLOAD_PREFIX) {
+            continue;
+        }
+        let path = entry.path();
+        let regular = entry.file_type().is_ok_and(|t| t.is_file());
+        let unlocked = !regular || std::fs::File::open(&path).is_ok_and(|f| lock(&f, false));
+        if unlocked {
+            let _ = std::fs::remove_file(&path);
+        }
+    }
+}
+
 /// One source, ready to load: where its data is and what to remember about it.
 struct Ready {
     data: PathBuf,
     state: SourceState,
-    /// A fresh download to move into the kept copy once the database is in place.
-    pending: Option<(PathBuf, PathBuf)>,
+    /// A fresh download to move into the kept copy once the database is in place (removed
+    /// when dropped before that).
+    pending: Option<(tempfile::NamedTempFile, PathBuf)>,
     changed: bool,
 }
 
@@ -239,15 +291,9 @@ pub fn update(
         path: dir.clone(),
         source,
     })?;
+    remove_stale_downloads(db);
     let previous = load_state(db);
     let mut ready: Vec<Ready> = Vec::new();
-    let cleanup = |ready: &[Ready]| {
-        for r in ready {
-            if let Some((tmp, _)) = &r.pending {
-                let _ = std::fs::remove_file(tmp);
-            }
-        }
-    };
     for source in sources {
         let name = source.name();
         let known = previous
@@ -258,10 +304,7 @@ pub fn update(
             .unwrap_or_default();
         match prepare(source, &name, known, &dir, client, options) {
             Ok(r) => ready.push(r),
-            Err(e) => {
-                cleanup(&ready);
-                return Err(e);
-            }
+            Err(e) => return Err(e),
         }
     }
     let names: Vec<&str> = ready.iter().map(|r| r.state.source.as_str()).collect();
@@ -292,17 +335,14 @@ pub fn update(
     if rebuild {
         match build(db, &ready, &description, options, &mut report.warnings) {
             Ok(summary) => report.imported = Some(summary),
-            Err(e) => {
-                cleanup(&ready);
-                return Err(e);
-            }
+            Err(e) => return Err(e),
         }
     }
-    for r in &ready {
-        if let Some((tmp, kept)) = &r.pending {
-            std::fs::rename(tmp, kept).map_err(|source| DbError::Io {
+    for r in &mut ready {
+        if let Some((tmp, kept)) = r.pending.take() {
+            tmp.persist(&kept).map_err(|e| DbError::Io {
                 path: kept.clone(),
-                source,
+                source: e.error,
             })?;
         }
     }
@@ -376,22 +416,16 @@ fn prepare(
             } else {
                 Validators::default()
             };
-            // A `.zip` name: the loader tells archives by their extension.
-            let tmp = dir.join(format!(
-                ".download-{}-{}",
-                std::process::id(),
-                cache_name(url)
-            ));
-            let fetched = client.download(url, &validators, &tmp).map_err(|e| {
-                let _ = std::fs::remove_file(&tmp);
-                DbError::Invalid {
+            let tmp = download_file(dir)?;
+            let fetched = client
+                .download(url, &validators, tmp.as_file())
+                .map_err(|e| DbError::Invalid {
                     path: PathBuf::from(url),
                     message: format!(
                         "download failed: {}",
                         e.to_string().trim_start_matches(&format!("{url}: "))
                     ),
-                }
-            })?;
+                })?;
             match fetched {
                 Fetched::NotModified => Ok(Ready {
                     data: kept,
@@ -403,7 +437,7 @@ fn prepare(
                     },
                 }),
                 Fetched::Downloaded { bytes, validators } => Ok(Ready {
-                    data: tmp.clone(),
+                    data: tmp.path().to_path_buf(),
                     changed: true,
                     pending: Some((tmp, kept)),
                     state: SourceState {
@@ -421,7 +455,7 @@ fn prepare(
     }
 }
 
-/// Loads every source (all of it must parse) and imports the union.
+/// Streams every source (all of it must parse) into a new database: the union.
 fn build(
     db: &Path,
     ready: &[Ready],
@@ -429,41 +463,47 @@ fn build(
     options: UpdateOptions,
     warnings: &mut Vec<String>,
 ) -> Result<ImportSummary, DbError> {
-    let mut all = Loaded::default();
-    for r in ready {
-        let loaded = stormwatch_osv::load_path(
-            &r.data,
-            LoadOptions {
-                skip_invalid: options.skip_invalid,
-            },
-        )
-        .map_err(|e| DbError::Invalid {
-            path: PathBuf::from(&r.state.source),
-            message: format!(
-                "the data does not load, nothing was replaced: {}",
-                e.to_string().replace(&r.data.display().to_string(), "")
-            ),
-        })?;
-        warnings.extend(loaded.invalid.iter().map(|e| format!("skipped {e}")));
-        warnings.extend(loaded.warnings.iter().map(ToString::to_string));
-        all.files += loaded.files;
-        all.withdrawn += loaded.withdrawn;
-        all.other_ecosystems += loaded.other_ecosystems;
-        all.advisories.extend(loaded.advisories);
-    }
     let sources: Vec<&SourceState> = ready.iter().map(|r| &r.state).collect();
-    import(
-        &all,
-        description,
-        db,
-        ImportOptions {
-            force: options.force,
-            meta: vec![(
-                "sources".into(),
-                serde_json::to_string(&sources).expect("state serializes"),
-            )],
-        },
-    )
+    let import_options = ImportOptions {
+        force: options.force,
+        meta: vec![(
+            "sources".into(),
+            serde_json::to_string(&sources).expect("state serializes"),
+        )],
+    };
+    import_with(description, db, import_options, |put| {
+        let mut tally = Tally::default();
+        for r in ready {
+            let loaded = stormwatch_osv::stream_path(
+                &r.data,
+                LoadOptions {
+                    skip_invalid: options.skip_invalid,
+                },
+                &mut |adv| put(&adv),
+            )
+            .map_err(|e| match e {
+                DbError::Osv(e) => DbError::Invalid {
+                    path: PathBuf::from(&r.state.source),
+                    message: format!(
+                        "the data does not load, nothing was replaced: {}",
+                        e.to_string().replace(&r.data.display().to_string(), "")
+                    ),
+                },
+                other => other,
+            })?;
+            warnings.extend(loaded.invalid.iter().map(|e| format!("skipped {e}")));
+            warnings.extend(loaded.warnings.iter().map(ToString::to_string));
+            if loaded.problems_not_kept > 0 {
+                warnings.push(format!(
+                    "{}: {} more problems not listed",
+                    r.state.source, loaded.problems_not_kept
+                ));
+            }
+            tally.files += loaded.files;
+            tally.other_ecosystems += loaded.other_ecosystems;
+        }
+        Ok(tally)
+    })
 }
 
 #[cfg(test)]

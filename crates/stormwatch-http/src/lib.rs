@@ -15,12 +15,15 @@
 //! `ALL_PROXY` and `NO_PROXY` are honoured.
 
 mod exchange;
+pub mod guard;
 
 pub use exchange::{Exchange, ExchangeOptions, NoAnswer, Prober};
 
-use std::io::{Read, Write};
+use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use url::Url;
 
 use ureq::tls::{Certificate, PemItem, RootCerts, TlsConfig};
 
@@ -66,7 +69,15 @@ pub struct Options {
     pub max_bytes: u64,
     /// Show a progress bar on standard error when it is a terminal.
     pub progress: bool,
+    /// The whole of one download (every attempt, redirect and byte of the body) must
+    /// finish within this: a server sending one byte at a time cannot hold a run.
+    pub deadline: Duration,
+    /// Accept plain `http://` downloads (a mirror on a trusted network).
+    pub allow_http: bool,
 }
+
+/// Redirects followed per download.
+const MAX_REDIRECTS: usize = 5;
 
 impl Default for Options {
     fn default() -> Self {
@@ -77,6 +88,8 @@ impl Default for Options {
             // The OSV PyPI export is tens of MiB; a feed ten times that is not a feed.
             max_bytes: 512 * 1024 * 1024,
             progress: false,
+            deadline: Duration::from_secs(600),
+            allow_http: false,
         }
     }
 }
@@ -194,6 +207,16 @@ impl Client {
     fn with_retries<T>(
         &self,
         url: &str,
+        attempt: impl FnMut() -> Result<T, Attempt>,
+    ) -> Result<T, HttpError> {
+        self.with_retries_until(url, None, attempt)
+    }
+
+    /// As [`Client::with_retries`], with no attempt or wait past `end`.
+    fn with_retries_until<T>(
+        &self,
+        url: &str,
+        end: Option<Instant>,
         mut attempt: impl FnMut() -> Result<T, Attempt>,
     ) -> Result<T, HttpError> {
         let mut wait = self.options.backoff;
@@ -202,7 +225,11 @@ impl Client {
             tries += 1;
             match attempt() {
                 Ok(v) => return Ok(v),
-                Err(a) if a.transient && tries < self.options.attempts.max(1) => {
+                Err(a)
+                    if a.transient
+                        && tries < self.options.attempts.max(1)
+                        && end.is_none_or(|end| Instant::now() + wait < end) =>
+                {
                     std::thread::sleep(wait);
                     wait = wait.saturating_mul(2);
                 }
@@ -221,32 +248,101 @@ impl Client {
         }
     }
 
-    /// Downloads `url` into `dest` (created or truncated) unless the server says the copy
-    /// described by `known` is current. A failed download may leave `dest` partly written:
-    /// callers download to a temporary file.
+    /// Downloads `url` into `dest` (truncated first) unless the server says the copy
+    /// described by `known` is current. Only HTTPS (or plain HTTP when allowed); redirects
+    /// are followed by hand, at most [`MAX_REDIRECTS`], each checked by
+    /// [`guard::check_redirect`]; everything ends by the deadline. A failed download may
+    /// leave `dest` partly written.
     pub fn download(
         &self,
         url: &str,
         known: &Validators,
-        dest: &Path,
+        dest: &std::fs::File,
     ) -> Result<Fetched, HttpError> {
-        self.with_retries(url, || self.download_once(url, known, dest))
+        let refuse = |message: String| HttpError::Failed {
+            url: url.to_string(),
+            message,
+            transient: false,
+        };
+        let source = Url::parse(url).map_err(|e| refuse(format!("not a URL: {e}")))?;
+        guard::check_scheme(&source, self.options.allow_http).map_err(refuse)?;
+        // A name this machine cannot resolve (a proxy may still reach it) is public: its
+        // redirects may then only go to public addresses.
+        let reach = guard::reach_of(&source).unwrap_or(guard::Reach::Public);
+        let end = Instant::now() + self.options.deadline;
+        self.with_retries_until(url, Some(end), || {
+            self.download_once(&source, reach, known, dest, end)
+                .map_err(|a| self.past_deadline(a, end))
+        })
+    }
+
+    /// An attempt that failed because the deadline came is reported as that.
+    fn past_deadline(&self, attempt: Attempt, end: Instant) -> Attempt {
+        if Instant::now() + Duration::from_millis(50) < end {
+            return attempt;
+        }
+        Attempt {
+            message: format!(
+                "the download did not finish within its {}s deadline (--download-deadline);                  abandoned",
+                self.options.deadline.as_secs()
+            ),
+            transient: true,
+        }
     }
 
     fn download_once(
         &self,
-        url: &str,
+        source: &Url,
+        reach: guard::Reach,
         known: &Validators,
-        dest: &Path,
+        dest: &std::fs::File,
+        end: Instant,
     ) -> Result<Fetched, Attempt> {
-        let mut request = self.agent.get(url);
-        if let Some(etag) = &known.etag {
-            request = request.header("If-None-Match", etag);
-        }
-        if let Some(date) = &known.last_modified {
-            request = request.header("If-Modified-Since", date);
-        }
-        let mut response = request.call().map_err(|e| describe(&e))?;
+        let refused = |message: String| Attempt {
+            message,
+            transient: false,
+        };
+        let mut current = source.clone();
+        let mut hops = 0;
+        let mut response = loop {
+            let remaining = end.saturating_duration_since(Instant::now());
+            if remaining.is_zero() {
+                return Err(refused("no time left".into()));
+            }
+            let mut request = self
+                .agent
+                .get(current.as_str())
+                .config()
+                .max_redirects(0)
+                .timeout_global(Some(remaining))
+                .build();
+            if let Some(etag) = &known.etag {
+                request = request.header("If-None-Match", etag);
+            }
+            if let Some(date) = &known.last_modified {
+                request = request.header("If-Modified-Since", date);
+            }
+            let response = request.call().map_err(|e| describe(&e))?;
+            let status = response.status().as_u16();
+            if !matches!(status, 301 | 302 | 303 | 307 | 308) {
+                break response;
+            }
+            let location = response
+                .headers()
+                .get("location")
+                .and_then(|v| v.to_str().ok())
+                .ok_or_else(|| refused(format!("HTTP {status} without a Location")))?;
+            let next = current
+                .join(location)
+                .map_err(|e| refused(format!("HTTP {status} to an unreadable Location: {e}")))?;
+            hops += 1;
+            if hops > MAX_REDIRECTS {
+                return Err(refused(format!("more than {MAX_REDIRECTS} redirects")));
+            }
+            guard::check_redirect(&current, &next, reach, self.options.allow_http)
+                .map_err(refused)?;
+            current = next;
+        };
         let status = response.status().as_u16();
         if status == 304 {
             return Ok(Fetched::NotModified);
@@ -279,12 +375,17 @@ impl Client {
                 transient: false,
             });
         }
-        let bar = self.progress_bar(declared, url);
+        let bar = self.progress_bar(declared, current.as_str());
         let file_error = |e: std::io::Error| Attempt {
-            message: format!("cannot write {}: {e}", dest.display()),
+            message: format!("cannot write the download: {e}"),
             transient: false,
         };
-        let mut out = std::io::BufWriter::new(std::fs::File::create(dest).map_err(file_error)?);
+        dest.set_len(0).map_err(file_error)?;
+        let mut handle = dest;
+        handle
+            .seek(std::io::SeekFrom::Start(0))
+            .map_err(file_error)?;
+        let mut out = std::io::BufWriter::new(handle);
         let mut body = response.body_mut().with_config().limit(u64::MAX).reader();
         let mut buf = vec![0u8; 64 * 1024];
         let mut total: u64 = 0;
@@ -321,10 +422,7 @@ impl Client {
             }
         }
         out.flush().map_err(file_error)?;
-        out.into_inner()
-            .map_err(|e| file_error(e.into_error()))?
-            .sync_all()
-            .map_err(file_error)?;
+        dest.sync_all().map_err(file_error)?;
         if let Some(bar) = bar {
             bar.finish_and_clear();
         }

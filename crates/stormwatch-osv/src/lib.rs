@@ -17,7 +17,7 @@ pub mod model;
 pub mod ranges;
 pub mod severity;
 
-pub use load::{load_path, LoadOptions, Loaded};
+pub use load::{load_path, stream_path, stream_zip, LoadOptions, Loaded};
 pub use model::Advisory;
 use ranges::CompiledAffected;
 pub use ranges::Probe;
