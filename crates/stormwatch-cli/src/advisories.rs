@@ -40,8 +40,10 @@ pub fn age_days_on(date: &str, today: time::Date) -> Option<i64> {
     Some((today - d).whole_days())
 }
 
-pub fn describe_age(date: &str) -> String {
-    match age_days(date) {
+pub fn describe_age(raw: &str) -> String {
+    // Dates come from the advisory data: shown escaped like every other outside text.
+    let date = stormwatch_report::escape_controls(raw);
+    match age_days(raw) {
         Some(0) => format!("{date}, today"),
         Some(1) => format!("{date}, 1 day ago"),
         Some(n) if n > 0 => format!("{date}, {n} days ago"),

@@ -419,7 +419,10 @@ fn print_status(view: &StatusView) {
                     } else {
                         String::new()
                     };
-                    say!("  {label:<10}{}{more}", shown.join(" "));
+                    say!(
+                        "  {label:<10}{}{more}",
+                        stormwatch_report::escape_controls(&shown.join(" "))
+                    );
                 }
             }
         }
@@ -437,8 +440,8 @@ fn print_status(view: &StatusView) {
         say!(
             "              older than the newest Tornado advisory in the database ({}, published {}): the \
              bundled set alone would miss it",
-            n.id,
-            n.published.get(..10).unwrap_or(&n.published)
+            stormwatch_report::escape_controls(&n.id),
+            stormwatch_report::escape_controls(n.published.get(..10).unwrap_or(&n.published))
         );
     }
 }
