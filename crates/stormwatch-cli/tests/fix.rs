@@ -49,6 +49,11 @@ impl Project {
         p
     }
 
+    /// The user's state directory (the fix journal), kept inside the test's directory.
+    fn state(&self) -> PathBuf {
+        self.dir.path().join("state")
+    }
+
     fn root(&self) -> PathBuf {
         self.dir.path().join("app")
     }
@@ -65,6 +70,7 @@ impl Project {
 
     fn fix(&self, args: &[&str]) -> std::process::Output {
         sw(self.dir.path())
+            .env("STORMWATCH_STATE_DIR", self.state())
             .arg("fix")
             .arg(self.root())
             .arg("--db")
@@ -314,6 +320,7 @@ fn sigterm_during_verify_restores_everything() {
         .args(["--no-bundled", "--offline", "--verify"])
         .arg(format!("touch {} && sleep 60", started.display()))
         .env("STORMWATCH_DB", p.dir.path().join("none.db"))
+        .env("STORMWATCH_STATE_DIR", p.state())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -380,10 +387,16 @@ fn what_cannot_be_fixed_is_said_and_fails_the_run() {
 fn rollback_undoes_the_last_fix_and_refuses_after_an_edit() {
     let p = Project::new(&[("requirements.txt", "shoplib==1.2\n"), ("Pipfile", PIPFILE)]);
     let before = p.snapshot();
-    assert_eq!(p.fix(&["--offline"]).status.code(), Some(0));
-    assert_eq!(p.read(".stormwatch/.gitignore"), "*\n");
-    let journal: Value = serde_json::from_str(&p.read(".stormwatch/fix-journal.json")).unwrap();
+    let out = p.fix(&["--offline", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0));
+    // The journal is kept outside the project, in the user's state directory.
+    let run = PathBuf::from(json_of(&out.stdout)["journal"].as_str().unwrap());
+    assert!(run.starts_with(p.state()), "{}", run.display());
+    assert!(!p.root().join(".stormwatch").exists());
+    let journal: Value =
+        serde_json::from_str(&fs::read_to_string(run.join("journal.json")).unwrap()).unwrap();
     assert_eq!(journal["files"].as_array().unwrap().len(), 2);
+    assert_eq!(journal["complete"], true);
     // Rollback restores both files.
     assert_eq!(p.fix(&["--rollback"]).status.code(), Some(0));
     assert_eq!(p.snapshot(), before);
@@ -435,6 +448,7 @@ fn commit_package_filter_and_json() {
     p.write("notes.txt", "staged, not part of the fix\n");
     git(&root, &["add", "notes.txt"]);
     let out = sw(p.dir.path())
+        .env("STORMWATCH_STATE_DIR", p.state())
         .env("GIT_AUTHOR_NAME", "t")
         .env("GIT_AUTHOR_EMAIL", "t@example.com")
         .env("GIT_COMMITTER_NAME", "t")
@@ -500,6 +514,7 @@ fn a_missing_lock_tool_is_reported_with_the_command() {
     let before = p.snapshot();
     let empty = tempfile::tempdir().unwrap();
     let out = sw(p.dir.path())
+        .env("STORMWATCH_STATE_DIR", p.state())
         .env("PATH", empty.path())
         .arg("fix")
         .arg(p.root())
@@ -575,6 +590,7 @@ fn isolated_env(tools: &Path, dir: &Path) -> Vec<(String, String)> {
 
 fn fix_with_tools(p: &Project, tools: &Path, wheels: &Path) -> std::process::Output {
     sw(p.dir.path())
+        .env("STORMWATCH_STATE_DIR", p.state())
         .envs(isolated_env(tools, &p.root()))
         .env_remove("PIP_FIND_LINKS")
         .env_remove("PIP_INDEX_URL")
