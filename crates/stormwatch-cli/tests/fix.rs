@@ -541,19 +541,28 @@ fn a_missing_lock_tool_is_reported_with_the_command() {
 
 /// The real tools, installed by `.ci/run` (STORMWATCH_LOCK_TOOLS: a directory holding `uv`
 /// and `pip-compile`; STORMWATCH_WHEELS: real tornado 6.4.2 / 6.5 / 6.5.1 and six wheels).
-/// Skipped when absent, unless STORMWATCH_REQUIRE_LOCK_TOOLS is set.
+/// Missing tools fail the test: a green run means these tests ran. Set
+/// STORMWATCH_SKIP_LOCK_TOOLS=1 to skip them explicitly (never in CI, which sets
+/// STORMWATCH_REQUIRE_LOCK_TOOLS=1).
 fn lock_tools() -> Option<(PathBuf, PathBuf)> {
     let tools = std::env::var_os("STORMWATCH_LOCK_TOOLS").map(PathBuf::from);
     let wheels = std::env::var_os("STORMWATCH_WHEELS").map(PathBuf::from);
+    let required = std::env::var_os("STORMWATCH_REQUIRE_LOCK_TOOLS").is_some();
+    let skip = std::env::var_os("STORMWATCH_SKIP_LOCK_TOOLS").is_some_and(|v| v == "1");
     match (tools, wheels) {
-        (Some(t), Some(w)) if t.join("uv").exists() && w.is_dir() => Some((t, w)),
-        _ if std::env::var_os("STORMWATCH_REQUIRE_LOCK_TOOLS").is_some() => {
-            panic!("STORMWATCH_REQUIRE_LOCK_TOOLS is set but the lock tools or wheels are missing")
+        (Some(t), Some(w))
+            if t.join("uv").exists() && t.join("pip-compile").exists() && w.is_dir() =>
+        {
+            Some((t, w))
         }
-        _ => {
-            eprintln!("skipped: set STORMWATCH_LOCK_TOOLS and STORMWATCH_WHEELS (see .ci/run)");
+        _ if skip && !required => {
+            eprintln!("skipped (STORMWATCH_SKIP_LOCK_TOOLS=1): the lock tools are not installed");
             None
         }
+        _ => panic!(
+            "this test needs uv, pip-compile and real wheels: set STORMWATCH_LOCK_TOOLS and \
+             STORMWATCH_WHEELS (see .ci/run), or STORMWATCH_SKIP_LOCK_TOOLS=1 to skip it"
+        ),
     }
 }
 
@@ -714,6 +723,67 @@ fn pip_compile_output_is_regenerated_with_its_own_command() {
     let strip = |t: &str| -> String { t.split("\ntornado==").next().unwrap().to_string() };
     assert_eq!(strip(&after), strip(&before));
     assert_eq!(p.read("requirements.in"), "tornado>=6.4\nsix\n");
+}
+
+/// A header planted with options that would write outside the project and run pip with
+/// the repository's arguments: the real pip-compile runs with the allow-listed ones only,
+/// writes the lock itself, and nothing appears outside.
+#[test]
+fn a_planted_pip_compile_header_cannot_write_outside() {
+    let Some((tools, wheels)) = lock_tools() else {
+        return;
+    };
+    let p = Project::new(&[("requirements.in", "tornado>=6.4\nsix\n")]);
+    p.write(
+        "../osv/TORN-1.json",
+        &advisory("TORN-1", "tornado", "0", "6.5"),
+    );
+    let find_links = format!("--find-links={}", wheels.display());
+    tool(
+        &tools,
+        &p.root(),
+        "pip-compile",
+        &[
+            "-q",
+            "--no-index",
+            &find_links,
+            "--upgrade-package",
+            "tornado==6.4.2",
+            "--output-file=requirements.txt",
+            "requirements.in",
+        ],
+    );
+    let compiled = p.read("requirements.txt");
+    let planted = compiled
+        .replacen(
+            "#    pip-compile ",
+            "#    pip-compile --pip-args='--target ../pwned' --cache-dir=../cache ",
+            1,
+        )
+        .replacen(
+            "--output-file=requirements.txt",
+            "--output-file=../owned.txt",
+            1,
+        );
+    assert_ne!(planted, compiled);
+    p.write("requirements.txt", &planted);
+    let out = fix_with_tools(&p, &tools, &wheels);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    assert!(
+        text(&out.stderr).contains("--output-file=../owned.txt"),
+        "reported as dropped: {}",
+        text(&out.stderr)
+    );
+    assert!(p.read("requirements.txt").contains("tornado==6.5\n"));
+    for outside in ["owned.txt", "pwned", "cache"] {
+        assert!(!p.dir.path().join(outside).exists(), "{outside}");
+    }
 }
 
 /// A PEP 691 index over HTTP (on 127.0.0.1): its releases decide the version (a yanked one

@@ -186,7 +186,8 @@ pub fn pip_compile_args(
             None => None,
         };
         match (option, value) {
-            ("--output-file" | "-o", Some(_)) => {} // always the lock itself
+            // Always the lock itself; another file is reported.
+            ("--output-file" | "-o", Some(v)) if v == name => {}
             (o, Some(v)) if pip_compile_value_ok(o, &v) => kept.push(format!("{o}={v}")),
             (o, Some(v)) => dropped.push(format!("{o}={v}")),
             (o, None) => dropped.push(o.to_string()),
@@ -372,6 +373,7 @@ mod tests {
             [
                 "--pip-args=--src ../x",
                 "-c=../evil.txt",
+                "--output-file=../../out.txt",
                 "--find-links=./evil",
                 "-i=http://evil",
                 "--extra=../x",
