@@ -19,50 +19,8 @@ use stormwatch_manifest::Format;
 
 use crate::cli::{BumpArg, FixArgs, StatusFormat, ToArg};
 
-#[derive(serde::Serialize)]
-struct Fixed {
-    package: String,
-    from: Vec<String>,
-    to: String,
-    advisories: Vec<String>,
-    files: Vec<String>,
-}
-
-#[derive(serde::Serialize)]
-struct Verify {
-    command: String,
-    /// passed, failed, timed-out; with --bisect, the final state.
-    result: String,
-    #[serde(skip_serializing_if = "String::is_empty")]
-    tail: String,
-}
-
-/// An input the fix did not read or will not write: a vulnerable pin there stays.
-#[derive(serde::Serialize)]
-struct Skipped {
-    path: String,
-    reason: String,
-}
-
-#[derive(serde::Serialize)]
-struct Report {
-    version: u32,
-    dry_run: bool,
-    fixed: Vec<Fixed>,
-    remaining: Vec<Remaining>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    skipped: Vec<Skipped>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    verify: Option<Verify>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    commands: Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    journal: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    commit: Option<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    warnings: Vec<String>,
-}
+mod report;
+use report::{print, Fixed, Report, Skipped, Verify};
 
 fn rel(path: &Path, root: &Path) -> String {
     path.strip_prefix(root)
@@ -539,78 +497,4 @@ fn commit(root: &Path, txn: &Txn, applied: &[(&PackageFix, Vec<PathBuf>)]) -> Re
     git(&["add", "--"], &abs)?;
     git(&["commit", "--quiet", "-m", &message, "--only", "--"], &abs)?;
     git(&["rev-parse", "HEAD"], &[])
-}
-
-fn print(report: &Report, format: StatusFormat) {
-    if format == StatusFormat::Json {
-        say!(
-            "{}",
-            serde_json::to_string_pretty(report).expect("the report serializes")
-        );
-        return;
-    }
-    let verb = if report.dry_run { "Would fix" } else { "Fixed" };
-    for f in &report.fixed {
-        say!(
-            "{verb}: {} {} -> {} ({}) in {}",
-            f.package,
-            f.from.join(", "),
-            f.to,
-            f.advisories.join(", "),
-            f.files.join(", ")
-        );
-    }
-    for c in &report.commands {
-        say!("Would run: {c}");
-    }
-    for r in &report.remaining {
-        say!(
-            "Not fixed: {} {} at {}: {}{}",
-            r.package,
-            r.version,
-            r.location,
-            r.reason,
-            r.command
-                .as_deref()
-                .map(|c| format!("\n  instead: {c}"))
-                .unwrap_or_default()
-        );
-    }
-    if let Some(v) = &report.verify {
-        say!("Verify `{}`: {}", v.command, v.result);
-        if v.result != "passed" && !v.tail.is_empty() {
-            for line in v
-                .tail
-                .lines()
-                .rev()
-                .take(10)
-                .collect::<Vec<_>>()
-                .into_iter()
-                .rev()
-            {
-                say!("  | {line}");
-            }
-        }
-    }
-    for s in &report.skipped {
-        say!("Skipped: {}: {}", s.path, s.reason);
-    }
-    if !report.skipped.is_empty() {
-        say!(
-            "{} input(s) skipped: a vulnerable pin there is not fixed; fix or remove them and run again.",
-            report.skipped.len()
-        );
-    }
-    if let Some(j) = &report.journal {
-        say!("Recorded in {j}: `stormwatch fix --rollback` undoes it.");
-    }
-    if let Some(c) = &report.commit {
-        say!("Committed {c}.");
-    }
-    for w in &report.warnings {
-        eprintln!("warning: {w}");
-    }
-    if report.fixed.is_empty() && report.remaining.is_empty() && report.skipped.is_empty() {
-        say!("Nothing to fix: no pinned dependency is affected by a known advisory.");
-    }
 }
