@@ -102,8 +102,9 @@ journalled before the first change, outside the project ($STORMWATCH_STATE_DIR, 
 user's state directory): `stormwatch fix --rollback` undoes the last one (or one that was
 killed), refusing when a file changed since.
 
-Exit codes: 0 everything requested was fixed (and verified); 1 something remains or the
-tests failed; 2 usage error or unreadable input; 130 interrupted (files restored).
+Exit codes: 0 everything requested was fixed (and verified); 1 something remains, an input
+was skipped, or the tests failed; 2 usage error, unreadable input or a refused rollback;
+130 interrupted (files restored).
 
 Examples:
   stormwatch fix --dry-run                      show the diff, change nothing
