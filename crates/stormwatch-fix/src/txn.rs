@@ -182,7 +182,26 @@ impl Txn {
     /// Writes `bytes` to `path`, remembering it first.
     pub fn write(&mut self, path: &Path, bytes: &[u8]) -> Result<(), TxnError> {
         self.keep(path)?;
+        self.guard(path)?;
         write_atomically(path, bytes)
+    }
+
+    /// Checked again right before each write: a lock tool (running the repository's build
+    /// code) may have swapped a directory for a symbolic link since the plan was checked.
+    fn guard(&self, path: &Path) -> Result<(), TxnError> {
+        let Some(rec) = &self.recorder else {
+            return Ok(());
+        };
+        let root = PathBuf::from(&rec.lock().unwrap_or_else(|e| e.into_inner()).journal.root);
+        let rel = relative(path, &root).ok_or_else(|| {
+            TxnError::Refused(format!(
+                "{}: now outside the project; not written",
+                path.display()
+            ))
+        })?;
+        journal::inside(&root, &rel)
+            .map(|_| ())
+            .map_err(|why| TxnError::Refused(format!("{}: {why}; not written", path.display())))
     }
 
     pub fn files(&self) -> impl Iterator<Item = &Path> {
@@ -209,11 +228,15 @@ impl Txn {
             match before {
                 Some(bytes) => {
                     if std::fs::read(path).ok().as_ref() != Some(bytes) {
+                        self.guard(path)?;
                         write_atomically(path, bytes)?;
                     }
                 }
                 None => {
-                    let _ = std::fs::remove_file(path);
+                    if std::fs::symlink_metadata(path).is_ok() {
+                        self.guard(path)?;
+                        let _ = std::fs::remove_file(path);
+                    }
                 }
             }
         }
