@@ -123,7 +123,7 @@ pub fn run(args: FixArgs) -> Result<bool> {
             );
         }
         for f in &journal.files {
-            say!("  restored {}", f.path);
+            say!("  restored {}", f.path.escape_debug());
         }
         return Ok(false);
     }
