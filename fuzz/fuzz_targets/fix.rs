@@ -1,6 +1,7 @@
 //! What `stormwatch fix` reads and rewrites: package-index pages (HTML and JSON, from any
 //! server the user points at) and the pins it edits in place (requirements, TOML) from the
-//! scanned repository. Edits must never panic, whatever the text and line.
+//! scanned repository, and the pip-compile header whose options are filtered through an
+//! allow-list. Edits must never panic, whatever the text and line.
 #![no_main]
 
 mod common;
@@ -35,6 +36,19 @@ fuzz_target!(|data: &[u8]| {
             let hashes = vec!["ab".repeat(32)];
             let _ = stormwatch_fix::edit::requirements(text, line, "tornado", &old, &new, Some(&hashes));
             let _ = stormwatch_fix::edit::requirements(text, line, "tornado", &old, &new, None);
+            // A compiled file's header: only allow-listed options, the output the lock itself.
+            let options = stormwatch_fix::lock::LockOptions::default();
+            let path = std::path::Path::new("requirements.txt");
+            let format = stormwatch_manifest::Format::Requirements;
+            if let Some(jobs) =
+                stormwatch_fix::lock::jobs(path, format, text, "tornado", &new, true, &options)
+            {
+                for job in &jobs {
+                    assert!(job.args.contains(&"--output-file=requirements.txt".to_string()));
+                    assert!(!job.args.iter().any(|a| a.starts_with("--pip-args=--")
+                        && a != "--pip-args=--only-binary=:all:"));
+                }
+            }
         }
         _ => {
             let _ = stormwatch_fix::edit::toml(text, line, "tornado", &old, &new);

@@ -11,48 +11,16 @@ use pep440_rs::Version;
 use stormwatch_fix::apply::{self, Context};
 use stormwatch_fix::choose::{MaxBump, Target};
 use stormwatch_fix::index::Releases;
+use stormwatch_fix::journal::{self, State};
 use stormwatch_fix::plan::{self, PackageFix, Remaining};
 use stormwatch_fix::run::{self, Ended};
-use stormwatch_fix::txn::{self, Txn};
+use stormwatch_fix::txn::Txn;
 use stormwatch_manifest::Format;
 
 use crate::cli::{BumpArg, FixArgs, StatusFormat, ToArg};
 
-#[derive(serde::Serialize)]
-struct Fixed {
-    package: String,
-    from: Vec<String>,
-    to: String,
-    advisories: Vec<String>,
-    files: Vec<String>,
-}
-
-#[derive(serde::Serialize)]
-struct Verify {
-    command: String,
-    /// passed, failed, timed-out; with --bisect, the final state.
-    result: String,
-    #[serde(skip_serializing_if = "String::is_empty")]
-    tail: String,
-}
-
-#[derive(serde::Serialize)]
-struct Report {
-    version: u32,
-    dry_run: bool,
-    fixed: Vec<Fixed>,
-    remaining: Vec<Remaining>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    verify: Option<Verify>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    commands: Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    journal: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    commit: Option<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    warnings: Vec<String>,
-}
+mod report;
+use report::{print, Fixed, Report, Skipped, Verify};
 
 fn rel(path: &Path, root: &Path) -> String {
     path.strip_prefix(root)
@@ -91,10 +59,46 @@ fn remaining_of(fix: &PackageFix, reason: String, command: Option<String>) -> Re
 fn interrupted(txn: &Txn) -> ! {
     let restored = txn.restore();
     match restored {
-        Ok(()) => eprintln!("interrupted: every file stormwatch changed is restored"),
-        Err(e) => eprintln!("interrupted; restoring failed: {e}"),
+        Ok(()) => {
+            txn.discard();
+            eprintln!("interrupted: every file stormwatch changed is restored")
+        }
+        Err(e) => eprintln!(
+            "interrupted; restoring failed: {e} (`stormwatch fix --rollback` restores from the journal)"
+        ),
     }
     std::process::exit(130)
+}
+
+/// A journal in the project tree (as older versions wrote) is never trusted: say so.
+fn note_legacy_journal(root: &Path) {
+    if std::fs::symlink_metadata(root.join(journal::LEGACY_IN_TREE)).is_ok() {
+        eprintln!(
+            "note: {} in the project is ignored: fix journals are kept in the user's state directory",
+            journal::LEGACY_IN_TREE
+        );
+    }
+}
+
+/// Why `fix` must not write the files of `fix`: one is outside `root`, or reached through
+/// a symbolic link, or not a regular file.
+fn unsafe_target(fix: &PackageFix, root: &Path, canonical: &Path) -> Option<String> {
+    let paths = fix.edits.iter().map(|e| &e.path).chain(
+        fix.relocks
+            .iter()
+            .flat_map(|r| std::iter::once(&r.path).chain(r.jobs.iter().flat_map(|j| &j.touches))),
+    );
+    for path in paths {
+        let rel = path.strip_prefix(root).unwrap_or(path);
+        let rel = rel.to_string_lossy();
+        if let Err(why) = journal::inside(canonical, &rel) {
+            return Some(format!(
+                "{}: {why}; stormwatch does not write there",
+                path.display()
+            ));
+        }
+    }
+    None
 }
 
 pub fn run(args: FixArgs) -> Result<bool> {
@@ -102,18 +106,30 @@ pub fn run(args: FixArgs) -> Result<bool> {
     if !root.is_dir() {
         bail!("{}: not a directory", root.display());
     }
+    note_legacy_journal(&root);
     if args.rollback {
-        let journal = txn::rollback(&root)?;
-        say!(
-            "Rolled back the fix of {}: {}",
-            journal.created,
-            journal.fixes.join("; ")
-        );
+        let done = journal::rollback(&root)?;
+        let journal = done.journal;
+        if done.interrupted {
+            say!(
+                "Rolled back the interrupted fix of {}: every file it had taken is as before",
+                journal.created
+            );
+        } else {
+            say!(
+                "Rolled back the fix of {}: {}",
+                journal.created,
+                journal.fixes.join("; ")
+            );
+        }
         for f in &journal.files {
-            say!("  restored {}", f.path);
+            say!("  restored {}", f.path.escape_debug());
         }
         return Ok(false);
     }
+    let canonical = root
+        .canonicalize()
+        .with_context(|| format!("{}: cannot resolve", root.display()))?;
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(signal, stop.clone()).context("cannot watch for Ctrl-C")?;
@@ -183,19 +199,55 @@ pub fn run(args: FixArgs) -> Result<bool> {
             .map(|p| stormwatch_manifest::normalize_name(p))
             .collect(),
         python: args.python_version,
+        lock: stormwatch_fix::lock::LockOptions {
+            index: args.index_url.clone(),
+            only_binary: args.only_binary,
+        },
     };
     for p in &options.packages {
         if !inputs.dependencies.iter().any(|d| &d.name == p) {
             bail!("--package {p}: no such dependency in {}", root.display());
         }
     }
-    let plan = plan::plan(
+    let mut plan = plan::plan(
         &inputs.dependencies,
         &formats,
         &loaded.set,
         &mut releases,
         &options,
     );
+    let skipped: Vec<Skipped> = inputs
+        .unread
+        .iter()
+        .map(|n| Skipped {
+            path: n.source.to_string(),
+            reason: n.message.clone(),
+        })
+        .collect();
+    let mut refused = Vec::new();
+    plan.fixes
+        .retain(|fix| match unsafe_target(fix, &root, &canonical) {
+            Some(why) => {
+                refused.push(remaining_of(fix, why, None));
+                false
+            }
+            None => true,
+        });
+    plan.remaining.extend(refused);
+    for fix in &plan.fixes {
+        for job in fix.relocks.iter().flat_map(|r| &r.jobs) {
+            if !job.dropped.is_empty() {
+                warnings.push(format!(
+                    "{}: options of the file's header not used (not on the allow-list): {}",
+                    fix.relocks
+                        .iter()
+                        .find(|r| r.jobs.contains(job))
+                        .map_or(String::new(), |r| r.path.display().to_string()),
+                    job.dropped.join(" ")
+                ));
+            }
+        }
+    }
     let hash_cache = cache.clone();
     let hashes = move |package: &str, version: &Version| -> Option<Vec<String>> {
         hash_cache.get(package)?.as_ref()?.hashes(version)
@@ -210,6 +262,7 @@ pub fn run(args: FixArgs) -> Result<bool> {
         dry_run: args.dry_run,
         fixed: Vec::new(),
         remaining: plan.remaining.clone(),
+        skipped,
         verify: None,
         commands: Vec::new(),
         journal: None,
@@ -257,11 +310,24 @@ pub fn run(args: FixArgs) -> Result<bool> {
             }
         }
         print(&report, args.format);
-        return Ok(!report.remaining.is_empty());
+        return Ok(!report.remaining.is_empty() || !report.skipped.is_empty());
     }
 
-    // Apply, package by package.
-    let mut txn = Txn::default();
+    // A killed fix left files half-changed: undo it before anything else.
+    let state = State::of(&root)?;
+    if let Some((dir, j)) = state.interrupted() {
+        bail!(
+            "the fix of {} was interrupted and not rolled back (journal in {}): run `stormwatch fix --rollback` first",
+            j.created,
+            dir.display()
+        );
+    }
+    // Apply, package by package; journalled before the first change.
+    let mut txn = if plan.fixes.is_empty() {
+        Txn::default()
+    } else {
+        Txn::journalled(&state)?
+    };
     let mut applied: Vec<(&PackageFix, Vec<PathBuf>)> = Vec::new();
     for fix in &plan.fixes {
         if stop.load(Ordering::SeqCst) {
@@ -299,12 +365,12 @@ pub fn run(args: FixArgs) -> Result<bool> {
                     "failed"
                 };
                 txn.restore()?;
-                txn = Txn::default();
+                txn = txn.child();
                 if args.bisect {
                     // One package at a time, on top of those already kept.
                     let all = std::mem::take(&mut applied);
                     for (fix, _) in all {
-                        let mut mine = Txn::default();
+                        let mut mine = txn.child();
                         match apply::apply(fix, &mut mine, &ctx) {
                             Ok(files) => {
                                 let alone = run::shell(command, &root, timeout, &stop)?;
@@ -383,14 +449,15 @@ pub fn run(args: FixArgs) -> Result<bool> {
             .iter()
             .map(|(f, _)| format!("{} {} -> {}", f.package, f.from_text(), f.to))
             .collect();
-        txn.save_journal(&root, &summary)?;
-        report.journal = Some(rel(&root.join(txn::DIR).join("fix-journal.json"), &root));
+        report.journal = txn.finish(&summary)?.map(|d| d.display().to_string());
         if args.commit {
             report.commit = Some(commit(&root, &txn, &applied)?);
         }
+    } else {
+        txn.discard();
     }
     print(&report, args.format);
-    Ok(!report.remaining.is_empty() || verify_failed)
+    Ok(!report.remaining.is_empty() || !report.skipped.is_empty() || verify_failed)
 }
 
 /// One commit of exactly the files the fix changed; returns its id.
@@ -430,69 +497,4 @@ fn commit(root: &Path, txn: &Txn, applied: &[(&PackageFix, Vec<PathBuf>)]) -> Re
     git(&["add", "--"], &abs)?;
     git(&["commit", "--quiet", "-m", &message, "--only", "--"], &abs)?;
     git(&["rev-parse", "HEAD"], &[])
-}
-
-fn print(report: &Report, format: StatusFormat) {
-    if format == StatusFormat::Json {
-        say!(
-            "{}",
-            serde_json::to_string_pretty(report).expect("the report serializes")
-        );
-        return;
-    }
-    let verb = if report.dry_run { "Would fix" } else { "Fixed" };
-    for f in &report.fixed {
-        say!(
-            "{verb}: {} {} -> {} ({}) in {}",
-            f.package,
-            f.from.join(", "),
-            f.to,
-            f.advisories.join(", "),
-            f.files.join(", ")
-        );
-    }
-    for c in &report.commands {
-        say!("Would run: {c}");
-    }
-    for r in &report.remaining {
-        say!(
-            "Not fixed: {} {} at {}: {}{}",
-            r.package,
-            r.version,
-            r.location,
-            r.reason,
-            r.command
-                .as_deref()
-                .map(|c| format!("\n  instead: {c}"))
-                .unwrap_or_default()
-        );
-    }
-    if let Some(v) = &report.verify {
-        say!("Verify `{}`: {}", v.command, v.result);
-        if v.result != "passed" && !v.tail.is_empty() {
-            for line in v
-                .tail
-                .lines()
-                .rev()
-                .take(10)
-                .collect::<Vec<_>>()
-                .into_iter()
-                .rev()
-            {
-                say!("  | {line}");
-            }
-        }
-    }
-    if let Some(j) = &report.journal {
-        say!("Recorded in {j}: `stormwatch fix --rollback` undoes it.");
-    }
-    if let Some(c) = &report.commit {
-        say!("Committed {c}.");
-    }
-    for w in &report.warnings {
-        eprintln!("warning: {w}");
-    }
-    if report.fixed.is_empty() && report.remaining.is_empty() {
-        say!("Nothing to fix: no pinned dependency is affected by a known advisory.");
-    }
 }

@@ -4,6 +4,8 @@
 //! network (`--offline` or a local `--index-url`).
 
 mod common;
+#[path = "common/fix_project.rs"]
+mod fix_project;
 #[path = "common/server.rs"]
 mod server;
 
@@ -12,95 +14,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use common::{json_of, sw};
+use fix_project::{advisory, sha256_hex, text, Project};
 use serde_json::Value;
-
-fn advisory(id: &str, package: &str, introduced: &str, fixed: &str) -> String {
-    format!(
-        r#"{{"id":"{id}","modified":"2026-10-01T00:00:00Z","affected":[{{"package":{{"name":"{package}","ecosystem":"PyPI"}},"ranges":[{{"type":"ECOSYSTEM","events":[{{"introduced":"{introduced}"}},{{"fixed":"{fixed}"}}]}}]}}],"database_specific":{{"severity":"HIGH"}}}}"#
-    )
-}
-
-struct Project {
-    dir: tempfile::TempDir,
-}
-
-impl Project {
-    /// Advisories: shoplib < 1.5 (and 1.5 itself by SHOP-2 up to 1.5.1), authlib < 2.0,
-    /// nofix (every version).
-    fn new(files: &[(&str, &str)]) -> Project {
-        let dir = tempfile::tempdir().unwrap();
-        let osv = dir.path().join("osv");
-        fs::create_dir_all(&osv).unwrap();
-        for (id, json) in [
-            ("SHOP-1", advisory("SHOP-1", "shoplib", "0", "1.5")),
-            ("SHOP-2", advisory("SHOP-2", "shoplib", "1.5", "1.5.1")),
-            ("AUTH-1", advisory("AUTH-1", "authlib", "0", "2.0")),
-            (
-                "NOFIX-1",
-                advisory("NOFIX-1", "nofix", "0", "99.0").replace(r#",{"fixed":"99.0"}"#, ""),
-            ),
-        ] {
-            fs::write(osv.join(format!("{id}.json")), json).unwrap();
-        }
-        let p = Project { dir };
-        for (rel, text) in files {
-            p.write(rel, text);
-        }
-        p
-    }
-
-    fn root(&self) -> PathBuf {
-        self.dir.path().join("app")
-    }
-
-    fn write(&self, rel: &str, text: &str) {
-        let path = self.root().join(rel);
-        fs::create_dir_all(path.parent().unwrap()).unwrap();
-        fs::write(path, text).unwrap();
-    }
-
-    fn read(&self, rel: &str) -> String {
-        fs::read_to_string(self.root().join(rel)).unwrap()
-    }
-
-    fn fix(&self, args: &[&str]) -> std::process::Output {
-        sw(self.dir.path())
-            .arg("fix")
-            .arg(self.root())
-            .arg("--db")
-            .arg(self.dir.path().join("osv"))
-            .arg("--no-bundled")
-            .args(args)
-            .timeout(Duration::from_secs(60))
-            .output()
-            .unwrap()
-    }
-
-    /// Every file under the project, as bytes (the journal directory left out).
-    fn snapshot(&self) -> Vec<(PathBuf, Vec<u8>)> {
-        let mut out = Vec::new();
-        let mut stack = vec![self.root()];
-        while let Some(d) = stack.pop() {
-            for e in fs::read_dir(&d).unwrap() {
-                let p = e.unwrap().path();
-                if p.ends_with(".stormwatch") || p.ends_with(".git") {
-                    continue;
-                }
-                if p.is_dir() {
-                    stack.push(p);
-                } else {
-                    out.push((p.clone(), fs::read(&p).unwrap()));
-                }
-            }
-        }
-        out.sort();
-        out
-    }
-}
-
-fn text(out: &[u8]) -> String {
-    String::from_utf8_lossy(out).into_owned()
-}
 
 const REQS: &str = "# app pins\r\nshoplib[fast] == 1.2 ; python_version >= \"3.8\"  # keep me\r\n-r base.txt\r\nflask>=2\r\n";
 const BASE: &str = "authlib==1.0 \\\n    # continued comment\nsix==1.16.0\n";
@@ -184,24 +99,6 @@ fn dry_run_prints_the_diff_and_changes_nothing() {
     );
     assert_eq!(p.snapshot(), before);
     assert!(!p.root().join(".stormwatch").exists());
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    let out = std::process::Command::new("sha256sum")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .and_then(|mut c| {
-            use std::io::Write;
-            c.stdin.take().unwrap().write_all(bytes)?;
-            c.wait_with_output()
-        })
-        .unwrap();
-    text(&out.stdout)
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_string()
 }
 
 #[test]
@@ -314,6 +211,7 @@ fn sigterm_during_verify_restores_everything() {
         .args(["--no-bundled", "--offline", "--verify"])
         .arg(format!("touch {} && sleep 60", started.display()))
         .env("STORMWATCH_DB", p.dir.path().join("none.db"))
+        .env("STORMWATCH_STATE_DIR", p.state())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -380,10 +278,16 @@ fn what_cannot_be_fixed_is_said_and_fails_the_run() {
 fn rollback_undoes_the_last_fix_and_refuses_after_an_edit() {
     let p = Project::new(&[("requirements.txt", "shoplib==1.2\n"), ("Pipfile", PIPFILE)]);
     let before = p.snapshot();
-    assert_eq!(p.fix(&["--offline"]).status.code(), Some(0));
-    assert_eq!(p.read(".stormwatch/.gitignore"), "*\n");
-    let journal: Value = serde_json::from_str(&p.read(".stormwatch/fix-journal.json")).unwrap();
+    let out = p.fix(&["--offline", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0));
+    // The journal is kept outside the project, in the user's state directory.
+    let run = PathBuf::from(json_of(&out.stdout)["journal"].as_str().unwrap());
+    assert!(run.starts_with(p.state()), "{}", run.display());
+    assert!(!p.root().join(".stormwatch").exists());
+    let journal: Value =
+        serde_json::from_str(&fs::read_to_string(run.join("journal.json")).unwrap()).unwrap();
     assert_eq!(journal["files"].as_array().unwrap().len(), 2);
+    assert_eq!(journal["complete"], true);
     // Rollback restores both files.
     assert_eq!(p.fix(&["--rollback"]).status.code(), Some(0));
     assert_eq!(p.snapshot(), before);
@@ -435,6 +339,7 @@ fn commit_package_filter_and_json() {
     p.write("notes.txt", "staged, not part of the fix\n");
     git(&root, &["add", "notes.txt"]);
     let out = sw(p.dir.path())
+        .env("STORMWATCH_STATE_DIR", p.state())
         .env("GIT_AUTHOR_NAME", "t")
         .env("GIT_AUTHOR_EMAIL", "t@example.com")
         .env("GIT_COMMITTER_NAME", "t")
@@ -500,6 +405,7 @@ fn a_missing_lock_tool_is_reported_with_the_command() {
     let before = p.snapshot();
     let empty = tempfile::tempdir().unwrap();
     let out = sw(p.dir.path())
+        .env("STORMWATCH_STATE_DIR", p.state())
         .env("PATH", empty.path())
         .arg("fix")
         .arg(p.root())
@@ -522,182 +428,6 @@ fn a_missing_lock_tool_is_reported_with_the_command() {
         before,
         "the pyproject edit is rolled back with the lock"
     );
-}
-
-/// The real tools, installed by `.ci/run` (STORMWATCH_LOCK_TOOLS: a directory holding `uv`
-/// and `pip-compile`; STORMWATCH_WHEELS: real tornado 6.4.2 / 6.5 / 6.5.1 and six wheels).
-/// Skipped when absent, unless STORMWATCH_REQUIRE_LOCK_TOOLS is set.
-fn lock_tools() -> Option<(PathBuf, PathBuf)> {
-    let tools = std::env::var_os("STORMWATCH_LOCK_TOOLS").map(PathBuf::from);
-    let wheels = std::env::var_os("STORMWATCH_WHEELS").map(PathBuf::from);
-    match (tools, wheels) {
-        (Some(t), Some(w)) if t.join("uv").exists() && w.is_dir() => Some((t, w)),
-        _ if std::env::var_os("STORMWATCH_REQUIRE_LOCK_TOOLS").is_some() => {
-            panic!("STORMWATCH_REQUIRE_LOCK_TOOLS is set but the lock tools or wheels are missing")
-        }
-        _ => {
-            eprintln!("skipped: set STORMWATCH_LOCK_TOOLS and STORMWATCH_WHEELS (see .ci/run)");
-            None
-        }
-    }
-}
-
-/// Runs a tool from `tools` in `dir`, isolated from the machine's pip and uv settings.
-fn tool(tools: &Path, dir: &Path, program: &str, args: &[&str]) {
-    let out = std::process::Command::new(tools.join(program))
-        .args(args)
-        .current_dir(dir)
-        .envs(isolated_env(tools, dir))
-        .env_remove("PIP_FIND_LINKS")
-        .env_remove("PIP_INDEX_URL")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{program} {args:?}: {}",
-        text(&out.stderr)
-    );
-}
-
-fn isolated_env(tools: &Path, dir: &Path) -> Vec<(String, String)> {
-    let path = format!("{}:/usr/bin:/bin", tools.display());
-    vec![
-        ("PATH".into(), path),
-        ("PIP_CONFIG_FILE".into(), "/dev/null".into()),
-        ("UV_NO_CONFIG".into(), "1".into()),
-        ("UV_PYTHON_DOWNLOADS".into(), "never".into()),
-        (
-            "UV_CACHE_DIR".into(),
-            dir.join("../uv-cache").display().to_string(),
-        ),
-    ]
-}
-
-fn fix_with_tools(p: &Project, tools: &Path, wheels: &Path) -> std::process::Output {
-    sw(p.dir.path())
-        .envs(isolated_env(tools, &p.root()))
-        .env_remove("PIP_FIND_LINKS")
-        .env_remove("PIP_INDEX_URL")
-        .arg("fix")
-        .arg(p.root())
-        .arg("--db")
-        .arg(p.dir.path().join("osv"))
-        .args(["--no-bundled", "--index-url"])
-        .arg(wheels)
-        .timeout(Duration::from_secs(300))
-        .output()
-        .unwrap()
-}
-
-#[test]
-fn uv_lock_with_a_marker_fork_is_fixed_in_the_vulnerable_fork() {
-    let Some((tools, wheels)) = lock_tools() else {
-        return;
-    };
-    let pyproject = format!(
-        "[project]\nname = \"svc\"\nversion = \"0.1.0\"\nrequires-python = \">=3.9\"\ndependencies = [\n    \"tornado==6.4.2; python_version < '3.12'\",\n    \"tornado==6.5.1; python_version >= '3.12'\",\n    \"six\",\n]\n\n[tool.uv]\nno-index = true\nfind-links = [\"{}\"]\n",
-        wheels.display()
-    );
-    let p = Project::new(&[("pyproject.toml", &pyproject)]);
-    p.write(
-        "../osv/TORN-1.json",
-        &advisory("TORN-1", "tornado", "0", "6.5"),
-    );
-    // The lock as uv writes it.
-    tool(&tools, &p.root(), "uv", &["lock"]);
-    let lock_before = p.read("uv.lock");
-    assert_eq!(
-        lock_before.matches("\nname = \"tornado\"\n").count(),
-        2,
-        "two forks"
-    );
-    let out = fix_with_tools(&p, &tools, &wheels);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    assert_eq!(
-        p.read("pyproject.toml"),
-        pyproject.replace("tornado==6.4.2;", "tornado==6.5;")
-    );
-    let lock = p.read("uv.lock");
-    assert!(lock.contains("version = \"6.5\"\n"), "{lock}");
-    assert!(
-        lock.contains("version = \"6.5.1\"\n"),
-        "the safe fork keeps its version"
-    );
-    assert!(!lock.contains("6.4.2"), "{lock}");
-    // The audit agrees, and the fix can be undone.
-    let audit = sw(p.dir.path())
-        .args(["deps", "app/uv.lock", "--no-bundled", "--db", "osv"])
-        .output()
-        .unwrap();
-    assert_eq!(audit.status.code(), Some(0), "{}", text(&audit.stdout));
-    assert_eq!(p.fix(&["--rollback"]).status.code(), Some(0));
-    assert_eq!(p.read("uv.lock"), lock_before);
-}
-
-#[test]
-fn pip_compile_output_is_regenerated_with_its_own_command() {
-    let Some((tools, wheels)) = lock_tools() else {
-        return;
-    };
-    let p = Project::new(&[("requirements.in", "tornado>=6.4\nsix\n")]);
-    p.write(
-        "../osv/TORN-1.json",
-        &advisory("TORN-1", "tornado", "0", "6.5"),
-    );
-    let find_links = format!("--find-links={}", wheels.display());
-    tool(
-        &tools,
-        &p.root(),
-        "pip-compile",
-        &[
-            "-q",
-            "--generate-hashes",
-            "--no-index",
-            &find_links,
-            "--upgrade-package",
-            "tornado==6.4.2",
-            "--output-file=requirements.txt",
-            "requirements.in",
-        ],
-    );
-    let before = p.read("requirements.txt");
-    assert!(before.contains("tornado==6.4.2 \\\n"), "{before}");
-    let out = fix_with_tools(&p, &tools, &wheels);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    let after = p.read("requirements.txt");
-    let wheel = fs::read_dir(&wheels)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| {
-            p.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .starts_with("tornado-6.5-")
-        })
-        .unwrap();
-    assert!(
-        after.contains(&format!(
-            "tornado==6.5 \\\n    --hash=sha256:{}\n",
-            sha256_hex(&fs::read(wheel).unwrap())
-        )),
-        "{after}"
-    );
-    // Everything but the tornado entry is as pip-compile wrote it before.
-    let strip = |t: &str| -> String { t.split("\ntornado==").next().unwrap().to_string() };
-    assert_eq!(strip(&after), strip(&before));
-    assert_eq!(p.read("requirements.in"), "tornado>=6.4\nsix\n");
 }
 
 /// A PEP 691 index over HTTP (on 127.0.0.1): its releases decide the version (a yanked one

@@ -120,7 +120,7 @@ pub(crate) fn versions_of(deps: &[stormwatch_manifest::Dependency], package: &st
 /// Applies `fix`, recording every file in `txn`. On failure the package's files are back
 /// as they were (and `txn` does not hold them).
 pub fn apply(fix: &PackageFix, txn: &mut Txn, ctx: &Context) -> Result<Vec<PathBuf>, Failure> {
-    let mut mine = Txn::default();
+    let mut mine = txn.child();
     let result = apply_into(fix, &mut mine, ctx);
     match result {
         Ok(()) => {

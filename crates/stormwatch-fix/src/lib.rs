@@ -8,6 +8,7 @@ pub mod apply;
 pub mod choose;
 pub mod edit;
 pub mod index;
+pub mod journal;
 pub mod lock;
 pub mod plan;
 pub mod run;

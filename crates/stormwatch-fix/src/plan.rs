@@ -21,6 +21,8 @@ pub struct Options {
     pub packages: Vec<String>,
     /// The deployment's Python (X.Y), to skip releases whose Requires-Python excludes it.
     pub python: Option<(u64, u64)>,
+    /// How lock tools are asked.
+    pub lock: lock::LockOptions,
 }
 
 /// A pin written by hand: the version on that line changes.
@@ -219,7 +221,7 @@ pub fn plan(
                     });
                     let in_lock = crate::apply::versions_of(deps, package);
                     let exact = in_lock.iter().all(|v| choose::affected(package, v, &known));
-                    match lock::jobs(path, format, &text, package, &to, exact) {
+                    match lock::jobs(path, format, &text, package, &to, exact, &options.lock) {
                         Some(jobs) => fix.relocks.push(Relock {
                             path: path.clone(),
                             format,

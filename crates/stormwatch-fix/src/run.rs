@@ -1,6 +1,7 @@
 //! Running the project's tests and the locking tools: in the project directory, in their
 //! own process group (so a timeout or Ctrl-C stops everything they started), with their
-//! output kept for the report.
+//! output kept for the report. The group also dies with stormwatch, even when stormwatch is
+//! killed outright (SIGKILL): see [`spawn_guarded`].
 
 use std::io::Read;
 use std::path::Path;
@@ -44,16 +45,15 @@ pub fn run(
     timeout: Duration,
     stop: &AtomicBool,
 ) -> std::io::Result<Outcome> {
-    use std::os::unix::process::CommandExt;
     let log = tempfile::tempfile()?;
-    let mut child = Command::new(program)
+    let mut command = Command::new(program);
+    command
         .args(args)
         .current_dir(dir)
         .stdin(Stdio::null())
         .stdout(log.try_clone()?)
-        .stderr(log.try_clone()?)
-        .process_group(0)
-        .spawn()?;
+        .stderr(log.try_clone()?);
+    let (mut child, lifeline) = spawn_guarded(command)?;
     let pgid = child.id() as i32;
     let start = Instant::now();
     let ended = loop {
@@ -83,6 +83,7 @@ pub fn run(
         }
         std::thread::sleep(Duration::from_millis(25));
     };
+    drop(lifeline);
     let mut log = log;
     let mut out = Vec::new();
     use std::io::Seek;
@@ -92,6 +93,91 @@ pub fn run(
         ended,
         tail: tail_of(&out),
     })
+}
+
+/// Spawns `command` leading its own process group, tied to stormwatch's life: the child
+/// gets SIGKILL when stormwatch dies (Linux `PR_SET_PDEATHSIG`), and a watchdog forked into
+/// the group waits on a pipe only stormwatch writes to; when that pipe closes (stormwatch
+/// exited or was killed) the watchdog kills the whole group, grandchildren included. The
+/// returned file is the pipe's write end: drop it once the child is done.
+pub fn spawn_guarded(
+    mut command: Command,
+) -> std::io::Result<(std::process::Child, std::fs::File)> {
+    use std::os::fd::{AsRawFd, FromRawFd};
+    use std::os::unix::process::CommandExt;
+    let mut fds = [0; 2];
+    // SAFETY: pipe2 fills the two descriptors; both close on exec.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: the descriptors were just created and are owned here.
+    let (read, write) = unsafe {
+        (
+            std::fs::File::from_raw_fd(fds[0]),
+            std::fs::File::from_raw_fd(fds[1]),
+        )
+    };
+    let (r, w) = (read.as_raw_fd(), write.as_raw_fd());
+    command.process_group(0);
+    // SAFETY: between fork and exec only async-signal-safe calls are made (prctl, getppid,
+    // fork, close, read, kill, _exit); no allocation, no locks.
+    unsafe {
+        command.pre_exec(move || {
+            #[cfg(target_os = "linux")]
+            {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
+            }
+            let group = libc::getpid();
+            match libc::fork() {
+                -1 => return Err(std::io::Error::last_os_error()),
+                0 => {
+                    // The watchdog: in the group, holding only the read end. Every other
+                    // descriptor goes, the write end and the one through which the spawning
+                    // side learns that exec succeeded (it would wait for the watchdog).
+                    let _ = w;
+                    close_all_but(r);
+                    let mut byte = 0u8;
+                    loop {
+                        let n = libc::read(r, (&mut byte as *mut u8).cast(), 1);
+                        let interrupted =
+                            std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR);
+                        if n == -1 && interrupted {
+                            continue;
+                        }
+                        break;
+                    }
+                    libc::kill(-group, libc::SIGKILL);
+                    libc::_exit(0);
+                }
+                _ => {}
+            }
+            Ok(())
+        });
+    }
+    let child = command.spawn();
+    drop(read);
+    Ok((child?, write))
+}
+
+/// Closes every descriptor except `keep` (async-signal-safe: system calls only).
+unsafe fn close_all_but(keep: i32) {
+    #[cfg(target_os = "linux")]
+    {
+        let below = if keep > 0 {
+            libc::syscall(libc::SYS_close_range, 0u32, (keep - 1) as u32, 0u32)
+        } else {
+            0
+        };
+        let above = libc::syscall(libc::SYS_close_range, (keep + 1) as u32, u32::MAX, 0u32);
+        if below == 0 && above == 0 {
+            return;
+        }
+    }
+    for fd in 0..4096 {
+        if fd != keep {
+            libc::close(fd);
+        }
+    }
 }
 
 /// Runs a shell command line (`--verify "pytest -q"`).

@@ -1,18 +1,13 @@
 //! Every file a fix touches, as it was before: restored byte for byte when verification
-//! fails or the run is interrupted, and kept in a journal (`.stormwatch/fix-journal.json`,
-//! git-ignored) so that `stormwatch fix --rollback` can undo the last fix later, refusing
-//! when a file changed since.
+//! fails or the run is interrupted, and recorded (see [`crate::journal`]) before the first
+//! change so that `stormwatch fix --rollback` can undo the fix later, even a killed one.
 
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
-use serde::{Deserialize, Serialize};
-
-/// The journal's directory, under the project root.
-pub const DIR: &str = ".stormwatch";
-const JOURNAL: &str = "fix-journal.json";
-const BACKUPS: &str = "fix-backup";
+use crate::journal::{self, Journal, JournalFile, State};
 
 #[derive(Debug, thiserror::Error)]
 pub enum TxnError {
@@ -26,7 +21,7 @@ pub enum TxnError {
     Refused(String),
 }
 
-fn io(path: &Path) -> impl Fn(std::io::Error) -> TxnError + '_ {
+pub(crate) fn io(path: &Path) -> impl Fn(std::io::Error) -> TxnError + '_ {
     move |source| TxnError::Io {
         path: path.to_path_buf(),
         source,
@@ -43,30 +38,67 @@ pub fn digest(bytes: &[u8]) -> String {
     format!("{h:032x}")
 }
 
-/// Replaces `path` with `bytes` through a temporary file beside it, keeping its permissions.
+/// Replaces `path` with `bytes` through a new temporary file beside it (random name,
+/// created exclusively, so a planted file or link is never written through), keeping its
+/// permissions, renamed over it and made durable.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), TxnError> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.stormwatch-{}", std::process::id()));
-    let result = (|| {
-        let mut f = std::fs::File::create(&tmp).map_err(io(&tmp))?;
-        f.write_all(bytes).map_err(io(&tmp))?;
-        f.sync_all().map_err(io(&tmp))?;
-        if let Ok(meta) = std::fs::metadata(path) {
-            std::fs::set_permissions(&tmp, meta.permissions()).map_err(io(&tmp))?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".stormwatch-")
+        .tempfile_in(dir)
+        .map_err(io(dir))?;
+    tmp.write_all(bytes).map_err(io(tmp.path()))?;
+    if let Ok(meta) = std::fs::symlink_metadata(path) {
+        if meta.is_file() {
+            std::fs::set_permissions(tmp.path(), meta.permissions()).map_err(io(tmp.path()))?;
         }
-        std::fs::rename(&tmp, path).map_err(io(path))
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
     }
-    result
+    tmp.as_file().sync_all().map_err(io(tmp.path()))?;
+    tmp.persist(path).map_err(|e| io(path)(e.error))?;
+    sync_dir(dir);
+    Ok(())
+}
+
+/// Makes a rename or a new file in `dir` durable (best effort: not every file system can).
+pub(crate) fn sync_dir(dir: &Path) {
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+}
+
+/// Creates `path` (never existing before) with `bytes`, durably.
+fn write_new(path: &Path, bytes: &[u8]) -> Result<(), TxnError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(io(path))?;
+    f.write_all(bytes).map_err(io(path))?;
+    f.sync_all().map_err(io(path))?;
+    Ok(())
+}
+
+/// `path` relative to the canonical `root` (its directory resolved; the file itself may
+/// not exist yet).
+fn relative(path: &Path, root: &Path) -> Option<String> {
+    let parent = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let full = parent.canonicalize().ok()?.join(path.file_name()?);
+    Some(full.strip_prefix(root).ok()?.to_string_lossy().into_owned())
+}
+
+/// The journal of the fix in progress, shared by every [`Txn`] of one run.
+#[derive(Debug)]
+struct Recorder {
+    run: PathBuf,
+    journal: Journal,
 }
 
 /// The files of one fix, as they were before it.
@@ -74,10 +106,40 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), TxnError> {
 pub struct Txn {
     /// path -> original bytes (`None`: the file did not exist).
     originals: BTreeMap<PathBuf, Option<Vec<u8>>>,
+    recorder: Option<Arc<Mutex<Recorder>>>,
 }
 
 impl Txn {
-    /// Remembers `path` as it is now, unless already remembered.
+    /// A transaction whose every file is journalled (backup and journal fsynced) in a new
+    /// run directory of `state` before it changes.
+    pub fn journalled(state: &State) -> Result<Txn, TxnError> {
+        let run = state.new_run()?;
+        let journal = Journal {
+            version: 2,
+            created: time::OffsetDateTime::now_utc()
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default(),
+            root: state.root.to_string_lossy().into_owned(),
+            complete: false,
+            fixes: Vec::new(),
+            files: Vec::new(),
+        };
+        journal::save(&run, &journal)?;
+        Ok(Txn {
+            originals: BTreeMap::new(),
+            recorder: Some(Arc::new(Mutex::new(Recorder { run, journal }))),
+        })
+    }
+
+    /// An empty transaction recording into the same journal.
+    pub fn child(&self) -> Txn {
+        Txn {
+            originals: BTreeMap::new(),
+            recorder: self.recorder.clone(),
+        }
+    }
+
+    /// Remembers `path` as it is now, unless already remembered; journalled first.
     pub fn keep(&mut self, path: &Path) -> Result<(), TxnError> {
         if self.originals.contains_key(path) {
             return Ok(());
@@ -87,14 +149,59 @@ impl Txn {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
             Err(e) => return Err(io(path)(e)),
         };
+        if let Some(rec) = &self.recorder {
+            let mut rec = rec.lock().unwrap_or_else(|e| e.into_inner());
+            let root = PathBuf::from(&rec.journal.root);
+            let rel = relative(path, &root).ok_or_else(|| {
+                TxnError::Refused(format!(
+                    "{}: outside the project {}; not changed",
+                    path.display(),
+                    root.display()
+                ))
+            })?;
+            if !rec.journal.files.iter().any(|f| f.path == rel) {
+                let backup = match &original {
+                    Some(bytes) => {
+                        let name = rec.journal.files.len().to_string();
+                        write_new(&rec.run.join(&name), bytes)?;
+                        Some(name)
+                    }
+                    None => None,
+                };
+                rec.journal.files.push(JournalFile {
+                    path: rel,
+                    backup,
+                    after: None,
+                });
+                journal::save(&rec.run, &rec.journal)?;
+            }
+        }
         self.originals.insert(path.to_path_buf(), original);
         Ok(())
     }
-
     /// Writes `bytes` to `path`, remembering it first.
     pub fn write(&mut self, path: &Path, bytes: &[u8]) -> Result<(), TxnError> {
         self.keep(path)?;
+        self.guard(path)?;
         write_atomically(path, bytes)
+    }
+
+    /// Checked again right before each write: a lock tool (running the repository's build
+    /// code) may have swapped a directory for a symbolic link since the plan was checked.
+    fn guard(&self, path: &Path) -> Result<(), TxnError> {
+        let Some(rec) = &self.recorder else {
+            return Ok(());
+        };
+        let root = PathBuf::from(&rec.lock().unwrap_or_else(|e| e.into_inner()).journal.root);
+        let rel = relative(path, &root).ok_or_else(|| {
+            TxnError::Refused(format!(
+                "{}: now outside the project; not written",
+                path.display()
+            ))
+        })?;
+        journal::inside(&root, &rel)
+            .map(|_| ())
+            .map_err(|why| TxnError::Refused(format!("{}: {why}; not written", path.display())))
     }
 
     pub fn files(&self) -> impl Iterator<Item = &Path> {
@@ -121,11 +228,15 @@ impl Txn {
             match before {
                 Some(bytes) => {
                     if std::fs::read(path).ok().as_ref() != Some(bytes) {
+                        self.guard(path)?;
                         write_atomically(path, bytes)?;
                     }
                 }
                 None => {
-                    let _ = std::fs::remove_file(path);
+                    if std::fs::symlink_metadata(path).is_ok() {
+                        self.guard(path)?;
+                        let _ = std::fs::remove_file(path);
+                    }
                 }
             }
         }
@@ -137,6 +248,9 @@ impl Txn {
         for (path, before) in other.originals {
             self.originals.entry(path).or_insert(before);
         }
+        if self.recorder.is_none() {
+            self.recorder = other.recorder;
+        }
     }
 
     /// A snapshot of the remembered originals of `paths`, to restore part of a fix.
@@ -146,120 +260,65 @@ impl Txn {
                 .iter()
                 .filter_map(|p| self.originals.get(p).map(|b| (p.clone(), b.clone())))
                 .collect(),
+            recorder: None,
         }
     }
 
-    /// Records the fix in the project's journal: each changed file's original (a backup
-    /// copy) and the digest of what the fix left, so `rollback` can tell a later edit.
-    pub fn save_journal(&self, root: &Path, summary: &[String]) -> Result<(), TxnError> {
-        let dir = root.join(DIR);
-        let backups = dir.join(BACKUPS);
-        let _ = std::fs::remove_dir_all(&backups);
-        std::fs::create_dir_all(&backups).map_err(io(&backups))?;
-        // Never committed: the journal is this checkout's.
-        write_atomically(&dir.join(".gitignore"), b"*\n")?;
-        let mut files = Vec::new();
-        for (i, path) in self.changed().into_iter().enumerate() {
-            let before = &self.originals[&path];
-            let after = std::fs::read(&path).ok();
-            let backup = match before {
-                Some(bytes) => {
-                    let name = format!("{i}");
-                    write_atomically(&backups.join(&name), bytes)?;
-                    Some(name)
-                }
-                None => None,
-            };
-            files.push(JournalFile {
-                path: path
-                    .strip_prefix(root)
-                    .unwrap_or(&path)
-                    .to_string_lossy()
-                    .into_owned(),
-                backup,
-                after: after.as_deref().map(digest),
-            });
-        }
-        let journal = Journal {
-            version: 1,
-            created: time::OffsetDateTime::now_utc()
-                .format(&time::format_description::well_known::Rfc3339)
-                .unwrap_or_default(),
-            fixes: summary.to_vec(),
-            files,
+    /// Marks the journal complete: the files the fix changed, each with the digest of what
+    /// it left, so `rollback` can tell a later edit. Older complete fixes of the project are
+    /// forgotten (only the last one can be rolled back). Returns the journal's directory.
+    pub fn finish(&self, summary: &[String]) -> Result<Option<PathBuf>, TxnError> {
+        let Some(rec) = &self.recorder else {
+            return Ok(None);
         };
-        let text = serde_json::to_string_pretty(&journal).expect("journal serializes");
-        write_atomically(&dir.join(JOURNAL), text.as_bytes())
-    }
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-pub struct Journal {
-    pub version: u32,
-    pub created: String,
-    /// One line per package fixed ("tornado 6.1 -> 6.5.9").
-    pub fixes: Vec<String>,
-    pub files: Vec<JournalFile>,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-pub struct JournalFile {
-    /// Relative to the project root.
-    pub path: String,
-    /// The original's copy under `fix-backup/`; `None` when the fix created the file.
-    pub backup: Option<String>,
-    /// Digest of the file as the fix left it; `None` when the fix removed it.
-    pub after: Option<String>,
-}
-
-/// Undoes the last fix recorded in `root`'s journal. Refuses, changing nothing, when a
-/// file differs from what the fix left (edited since), naming it.
-pub fn rollback(root: &Path) -> Result<Journal, TxnError> {
-    let dir = root.join(DIR);
-    let path = dir.join(JOURNAL);
-    let text = std::fs::read_to_string(&path).map_err(|e| {
-        if e.kind() == std::io::ErrorKind::NotFound {
-            TxnError::Refused(format!(
-                "{}: no fix to roll back (no journal)",
-                path.display()
-            ))
-        } else {
-            io(&path)(e)
-        }
-    })?;
-    let journal: Journal = serde_json::from_str(&text)
-        .map_err(|e| TxnError::Refused(format!("{}: unreadable journal: {e}", path.display())))?;
-    let mut changed = Vec::new();
-    for f in &journal.files {
-        let now = std::fs::read(root.join(&f.path)).ok();
-        if now.as_deref().map(digest) != f.after {
-            changed.push(f.path.clone());
-        }
-    }
-    if !changed.is_empty() {
-        return Err(TxnError::Refused(format!(
-            "refusing to roll back: changed since the fix of {}: {} (restore them or edit by hand; the backups are in {})",
-            journal.created,
-            changed.join(", "),
-            dir.join(BACKUPS).display()
-        )));
-    }
-    for f in &journal.files {
-        let target = root.join(&f.path);
-        match &f.backup {
-            Some(name) => {
-                let backup = dir.join(BACKUPS).join(name);
-                let bytes = std::fs::read(&backup).map_err(io(&backup))?;
-                write_atomically(&target, &bytes)?;
-            }
-            None => {
-                let _ = std::fs::remove_file(&target);
+        let mut rec = rec.lock().unwrap_or_else(|e| e.into_inner());
+        let root = PathBuf::from(&rec.journal.root);
+        let changed: Vec<String> = self
+            .changed()
+            .iter()
+            .filter_map(|p| relative(p, &root))
+            .collect();
+        let (kept, dropped): (Vec<JournalFile>, Vec<JournalFile>) =
+            std::mem::take(&mut rec.journal.files)
+                .into_iter()
+                .partition(|f| changed.contains(&f.path));
+        rec.journal.files = kept
+            .into_iter()
+            .map(|f| JournalFile {
+                after: std::fs::read(root.join(&f.path))
+                    .ok()
+                    .as_deref()
+                    .map(digest),
+                ..f
+            })
+            .collect();
+        rec.journal.fixes = summary.to_vec();
+        rec.journal.complete = true;
+        journal::save(&rec.run, &rec.journal)?;
+        for f in dropped {
+            if let Some(b) = f.backup {
+                let _ = std::fs::remove_file(rec.run.join(b));
             }
         }
+        let state = State {
+            root,
+            dir: rec.run.parent().map(Path::to_path_buf).unwrap_or_default(),
+        };
+        for (run, journal) in state.runs() {
+            if run != rec.run && journal.complete {
+                journal::remove_run(&run, &journal);
+            }
+        }
+        Ok(Some(rec.run.clone()))
     }
-    std::fs::remove_file(&path).map_err(io(&path))?;
-    let _ = std::fs::remove_dir_all(dir.join(BACKUPS));
-    Ok(journal)
+
+    /// Forgets the journal of a fix that left nothing changed (everything restored).
+    pub fn discard(&self) {
+        if let Some(rec) = &self.recorder {
+            let rec = rec.lock().unwrap_or_else(|e| e.into_inner());
+            journal::remove_run(&rec.run, &rec.journal);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -269,32 +328,52 @@ mod tests {
     #[test]
     fn restore_journal_and_rollback() {
         let dir = tempfile::tempdir().unwrap();
-        let root = dir.path();
+        let root = dir.path().join("p");
+        std::fs::create_dir(&root).unwrap();
+        let state = State {
+            root: root.canonicalize().unwrap(),
+            dir: dir.path().join("state"),
+        };
+        std::fs::create_dir(&state.dir).unwrap();
         let a = root.join("requirements.txt");
         std::fs::write(&a, b"a==1\r\n# keep\n").unwrap();
-        let mut txn = Txn::default();
+        let mut txn = Txn::journalled(&state).unwrap();
         txn.write(&a, b"a==2\r\n# keep\n").unwrap();
         txn.write(&root.join("new.lock"), b"x").unwrap();
         assert_eq!(txn.changed().len(), 2);
+        // Journalled before the change finished: an interrupted fix can be undone.
+        let (_, j) = state.interrupted().unwrap();
+        assert_eq!(j.files.len(), 2);
         txn.restore().unwrap();
         assert_eq!(std::fs::read(&a).unwrap(), b"a==1\r\n# keep\n");
         assert!(!root.join("new.lock").exists());
 
         txn.write(&a, b"a==2\r\n# keep\n").unwrap();
-        txn.save_journal(root, &["a 1 -> 2".into()]).unwrap();
-        assert_eq!(
-            std::fs::read_to_string(root.join(".stormwatch/.gitignore")).unwrap(),
-            "*\n"
-        );
-        // Edited since: refused, nothing changed.
-        std::fs::write(&a, b"a==3\n").unwrap();
-        let err = rollback(root).unwrap_err().to_string();
-        assert!(err.contains("requirements.txt"), "{err}");
-        assert_eq!(std::fs::read(&a).unwrap(), b"a==3\n");
-        std::fs::write(&a, b"a==2\r\n# keep\n").unwrap();
-        let journal = rollback(root).unwrap();
-        assert_eq!(journal.fixes, ["a 1 -> 2"]);
-        assert_eq!(std::fs::read(&a).unwrap(), b"a==1\r\n# keep\n");
-        assert!(rollback(root).is_err(), "the journal is used once");
+        let run = txn.finish(&["a 1 -> 2".into()]).unwrap().unwrap();
+        let (_, j) = state.runs().pop().unwrap();
+        assert!(j.complete);
+        assert_eq!(j.files.len(), 1, "only the changed file stays");
+        assert!(run.join("0").exists() && !run.join("1").exists());
+        assert!(state.interrupted().is_none());
+    }
+
+    #[test]
+    fn journal_paths_stay_inside() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        std::fs::create_dir(root.join("d")).unwrap();
+        std::os::unix::fs::symlink("/etc", root.join("link")).unwrap();
+        assert!(journal::inside(&root, "d/requirements.txt").is_ok());
+        for bad in [
+            "/etc/passwd",
+            "../x",
+            "d/../../x",
+            "link/passwd",
+            "link",
+            "d",
+            "",
+        ] {
+            assert!(journal::inside(&root, bad).is_err(), "{bad}");
+        }
     }
 }
