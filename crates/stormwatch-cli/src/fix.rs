@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
+use stormwatch_report::escape_controls as esc;
 
 use anyhow::{bail, Context as _, Result};
 use pep440_rs::Version;
@@ -64,7 +65,8 @@ fn interrupted(txn: &Txn) -> ! {
             eprintln!("interrupted: every file stormwatch changed is restored")
         }
         Err(e) => eprintln!(
-            "interrupted; restoring failed: {e} (`stormwatch fix --rollback` restores from the journal)"
+            "interrupted; restoring failed: {} (`stormwatch fix --rollback` restores from the journal)",
+            esc(&e.to_string())
         ),
     }
     std::process::exit(130)
@@ -113,17 +115,17 @@ pub fn run(args: FixArgs) -> Result<bool> {
         if done.interrupted {
             say!(
                 "Rolled back the interrupted fix of {}: every file it had taken is as before",
-                journal.created
+                esc(&journal.created)
             );
         } else {
             say!(
                 "Rolled back the fix of {}: {}",
-                journal.created,
-                journal.fixes.join("; ")
+                esc(&journal.created),
+                esc(&journal.fixes.join("; "))
             );
         }
         for f in &journal.files {
-            say!("  restored {}", f.path.escape_debug());
+            say!("  restored {}", esc(&f.path));
         }
         return Ok(false);
     }
@@ -301,12 +303,15 @@ pub fn run(args: FixArgs) -> Result<bool> {
                 let old = std::fs::read_to_string(path).unwrap_or_default();
                 let name = rel(path, &root);
                 let diff = similar::TextDiff::from_lines(&old, new);
-                say_raw!(
-                    "{}",
-                    diff.unified_diff()
-                        .context_radius(3)
-                        .header(&format!("a/{name}"), &format!("b/{name}"))
-                );
+                let text = diff
+                    .unified_diff()
+                    .context_radius(3)
+                    .header(&format!("a/{name}"), &format!("b/{name}"))
+                    .to_string();
+                // Names and contents come from the tree: each line shown escaped.
+                for line in text.lines() {
+                    say!("{}", esc(line));
+                }
             }
         }
         print(&report, args.format);

@@ -11,6 +11,8 @@ use assert_cmd::Command;
 use serde_json::Value;
 
 mod common;
+#[path = "common/fix_project.rs"]
+mod fix_project;
 #[path = "common/server.rs"]
 mod server;
 
@@ -460,4 +462,30 @@ fn tw401_is_documented() {
     for section in ["## What it catches", "## Why", "## Example", "## Fix"] {
         assert!(doc.contains(section), "{doc}");
     }
+}
+
+/// `fix --dry-run` shows the diff, the plan and the commands it would run: the file's
+/// name and its lines come from the tree, so a "hidden text" escape in either must be
+/// shown, not obeyed (it made the following `Would run:` line invisible).
+#[test]
+fn fix_dry_run_shows_names_and_lines_escaped() {
+    let name = "requirements\u{1b}[8m.txt";
+    let p = fix_project::Project::new(&[(
+        name,
+        "# \u{1b}[8mhidden\u{1b}[0m\nshoplib==1.2\r\n# next\u{1b}]0;title\u{7}\n",
+    )]);
+    let out = p.fix(&["--offline", "--dry-run"]);
+    let stdout = fix_project::text(&out.stdout);
+    let stderr = fix_project::text(&out.stderr);
+    assert!(stdout.contains("+shoplib==1.5.1"), "{stdout}{stderr}");
+    for (what, text) in [("stdout", &stdout), ("stderr", &stderr)] {
+        assert!(!text.contains('\u{1b}'), "raw ESC on {what}: {text:?}");
+        assert!(!text.contains('\u{7}'), "raw BEL on {what}: {text:?}");
+        assert!(!text.contains('\r'), "raw CR on {what}: {text:?}");
+    }
+    assert!(
+        stdout.contains("Would fix: shoplib 1.2 -> 1.5.1 (SHOP-1) in requirements\\u{1b}[8m.txt"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("\\u{1b}[8mhidden"), "{stdout}");
 }

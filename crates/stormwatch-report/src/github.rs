@@ -136,6 +136,9 @@ mod tests {
         assert_eq!(text.matches("::error ").count(), PER_LEVEL);
         assert!(text.contains("15 more findings not annotated"), "{text}");
         assert_eq!(property("a:b,c%\n"), "a%3Ab%2Cc%25%0A");
-        assert_eq!(data("x\u{1b}[8my\r\n::error::z"), "x\\u{1b}[8my\\r%0A::error::z");
+        assert_eq!(
+            data("x\u{1b}[8my\r\n::error::z"),
+            "x\\u{1b}[8my\\r%0A::error::z"
+        );
     }
 }

@@ -2,6 +2,8 @@
 
 use stormwatch_fix::plan::Remaining;
 
+use stormwatch_report::escape_controls as esc;
+
 use crate::cli::StatusFormat;
 
 #[derive(serde::Serialize)]
@@ -61,31 +63,31 @@ pub(super) fn print(report: &Report, format: StatusFormat) {
     for f in &report.fixed {
         say!(
             "{verb}: {} {} -> {} ({}) in {}",
-            f.package,
-            f.from.join(", "),
-            f.to,
-            f.advisories.join(", "),
-            f.files.join(", ")
+            esc(&f.package),
+            esc(&f.from.join(", ")),
+            esc(&f.to),
+            esc(&f.advisories.join(", ")),
+            esc(&f.files.join(", "))
         );
     }
     for c in &report.commands {
-        say!("Would run: {c}");
+        say!("Would run: {}", esc(c));
     }
     for r in &report.remaining {
         say!(
             "Not fixed: {} {} at {}: {}{}",
-            r.package,
-            r.version,
-            r.location,
-            r.reason,
+            esc(&r.package),
+            esc(&r.version.to_string()),
+            esc(&r.location.to_string()),
+            esc(&r.reason),
             r.command
                 .as_deref()
-                .map(|c| format!("\n  instead: {c}"))
+                .map(|c| format!("\n  instead: {}", esc(c)))
                 .unwrap_or_default()
         );
     }
     if let Some(v) = &report.verify {
-        say!("Verify `{}`: {}", v.command, v.result);
+        say!("Verify `{}`: {}", esc(&v.command), v.result);
         if v.result != "passed" && !v.tail.is_empty() {
             for line in v
                 .tail
@@ -96,12 +98,12 @@ pub(super) fn print(report: &Report, format: StatusFormat) {
                 .into_iter()
                 .rev()
             {
-                say!("  | {line}");
+                say!("  | {}", esc(line));
             }
         }
     }
     for s in &report.skipped {
-        say!("Skipped: {}: {}", s.path, s.reason);
+        say!("Skipped: {}: {}", esc(&s.path), esc(&s.reason));
     }
     if !report.skipped.is_empty() {
         say!(
@@ -110,13 +112,16 @@ pub(super) fn print(report: &Report, format: StatusFormat) {
         );
     }
     if let Some(j) = &report.journal {
-        say!("Recorded in {j}: `stormwatch fix --rollback` undoes it.");
+        say!(
+            "Recorded in {}: `stormwatch fix --rollback` undoes it.",
+            esc(j)
+        );
     }
     if let Some(c) = &report.commit {
-        say!("Committed {c}.");
+        say!("Committed {}.", esc(c));
     }
     for w in &report.warnings {
-        eprintln!("warning: {w}");
+        eprintln!("warning: {}", esc(w));
     }
     if report.fixed.is_empty() && report.remaining.is_empty() && report.skipped.is_empty() {
         say!("Nothing to fix: no pinned dependency is affected by a known advisory.");

@@ -15,10 +15,15 @@ pub fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
 }
 
-/// A command isolated from the user's real database, run in `home`.
+/// A command isolated from the user's real database and state (a `fix` journal never goes
+/// to the real home), run in `home`.
 pub fn sw(home: &Path) -> Command {
     let mut cmd = Command::cargo_bin("stormwatch").unwrap();
     cmd.env("STORMWATCH_DB", home.join("no-such.db"))
+        .env(
+            "STORMWATCH_STATE_DIR",
+            std::env::temp_dir().join("stormwatch-tests-state"),
+        )
         .env("NO_COLOR", "1")
         .current_dir(home);
     cmd
