@@ -311,11 +311,22 @@ fn pinned_finding(
 ) -> Finding {
     let (id, aliases) = primary_and_aliases(group);
     let (severity, cvss) = worst(group);
-    let summary = group
+    let mut summary = group
         .iter()
         .map(|a| a.headline.clone())
         .find(|h| !h.is_empty())
         .unwrap_or_default();
+    // A fix the record gives in a form no version compares with: the advisory still applies
+    // (from its start on), and the reader is told why no upgrade is offered.
+    if let Some(raw) = parsed.and_then(|v| group.iter().find_map(|a| a.unknown_fix(&dep.name, v))) {
+        let note =
+            format!("fixed version unknown: advisory lists `{raw}` which is not a PEP 440 version");
+        summary = if summary.is_empty() {
+            note
+        } else {
+            format!("{summary} ({note})")
+        };
+    }
     // Deadlines count from the first publication of any record of the vulnerability.
     let published = group
         .iter()
