@@ -11,6 +11,11 @@ use assert_cmd::Command;
 use predicates::prelude::*;
 use serde_json::Value;
 
+#[path = "hostile_inputs/advisories.rs"]
+mod advisories;
+#[path = "hostile_inputs/cost.rs"]
+mod cost;
+
 /// Far above any real run on these inputs (milliseconds); only a hang reaches it.
 const BOUND: Duration = Duration::from_secs(60);
 
