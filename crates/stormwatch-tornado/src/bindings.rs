@@ -13,11 +13,17 @@ use ruff_text_size::Ranged;
 use crate::source::PyFile;
 use crate::walk::{for_each_stmt, is_name, Condition};
 
-/// [`Bindings`] of every scope body (module, class and function bodies) of a set of files,
-/// by the body's address: built once, in one pass over each file.
+/// [`Bindings`] of the scope bodies (module, class, function) of a set of files that have more
+/// than [`INDEXED_BODY`] statements, by the body's address: built once, in one pass over
+/// each file. Smaller bodies, nearly all of them, are walked per lookup, which costs less
+/// than building their index.
 pub(crate) struct ScopeBindings<'a> {
     by_body: HashMap<(usize, usize), Bindings<'a>>,
 }
+
+/// Statements (nested blocks included) from which a scope body is indexed: walking this many
+/// per lookup stays cheap, and a scope built to make lookups quadratic is far larger.
+const INDEXED_BODY: usize = 512;
 
 impl<'a> ScopeBindings<'a> {
     pub fn of(files: &'a [PyFile]) -> Self {
@@ -34,12 +40,22 @@ impl<'a> ScopeBindings<'a> {
         }
     }
 
-    /// The bindings of a scope body (built on the spot for a body not seen at construction).
-    pub fn get(&self, stmts: &'a [Stmt]) -> Cow<'_, Bindings<'a>> {
-        match self.by_body.get(&key(stmts)) {
-            Some(b) => Cow::Borrowed(b),
-            None => Cow::Owned(Bindings::of(stmts)),
+    /// The events that decide `name`'s value at byte offset `at` of the scope `stmts`: those
+    /// that start before it, from the last unconditional rebinding on.
+    pub fn before(&self, stmts: &'a [Stmt], name: &str, at: usize) -> Cow<'_, [Event<'a>]> {
+        if let Some(b) = self.by_body.get(&key(stmts)) {
+            return Cow::Borrowed(b.before(name, at));
         }
+        let mut events = Vec::new();
+        for_each_stmt(stmts, None, &mut |stmt, cond| {
+            if stmt.range().start().to_usize() < at && changes(stmt, name) {
+                if cond.is_none() && rebinds(stmt, name) {
+                    events.clear();
+                }
+                events.push(Event { stmt, cond });
+            }
+        });
+        Cow::Owned(events)
     }
 }
 
@@ -48,12 +64,18 @@ fn key(stmts: &[Stmt]) -> (usize, usize) {
 }
 
 fn collect<'a>(stmts: &'a [Stmt], out: &mut Vec<((usize, usize), Bindings<'a>)>) {
-    out.push((key(stmts), Bindings::of(stmts)));
-    for_each_stmt(stmts, None, &mut |s, _| match s {
-        Stmt::FunctionDef(d) => collect(&d.body, out),
-        Stmt::ClassDef(c) => collect(&c.body, out),
-        _ => {}
+    let mut count = 0;
+    for_each_stmt(stmts, None, &mut |s, _| {
+        count += 1;
+        match s {
+            Stmt::FunctionDef(d) => collect(&d.body, out),
+            Stmt::ClassDef(c) => collect(&c.body, out),
+            _ => {}
+        }
     });
+    if count > INDEXED_BODY {
+        out.push((key(stmts), Bindings::of(stmts)));
+    }
 }
 
 /// A statement that may change a name, with the condition it runs under.
@@ -63,7 +85,7 @@ pub(crate) struct Event<'a> {
     pub cond: Option<Condition<'a>>,
 }
 
-#[derive(Default, Clone)]
+#[derive(Default)]
 struct NameEvents<'a> {
     events: Vec<Event<'a>>,
     /// Byte offset of each event's statement (increasing: statements are visited in order).
@@ -73,7 +95,7 @@ struct NameEvents<'a> {
 }
 
 /// The events of every name of one scope (see [`for_each_stmt`] for what a scope holds).
-#[derive(Default, Clone)]
+#[derive(Default)]
 pub(crate) struct Bindings<'a> {
     by_name: HashMap<&'a str, NameEvents<'a>>,
 }
@@ -134,6 +156,20 @@ fn changed_names(stmt: &Stmt) -> Vec<&str> {
     names.sort_unstable();
     names.dedup();
     names
+}
+
+/// Whether `stmt` may change `name` (see [`changed_names`]), without allocating.
+fn changes(stmt: &Stmt, name: &str) -> bool {
+    let is = |e: &Expr| name_of(e) == Some(name);
+    match stmt {
+        Stmt::Assign(a) => a.targets.iter().any(is),
+        Stmt::AnnAssign(a) => is(&a.target),
+        Stmt::AugAssign(a) => is(&a.target),
+        Stmt::FunctionDef(d) => d.name.as_str() == name,
+        Stmt::Expr(x) => matches!(&*x.value, Expr::Call(call)
+            if matches!(&*call.func, Expr::Attribute(attr) if is(&attr.value))),
+        _ => false,
+    }
 }
 
 /// `x` of `x` and of `x[k]`.

@@ -1343,8 +1343,8 @@ impl<'a> Project<'a> {
         let f = &self.files[file];
         let start = initial.clone();
         let mut current: Option<Tracked> = initial;
-        let bindings = self.bindings.get(stmts);
-        for &Event { stmt, cond } in bindings.before(name, at) {
+        let events = self.bindings.before(stmts, name, at);
+        for &Event { stmt, cond } in events.iter() {
             let offset = stmt.range().start().to_usize();
             let eval = |x: &'a Expr| self.eval(file, x, scope, offset, depth + 1);
             // Worded only for the statements that bind the name.
