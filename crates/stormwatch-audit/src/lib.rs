@@ -166,6 +166,18 @@ fn audit_one(
             };
             (findings, Some(upgrade))
         }
+        Spec::Range { alternatives, text }
+            if alternatives.iter().map(|a| a.len()).sum::<usize>() > MAX_RANGE_CLAUSES =>
+        {
+            // Checking a range costs its clauses times the candidate versions they yield:
+            // past the limit it is reported for review, never dropped.
+            let clauses: usize = alternatives.iter().map(|a| a.len()).sum();
+            let reason = format!(
+                "a range of {clauses} version clauses (more than {MAX_RANGE_CLAUSES}) is not analysed"
+            );
+            findings.push(unauditable_finding(dep, &reason, text, location()));
+            (findings, None)
+        }
         Spec::Range { alternatives, text } => {
             if !opts.ignore_unpinned {
                 findings.extend(unpinned_finding(
@@ -179,28 +191,39 @@ fn audit_one(
             (findings, None)
         }
         Spec::Unauditable { reason, reference } => {
-            let location = location();
-            let parts = [
-                "unauditable",
-                dep.name.as_str(),
-                reference.as_str(),
-                location.file.as_str(),
-            ];
-            let detail = Detail::Unauditable(UnauditableFinding {
-                package: dep.name.clone(),
-                reason: reason.clone(),
-                reference: reference.clone(),
-            });
-            findings.push(Finding::new(
-                detail,
-                rules::unauditable::RULE.id,
-                rules::unauditable::RULE.severity,
-                location.clone(),
-                &parts,
-            ));
+            findings.push(unauditable_finding(dep, reason, reference, location()));
             (findings, None)
         }
     }
+}
+
+/// More clauses than any real range has (a handful); see [`audit_one`].
+const MAX_RANGE_CLAUSES: usize = 64;
+
+fn unauditable_finding(
+    dep: &Dependency,
+    reason: &str,
+    reference: &str,
+    location: Location,
+) -> Finding {
+    let parts = [
+        "unauditable",
+        dep.name.as_str(),
+        reference,
+        location.file.as_str(),
+    ];
+    let detail = Detail::Unauditable(UnauditableFinding {
+        package: dep.name.clone(),
+        reason: reason.to_string(),
+        reference: reference.to_string(),
+    });
+    Finding::new(
+        detail,
+        rules::unauditable::RULE.id,
+        rules::unauditable::RULE.severity,
+        location.clone(),
+        &parts,
+    )
 }
 
 /// Most severe first; then by package, file and line for stable output.
@@ -311,11 +334,22 @@ fn pinned_finding(
 ) -> Finding {
     let (id, aliases) = primary_and_aliases(group);
     let (severity, cvss) = worst(group);
-    let summary = group
+    let mut summary = group
         .iter()
         .map(|a| a.headline.clone())
         .find(|h| !h.is_empty())
         .unwrap_or_default();
+    // A fix the record gives in a form no version compares with: the advisory still applies
+    // (from its start on), and the reader is told why no upgrade is offered.
+    if let Some(raw) = parsed.and_then(|v| group.iter().find_map(|a| a.unknown_fix(&dep.name, v))) {
+        let note =
+            format!("fixed version unknown: advisory lists `{raw}` which is not a PEP 440 version");
+        summary = if summary.is_empty() {
+            note
+        } else {
+            format!("{summary} ({note})")
+        };
+    }
     // Deadlines count from the first publication of any record of the vulnerability.
     let published = group
         .iter()
@@ -491,10 +525,12 @@ pub fn safe_floor(package: &str, advisories: &[&Arc<CompiledAdvisory>]) -> Optio
 
 /// A version that both the advisory affects and one of the alternatives allows, if any.
 ///
-/// The intersection of an OSV interval with a PEP 440 specifier set, when not empty, starts
-/// at the interval's lower bound, at a specifier's bound, or just above one of them; those
-/// points (plus the advisory's explicit version list) are checked exactly. Pre-releases are
-/// considered only when the specifier itself mentions one, as pip does.
+/// The advisory's intervals and each specifier are unions of intervals of versions, so their
+/// intersection, when not empty, starts where one of those intervals starts: at a bound, or
+/// just above an exclusive one. Those points (plus the advisory's explicit version list) are
+/// checked exactly, a constant number per bound, so the cost stays linear in the length of
+/// the versions involved. Pre-releases are considered only when the specifier itself
+/// mentions one, as pip does; otherwise a pre-release bound stands for its final release.
 pub fn allowed_example(
     adv: &CompiledAdvisory,
     package: &str,
@@ -510,21 +546,28 @@ pub fn allowed_example(
                 .lower()
                 .cloned()
                 .unwrap_or_else(|| Version::new([0]));
-            candidates.extend(bumps(&lo));
+            candidates.push(just_above(&lo));
+            if lo.any_prerelease() {
+                candidates.push(lo.only_release().with_epoch(lo.epoch()));
+            }
             candidates.push(lo);
             if let Some(hi) = interval.upper_inclusive() {
                 candidates.push(hi.clone());
             }
         }
-        candidates.extend(entry.listed_versions().iter().cloned());
+        candidates.extend(entry.listed_versions());
     }
     for alt in alternatives {
         for s in alt.iter() {
-            if matches!(s.operator(), Operator::LessThan | Operator::LessThanEqual) {
-                continue;
+            let v = s.version();
+            match s.operator() {
+                Operator::LessThan | Operator::LessThanEqual => continue,
+                // `!= 1.2.*` allows versions again from 1.3 on.
+                Operator::NotEqualStar => candidates.push(next_release(v)),
+                _ => {}
             }
-            candidates.extend(bumps(s.version()));
-            candidates.push(s.version().clone());
+            candidates.push(just_above(v));
+            candidates.push(v.clone());
         }
     }
     candidates.sort();
@@ -536,19 +579,20 @@ pub fn allowed_example(
     })
 }
 
-/// Versions just above `v` at each precision: 1.2.3 -> 1.2.3.0.1, 1.2.4, 1.3, 2.
-fn bumps(v: &Version) -> Vec<Version> {
-    let release = v.release();
-    let mut out = Vec::new();
-    let mut finer = release.to_vec();
-    finer.extend([0, 1]);
-    out.push(Version::new(finer).with_epoch(v.epoch()));
-    for i in 0..release.len() {
-        let mut r = release[..=i].to_vec();
-        r[i] += 1;
-        out.push(Version::new(r).with_epoch(v.epoch()));
+/// A final release just above `v` and its post-releases: 1.2.3 -> 1.2.3.0.1.
+fn just_above(v: &Version) -> Version {
+    let mut release = v.release().to_vec();
+    release.extend([0, 1]);
+    Version::new(release).with_epoch(v.epoch())
+}
+
+/// The first release after every `v.*`: 1.2 -> 1.3.
+fn next_release(v: &Version) -> Version {
+    let mut release = v.release().to_vec();
+    if let Some(last) = release.last_mut() {
+        *last = last.saturating_add(1);
     }
-    out
+    Version::new(release).with_epoch(v.epoch())
 }
 
 #[cfg(test)]

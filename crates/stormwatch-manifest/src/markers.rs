@@ -10,6 +10,31 @@ use std::str::FromStr;
 use pep440_rs::Version;
 use pep508_rs::{MarkerTree, MarkerTreeKind, MarkerValueString, MarkerValueVersion};
 
+/// Markers nested deeper than this are not parsed: the PEP 508 parser rescans the rest of a
+/// run of closing parentheses at every level (quadratic), and pip's own parser gives up far
+/// earlier (Python's recursion limit). Real markers nest two or three levels.
+pub const MAX_MARKER_DEPTH: usize = 32;
+
+/// The deepest parenthesis nesting in `text`, outside quoted strings; one pass.
+pub fn nesting_depth(text: &str) -> usize {
+    let (mut depth, mut max) = (0usize, 0usize);
+    let mut quote = None;
+    for b in text.bytes() {
+        match (quote, b) {
+            (Some(q), _) if b == q => quote = None,
+            (Some(_), _) => {}
+            (None, b'\'' | b'"') => quote = Some(b),
+            (None, b'(') => {
+                depth += 1;
+                max = max.max(depth);
+            }
+            (None, b')') => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    max
+}
+
 /// An operating system as markers name it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Platform {
@@ -49,10 +74,10 @@ impl Target {
         self.python.is_none() && self.platform.is_none()
     }
 
-    /// Whether `marker` can be true on this target. A marker that does not parse is kept
-    /// (the dependency stays audited).
+    /// Whether `marker` can be true on this target. A marker that does not parse, or is
+    /// nested too deeply to parse, is kept (the dependency stays audited).
     pub fn admits(&self, marker: &str) -> bool {
-        if self.is_open() {
+        if self.is_open() || nesting_depth(marker) > MAX_MARKER_DEPTH {
             return true;
         }
         match MarkerTree::from_str(marker) {
@@ -201,6 +226,19 @@ mod tests {
         // Open targets and unparsable markers keep everything.
         assert!(Target::default().admits("sys_platform == 'win32'"));
         assert!(linux.admits("not a marker ((("));
+        let deep = format!(
+            "{}sys_platform == 'win32'{}",
+            "(".repeat(MAX_MARKER_DEPTH + 1),
+            ")".repeat(MAX_MARKER_DEPTH + 1)
+        );
+        assert!(linux.admits(&deep), "too deep to evaluate: kept");
+    }
+
+    #[test]
+    fn nesting_ignores_quoted_parentheses() {
+        assert_eq!(nesting_depth("a == '((('"), 0);
+        assert_eq!(nesting_depth("(a == \"(\") and ((b == 'x'))"), 2);
+        assert_eq!(nesting_depth(")))(("), 2);
     }
 
     #[test]

@@ -74,7 +74,13 @@ fn read_pep508_array(
         match value {
             Value::String(s) => {
                 let source = file.source_of_value(value);
-                let dep = parse_pep508(s.value(), source, Origin::Manifest, group.clone())?;
+                let dep = parse_pep508(
+                    s.value(),
+                    source,
+                    Origin::Manifest,
+                    group.clone(),
+                    &mut out.unread,
+                )?;
                 out.dependencies.push(dep);
             }
             Value::InlineTable(t) if t.contains_key("include-group") => {}

@@ -8,6 +8,7 @@ use std::str::FromStr;
 
 use pep508_rs::{Requirement, VersionOrUrl};
 
+use crate::markers::{nesting_depth, MAX_MARKER_DEPTH};
 use crate::text::read_text;
 use crate::{
     normalize_name, Dependency, Format, Inputs, ManifestError, Note, Origin, Source, Spec,
@@ -174,7 +175,7 @@ impl Ctx {
             if line.starts_with('-') {
                 self.option_line(&line, &source, base, constraint)?;
             } else {
-                let dep = requirement_line(&line, &source, base, &mut self.inputs.notes)?;
+                let dep = requirement_line(&line, &source, base, &mut self.inputs)?;
                 if constraint {
                     self.constraints.push(dep);
                 } else {
@@ -313,8 +314,9 @@ fn requirement_line(
     line: &str,
     source: &Source,
     base: &Path,
-    notes: &mut Vec<Note>,
+    inputs: &mut Inputs,
 ) -> Result<Dependency, ManifestError> {
+    let notes = &mut inputs.notes;
     // pip's rule: the requirement ends at the first whitespace-separated token starting with '-'.
     let mut req_part = String::new();
     let mut options = Vec::new();
@@ -364,7 +366,11 @@ fn requirement_line(
     }
 
     match parse_requirement(&req_part, base) {
-        Ok(req) => Ok(from_pep508(req, source.clone(), Origin::Manifest, None)),
+        Ok((req, deep_marker)) => Ok(with_deep_marker(
+            from_pep508(req, source.clone(), Origin::Manifest, None),
+            deep_marker,
+            &mut inputs.unread,
+        )),
         Err(e) => arbitrary_equality(&req_part, source).ok_or_else(|| {
             ManifestError::new(
                 &source.path,
@@ -439,9 +445,10 @@ pub(crate) fn parse_pep508(
     source: Source,
     origin: Origin,
     group: Option<String>,
+    unread: &mut Vec<Note>,
 ) -> Result<Dependency, ManifestError> {
     let base = source.path.parent().unwrap_or(Path::new(".")).to_path_buf();
-    let req = parse_requirement(text, &base).map_err(|e| {
+    let (req, deep_marker) = parse_requirement(text, &base).map_err(|e| {
         ManifestError::new(
             &source.path,
             source.line,
@@ -451,16 +458,53 @@ pub(crate) fn parse_pep508(
             ),
         )
     })?;
-    Ok(from_pep508(req, source, origin, group))
+    Ok(with_deep_marker(
+        from_pep508(req, source, origin, group),
+        deep_marker,
+        unread,
+    ))
+}
+
+/// A requirement whose marker was too deeply nested to parse keeps it verbatim, is audited
+/// whatever it says (as for any marker), and the marker is reported as not analysed.
+fn with_deep_marker(
+    mut dep: Dependency,
+    marker: Option<&str>,
+    unread: &mut Vec<Note>,
+) -> Dependency {
+    if let Some(marker) = marker {
+        dep.marker = Some(marker.trim().to_string());
+        unread.push(Note {
+            source: dep.source.clone(),
+            message: format!(
+                "environment marker nested more than {MAX_MARKER_DEPTH} levels deep: not \
+                 evaluated; `{}` is audited whatever it says",
+                dep.name
+            ),
+        });
+    }
+    dep
 }
 
 /// `pep508_rs` panics on a name or an extra that ends in `-`, `.` or `_` where its own
 /// lexer stops (`a-=1`, `y[tbz-`): those are refused here first, with the message the parser
 /// gives elsewhere, and any other panic inside it is caught and reported as a parse error.
-fn parse_requirement(
-    text: &str,
+/// A marker nested deeper than [`MAX_MARKER_DEPTH`] is not given to the parser (its cost
+/// grows with the square of the nesting): the requirement before it is parsed alone and the
+/// marker returned as written.
+fn parse_requirement<'t>(
+    text: &'t str,
     base: &Path,
-) -> Result<Requirement<pep508_rs::VerbatimUrl>, String> {
+) -> Result<(Requirement<pep508_rs::VerbatimUrl>, Option<&'t str>), String> {
+    let (text, deep_marker) = match text.split_once(';') {
+        Some((head, marker)) if nesting_depth(text) > MAX_MARKER_DEPTH => (head, Some(marker)),
+        _ => (text, None),
+    };
+    if nesting_depth(text) > MAX_MARKER_DEPTH {
+        return Err(format!(
+            "parentheses nested more than {MAX_MARKER_DEPTH} levels deep"
+        ));
+    }
     let is_name_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_');
     let bad_end = |word: &str| word.chars().last().filter(|c| matches!(c, '.' | '-' | '_'));
     let trimmed = text.trim_start();
@@ -488,6 +532,7 @@ fn parse_requirement(
     };
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(parse))
         .unwrap_or_else(|_| Err("not a valid PEP 508 requirement".to_string()))
+        .map(|req| (req, deep_marker))
 }
 
 fn first_line(s: &str) -> &str {

@@ -115,16 +115,35 @@ fn line_of_byte(bytes: &[u8], pos: usize) -> usize {
     bytes[..pos].iter().filter(|&&b| b == b'\n').count() + 1
 }
 
-/// Maps byte offsets to 1-based line numbers.
+/// Maps byte offsets to 1-based line numbers and columns.
 pub struct LineIndex {
     starts: Vec<usize>,
+    /// Whether the text is ASCII: columns are then byte distances, found without scanning
+    /// the line (a file on one long line would otherwise cost its length per position).
+    ascii: bool,
 }
 
 impl LineIndex {
     pub fn new(text: &str) -> Self {
         let mut starts = vec![0];
         starts.extend(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1));
-        Self { starts }
+        Self {
+            starts,
+            ascii: text.is_ascii(),
+        }
+    }
+
+    /// The 1-based column, in characters, of byte `offset` of `text` (the text this index
+    /// was built from).
+    pub fn column(&self, text: &str, offset: usize) -> usize {
+        let line = self.line(offset);
+        let start = self.starts.get(line.wrapping_sub(1)).copied().unwrap_or(0);
+        let before = text.get(start..offset).unwrap_or("");
+        if self.ascii {
+            before.len() + 1
+        } else {
+            before.chars().count() + 1
+        }
     }
 
     /// Byte offsets at which lines start, the first line's (0) included.
@@ -151,6 +170,18 @@ impl LineIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn columns_count_characters() {
+        let text = "ab\ncd";
+        let idx = LineIndex::new(text);
+        assert_eq!(idx.column(text, 0), 1);
+        assert_eq!(idx.column(text, 4), 2);
+        let text = "é = 1\nx";
+        let idx = LineIndex::new(text);
+        assert_eq!(idx.column(text, 2), 2, "é is one character");
+        assert_eq!(idx.column(text, 7), 1);
+    }
 
     #[test]
     fn line_index_maps_offsets() {

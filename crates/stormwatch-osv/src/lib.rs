@@ -115,6 +115,15 @@ impl CompiledAdvisory {
                 .any(|a| a.package == package && a.affects_probe(probe))
     }
 
+    /// When `package` at `version` is affected through a range whose fix the record gives
+    /// in a form that is not a PEP 440 version: that form, as written.
+    pub fn unknown_fix(&self, package: &str, version: &Version) -> Option<&str> {
+        self.affected
+            .iter()
+            .filter(|a| a.package == package)
+            .find_map(|a| a.unknown_fix(version))
+    }
+
     /// Every `fixed` version this advisory names for `package`, sorted.
     pub fn fixed_versions(&self, package: &str) -> Vec<Version> {
         let mut out: Vec<Version> = self

@@ -150,8 +150,8 @@ impl Advisory {
     }
 
     /// What in this record cannot be read as written, each naming its field: a `withdrawn`
-    /// that is not a date, a range event version that is not PEP 440 (that range cannot be
-    /// used). Loaders report these with the file; matching never guesses around them.
+    /// that is not a date, a range event version that is not PEP 440 (that range is read at
+    /// its widest). Loaders report these with the file; matching never drops them.
     pub fn problems(&self) -> Vec<String> {
         let mut out = Vec::new();
         if let Some(w) = self.withdrawn.as_deref() {
@@ -187,9 +187,16 @@ impl Advisory {
                         let special = (field == "introduced" && v.trim() == "0")
                             || (field == "limit" && v.trim() == "*");
                         if !special && crate::ranges::event_version(v).is_none() {
+                            let reading = match field {
+                                "introduced" => {
+                                    "the range is read as affecting every version from the first"
+                                }
+                                "limit" => "the limit is ignored",
+                                _ => "the range is read as having no known fix",
+                            };
                             out.push(format!(
                                 "affected[{i}].ranges[{j}].events[{k}].{field}: {v:?} is not a \
-                                 PEP 440 version; this range cannot be used"
+                                 PEP 440 version; {reading}"
                             ));
                         }
                     }

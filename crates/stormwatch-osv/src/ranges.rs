@@ -5,8 +5,10 @@
 //! (inclusive). `limit` caps evaluation. An explicit `versions` list is affected as well.
 //! An event version that is not PEP 440 is read as its longest PEP 440 prefix (real records
 //! say `last_affected: 2.9.0-NA` meaning 2.9.0; dropping such a range would hide every
-//! affected version). A range with an event that has no such prefix is unusable; the
-//! `versions` list still applies.
+//! affected version). An event with no such prefix never makes an advisory stop applying:
+//! the range is read at its widest (an unreadable `introduced` is the first version, an
+//! unreadable `fixed` or `last_affected` an unknown fix, so every later version is affected,
+//! an unreadable `limit` no limit).
 
 use std::cmp::Ordering;
 
@@ -21,6 +23,9 @@ enum Upper {
     Unbounded,
     Exclusive(Version),
     Inclusive(Version),
+    /// Closed by an event whose version is not PEP 440 (kept as written): matched as
+    /// unbounded. Last, so that databases written before it still decode.
+    Unknown(String),
 }
 
 /// `[lo, hi)` or `[lo, hi]`; `lo = None` means from the beginning of time.
@@ -38,7 +43,7 @@ impl Interval {
             }
         }
         match &self.hi {
-            Upper::Unbounded => true,
+            Upper::Unbounded | Upper::Unknown(_) => true,
             Upper::Exclusive(hi) => v < hi,
             Upper::Inclusive(hi) => v <= hi,
         }
@@ -62,6 +67,14 @@ impl Interval {
             _ => None,
         }
     }
+
+    /// The closing event as the record wrote it, when it is not a PEP 440 version.
+    pub fn unknown_fix(&self) -> Option<&str> {
+        match &self.hi {
+            Upper::Unknown(raw) => Some(raw),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,33 +84,46 @@ enum Kind {
     LastAffected,
 }
 
-/// Builds the affected intervals of one range, or `None` if an event version is not PEP 440.
-pub fn compile_range(range: &Range) -> Option<(Vec<Interval>, Vec<Version>)> {
+/// Builds the affected intervals of one range and its limits, and whether an event version
+/// could not be read (the range is then read at its widest, see the module documentation).
+pub fn compile_range(range: &Range) -> (Vec<Interval>, Vec<Version>, bool) {
     let mut events: Vec<(Option<Version>, Kind)> = Vec::new();
     let mut limits = Vec::new();
+    let mut unread_start = false;
+    let mut unknown_end: Option<String> = None;
+    let mut unread_limit = false;
     for e in &range.events {
         if let Some(v) = &e.introduced {
             let v = v.trim();
             // "0" is OSV's "since the first version", below every PEP 440 version
             // (including `0.dev0`), so it is not compared as a version.
-            let parsed = if v == "0" {
-                None
-            } else {
-                Some(event_version(v)?)
-            };
+            let parsed = if v == "0" { None } else { event_version(v) };
+            unread_start |= v != "0" && parsed.is_none();
             events.push((parsed, Kind::Introduced));
         }
-        if let Some(v) = &e.fixed {
-            events.push((Some(event_version(v)?), Kind::Fixed));
-        }
-        if let Some(v) = &e.last_affected {
-            events.push((Some(event_version(v)?), Kind::LastAffected));
+        for (value, kind) in [
+            (&e.fixed, Kind::Fixed),
+            (&e.last_affected, Kind::LastAffected),
+        ] {
+            let Some(v) = value else { continue };
+            match event_version(v) {
+                Some(parsed) => events.push((Some(parsed), kind)),
+                None => {
+                    unknown_end.get_or_insert_with(|| v.trim().to_string());
+                }
+            }
         }
         if let Some(v) = &e.limit {
             if v.trim() != "*" {
-                limits.push(event_version(v)?);
+                match event_version(v) {
+                    Some(parsed) => limits.push(parsed),
+                    None => unread_limit = true,
+                }
             }
         }
+    }
+    if unread_limit {
+        limits.clear();
     }
     let sorted_order = |a: &(Option<Version>, Kind), b: &(Option<Version>, Kind)| match (&a.0, &b.0)
     {
@@ -106,13 +132,17 @@ pub fn compile_range(range: &Range) -> Option<(Vec<Interval>, Vec<Version>)> {
         (Some(_), None) => Ordering::Greater,
         (Some(x), Some(y)) => x.cmp(y),
     };
+    let mut sorted = events.clone();
+    sorted.sort_by(sorted_order);
+    if unread_start || unknown_end.is_some() {
+        let hull = widest(&sorted, unknown_end);
+        return (hull.into_iter().collect(), limits, true);
+    }
     let already_sorted = events
         .windows(2)
         .all(|w| sorted_order(&w[0], &w[1]) != Ordering::Greater);
-    let mut sorted = events.clone();
-    sorted.sort_by(sorted_order);
     if already_sorted || !well_formed_pairs(&events) {
-        return Some((walk(&sorted), limits));
+        return (walk(&sorted), limits, unread_limit);
     }
     let mut intervals = walk(&events);
     {
@@ -125,7 +155,36 @@ pub fn compile_range(range: &Range) -> Option<(Vec<Interval>, Vec<Version>)> {
             }
         }
     }
-    Some((intervals, limits))
+    (intervals, limits, unread_limit)
+}
+
+/// The one interval covering every version a range with an unreadable event may mean: from
+/// its lowest `introduced` (unreadable ones sort first, as the first version) to its highest
+/// closing event, or open when that is unreadable or an `introduced` comes last. A range
+/// that introduces nothing affects nothing, as in [`walk`].
+fn widest(sorted: &[(Option<Version>, Kind)], unknown_end: Option<String>) -> Option<Interval> {
+    let lo = sorted
+        .iter()
+        .find(|(_, k)| *k == Kind::Introduced)?
+        .0
+        .clone();
+    let hi = match (unknown_end, sorted.last()) {
+        (Some(raw), _) => Upper::Unknown(raw),
+        (None, Some((Some(v), Kind::Fixed))) => {
+            // A `last_affected` at the same version keeps that version affected.
+            let inclusive = sorted
+                .iter()
+                .any(|(w, k)| *k == Kind::LastAffected && w.as_ref() == Some(v));
+            if inclusive {
+                Upper::Inclusive(v.clone())
+            } else {
+                Upper::Exclusive(v.clone())
+            }
+        }
+        (None, Some((Some(v), Kind::LastAffected))) => Upper::Inclusive(v.clone()),
+        _ => Upper::Unbounded,
+    };
+    Some(Interval { lo, hi })
 }
 
 /// Whether every range event of `affected` is PEP 440 as written (or OSV's `0`): ranges read
@@ -266,8 +325,8 @@ pub struct CompiledAffected {
     max_listed: Option<Version>,
     /// Explicit versions that are not PEP 440, exactly as written.
     raw_versions: Vec<String>,
-    /// Ranges skipped because an event was not PEP 440.
-    pub unusable_ranges: usize,
+    /// Ranges read at their widest because an event version was not PEP 440.
+    pub widened_ranges: usize,
 }
 
 impl CompiledAffected {
@@ -279,20 +338,17 @@ impl CompiledAffected {
         }
         let mut intervals = Vec::new();
         let mut limits = Vec::new();
-        let mut unusable = 0;
+        let mut widened = 0;
         for range in &affected.ranges {
             if !(range.kind.eq_ignore_ascii_case("ECOSYSTEM")
                 || range.kind.eq_ignore_ascii_case("SEMVER"))
             {
                 continue;
             }
-            match compile_range(range) {
-                Some((i, l)) => {
-                    intervals.extend(i);
-                    limits.extend(l);
-                }
-                None => unusable += 1,
-            }
+            let (i, l, unread) = compile_range(range);
+            intervals.extend(i);
+            limits.extend(l);
+            widened += usize::from(unread);
         }
         let mut versions = Vec::new();
         let mut raw_versions = Vec::new();
@@ -318,7 +374,7 @@ impl CompiledAffected {
             versions,
             max_listed,
             raw_versions,
-            unusable_ranges: unusable,
+            widened_ranges: widened,
         })
     }
 
@@ -378,11 +434,23 @@ impl CompiledAffected {
     /// `>= floor` excludes all of them. Open-ended intervals never are.
     pub fn entirely_below(&self, floor: &Version) -> bool {
         let intervals_below = self.intervals.iter().all(|i| match &i.hi {
-            Upper::Unbounded => self.limits.iter().any(|l| l <= floor),
+            Upper::Unbounded | Upper::Unknown(_) => self.limits.iter().any(|l| l <= floor),
             Upper::Exclusive(h) => h <= floor,
             Upper::Inclusive(h) => h < floor,
         });
         intervals_below && self.max_listed.as_ref().is_none_or(|v| v < floor)
+    }
+
+    /// The unreadable closing event (as written) of an interval that affects `v`: the
+    /// fix of this vulnerability at `v` is unknown.
+    pub fn unknown_fix(&self, v: &Version) -> Option<&str> {
+        if !self.within_limits(v) {
+            return None;
+        }
+        self.intervals
+            .iter()
+            .filter(|i| i.contains(v))
+            .find_map(Interval::unknown_fix)
     }
 
     /// Known affected versions from the explicit list (parsed on demand; used only for
@@ -396,248 +464,4 @@ impl CompiledAffected {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::model::{Event, Package};
-
-    fn ev(kind: &str, v: &str) -> Event {
-        let mut e = Event::default();
-        match kind {
-            "i" => e.introduced = Some(v.into()),
-            "f" => e.fixed = Some(v.into()),
-            "l" => e.last_affected = Some(v.into()),
-            "m" => e.limit = Some(v.into()),
-            _ => unreachable!(),
-        }
-        e
-    }
-
-    fn affected(events: Vec<Event>, versions: &[&str]) -> CompiledAffected {
-        CompiledAffected::compile(&Affected {
-            package: Some(Package {
-                ecosystem: "PyPI".into(),
-                name: "Some_Pkg".into(),
-                purl: None,
-            }),
-            ranges: vec![Range {
-                kind: "ECOSYSTEM".into(),
-                repo: None,
-                events,
-            }],
-            versions: versions.iter().map(|s| s.to_string()).collect(),
-            severity: vec![],
-            database_specific: None,
-        })
-        .unwrap()
-    }
-
-    fn hit(a: &CompiledAffected, v: &str) -> bool {
-        a.affects(v.parse::<Version>().ok().as_ref(), v)
-    }
-
-    #[test]
-    fn listed_versions_above_the_highest_and_local_builds() {
-        // A fixed range elsewhere, and an explicit list ending at 2.0.
-        let a = affected(vec![ev("i", "5.0"), ev("f", "5.1")], &["1.0", "1.5", "2.0"]);
-        assert!(hit(&a, "2.0"));
-        assert!(hit(&a, "2.0.0"));
-        assert!(hit(&a, "1.5"));
-        assert!(!hit(&a, "2.0.1"));
-        assert!(!hit(&a, "3.0"));
-        // A local build above the highest listed public version is that version.
-        assert!(hit(&a, "2.0+ubuntu1"));
-        assert!(!hit(&a, "2.0.1+ubuntu1"));
-        assert!(hit(&a, "5.0.1"));
-    }
-
-    #[test]
-    fn introduced_fixed() {
-        let a = affected(vec![ev("i", "0"), ev("f", "6.3.2")], &[]);
-        assert_eq!(a.package, "some-pkg");
-        assert!(hit(&a, "0.1"));
-        assert!(hit(&a, "0.0.dev0"));
-        assert!(hit(&a, "6.3.1"));
-        assert!(
-            hit(&a, "6.3.2rc1"),
-            "pre-releases of the fix are still affected"
-        );
-        assert!(!hit(&a, "6.3.2"));
-        assert!(!hit(&a, "6.3.2.post1"));
-        assert!(!hit(&a, "7.0"));
-        assert!(hit(&a, "6.3.1+local"));
-    }
-
-    #[test]
-    fn multiple_intervals_unsorted_and_last_affected() {
-        // Events given out of order, as some databases write them.
-        let a = affected(
-            vec![
-                ev("f", "2.2.1"),
-                ev("i", "2.0"),
-                ev("i", "3.0"),
-                ev("l", "3.1.1"),
-            ],
-            &[],
-        );
-        assert!(!hit(&a, "1.9"));
-        assert!(hit(&a, "2.0"));
-        assert!(hit(&a, "2.2"));
-        assert!(!hit(&a, "2.2.1"));
-        assert!(!hit(&a, "2.9"));
-        assert!(hit(&a, "3.1.1"));
-        assert!(!hit(&a, "3.1.2"));
-        assert!(
-            !hit(&a, "3.1.1.post1"),
-            "a post-release is later than last_affected"
-        );
-    }
-
-    #[test]
-    fn unsorted_pairs_are_read_both_ways() {
-        // As in PYSEC-2021-114: pairs written out of version order.
-        let a = affected(
-            vec![
-                ev("i", "2.11"),
-                ev("f", "2.11.7"),
-                ev("i", "0"),
-                ev("f", "2.11.6"),
-                ev("i", "2.12"),
-                ev("f", "2.12.4"),
-            ],
-            &[],
-        );
-        assert!(hit(&a, "2.11.6"));
-        assert!(hit(&a, "1.0"));
-        assert!(!hit(&a, "2.11.7"));
-        assert!(hit(&a, "2.12.3"));
-        assert!(!hit(&a, "2.12.4"));
-    }
-
-    #[test]
-    fn open_ended_and_limit() {
-        let a = affected(vec![ev("i", "1.0")], &[]);
-        assert!(hit(&a, "99"));
-        assert!(!hit(&a, "0.9"));
-        let b = affected(vec![ev("i", "1.0"), ev("m", "2.0")], &[]);
-        assert!(hit(&b, "1.5"));
-        assert!(!hit(&b, "2.0"));
-    }
-
-    #[test]
-    fn epochs_and_prereleases_order() {
-        let a = affected(vec![ev("i", "0"), ev("f", "1!1.0")], &[]);
-        assert!(
-            hit(&a, "2024.1"),
-            "any version without epoch sorts before epoch 1"
-        );
-        assert!(!hit(&a, "1!1.0"));
-        let b = affected(vec![ev("i", "2.0a1"), ev("f", "2.0")], &[]);
-        assert!(hit(&b, "2.0b3"));
-        assert!(hit(&b, "2.0rc1"));
-        assert!(!hit(&b, "2.0.dev1"), "dev releases sort before alpha 1");
-        assert!(!hit(&b, "1.9.post2"));
-    }
-
-    #[test]
-    fn listed_versions_binary_search_finds_every_entry_and_nothing_else() {
-        let listed: Vec<String> = (0..300)
-            .map(|i| format!("{}.{}.{}", i % 7, i % 13, i))
-            .collect();
-        let refs: Vec<&str> = listed.iter().map(String::as_str).collect();
-        let a = affected(vec![], &refs);
-        for v in &listed {
-            assert!(hit(&a, v), "{v} is listed");
-        }
-        for v in [
-            "0.0.0.1",
-            "0.0.1",
-            "6.12.299.1",
-            "7",
-            "99.0",
-            "3.3.3.3",
-            "1.1",
-        ] {
-            assert!(!hit(&a, v), "{v} is not listed");
-        }
-        let empty = affected(vec![], &[]);
-        assert!(!hit(&empty, "1.0"));
-    }
-
-    #[test]
-    fn non_pep440_event_versions_read_as_their_pep440_prefix() {
-        // As in PYSEC-2024-264 (apache-airflow): the record has no version list, so
-        // dropping the range would hide every affected version.
-        let a = affected(vec![ev("i", "0"), ev("l", "2.9.0-NA")], &[]);
-        assert_eq!(a.unusable_ranges, 0);
-        assert!(hit(&a, "1.8.1"));
-        assert!(hit(&a, "2.9.0"));
-        assert!(!hit(&a, "2.9.1"));
-        let b = affected(vec![ev("i", "4.0"), ev("f", "4.6.0.stable11")], &[]);
-        assert!(hit(&b, "4.5.9"));
-        assert!(!hit(&b, "4.6.0"));
-        assert_eq!(
-            event_version("1.0.0-beta.1-x"),
-            Some("1.0.0b1".parse().unwrap())
-        );
-        assert_eq!(event_version("-1"), None);
-    }
-
-    #[test]
-    fn explicit_versions_and_invalid_events() {
-        let a = affected(
-            vec![ev("i", "0"), ev("l", "not-a-version")],
-            &["1.0", "banana"],
-        );
-        assert_eq!(a.unusable_ranges, 1);
-        assert!(hit(&a, "1.0"));
-        assert!(
-            hit(&a, "1.0.0"),
-            "1.0 and 1.0.0 are the same PEP 440 version"
-        );
-        assert!(!hit(&a, "1.1"));
-        assert!(a.affects(None, "banana"));
-        assert!(!a.affects(None, "apple"));
-    }
-
-    #[test]
-    fn canonical_keys() {
-        let k = |s: &str| canonical_key(&s.parse().unwrap());
-        assert_eq!(k("1.0.0"), "1");
-        assert_eq!(k("1.0"), k("1"));
-        assert_eq!(k("1.10"), "1.10");
-        assert_eq!(k("2.0.0rc1"), "2rc1");
-        assert_eq!(k("1!2.0.post1"), "1!2.post1");
-        assert_eq!(k("0.0"), "0");
-        assert_ne!(k("1.0.1"), k("1.1"));
-    }
-
-    #[test]
-    fn serde_round_trip_keeps_matching() {
-        let a = affected(vec![ev("i", "1.0"), ev("f", "2.0")], &["0.5", "0.5.1"]);
-        let back: CompiledAffected =
-            serde_json::from_str(&serde_json::to_string(&a).unwrap()).unwrap();
-        for v in ["0.5", "0.5.0", "0.5.1", "1.5", "2.0", "0.4"] {
-            assert_eq!(hit(&a, v), hit(&back, v), "{v}");
-        }
-        assert!(back.entirely_below(&"2.0".parse().unwrap()));
-        assert!(!back.entirely_below(&"1.9".parse().unwrap()));
-    }
-
-    #[test]
-    fn other_ecosystems_are_not_compiled() {
-        let mut aff = Affected {
-            package: Some(Package {
-                ecosystem: "npm".into(),
-                name: "x".into(),
-                purl: None,
-            }),
-            ranges: vec![],
-            versions: vec![],
-            severity: vec![],
-            database_specific: None,
-        };
-        assert!(CompiledAffected::compile(&aff).is_none());
-        aff.package.as_mut().unwrap().ecosystem = "PyPI".into();
-        assert!(CompiledAffected::compile(&aff).is_some());
-    }
-}
+mod tests;

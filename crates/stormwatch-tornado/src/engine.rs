@@ -149,6 +149,8 @@ pub struct Project<'a> {
     pub(crate) root: std::path::PathBuf,
     /// Data files read by the code, by path and how they were read.
     pub(crate) data_files: std::sync::Mutex<DataFileCache>,
+    /// The statements that change each name, for every scope body of every file.
+    pub(crate) bindings: crate::bindings::ScopeBindings<'a>,
 }
 
 type DataFileCache = HashMap<(std::path::PathBuf, crate::data_files::DataFormat), Option<Tracked>>;
@@ -210,6 +212,7 @@ impl<'a> Project<'a> {
                 .map(|f| scan_root(&f.path, &f.rel))
                 .unwrap_or_default(),
             data_files: Default::default(),
+            bindings: crate::bindings::ScopeBindings::of(files),
         };
         p.collect_classes();
         p.app_classes = p

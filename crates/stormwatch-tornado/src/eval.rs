@@ -9,6 +9,7 @@
 //! `tornado.options` values, `os.environ`/`os.getenv`, `bool`/`int`/`str` conversions,
 //! comparisons, `not`, `and`/`or` and conditional expressions.
 
+use crate::bindings::Event;
 use crate::data_files::DataFormat;
 use crate::engine::{ClassId, FileId};
 use std::path::Path;
@@ -1342,13 +1343,8 @@ impl<'a> Project<'a> {
         let f = &self.files[file];
         let start = initial.clone();
         let mut current: Option<Tracked> = initial;
-        let mut events: Vec<(&'a Stmt, Option<Condition<'a>>)> = Vec::new();
-        for_each_stmt(stmts, None, &mut |s, cond| {
-            if s.range().start().to_usize() < at {
-                events.push((s, cond));
-            }
-        });
-        for (stmt, cond) in events {
+        let events = self.bindings.before(stmts, name, at);
+        for &Event { stmt, cond } in events.iter() {
             let offset = stmt.range().start().to_usize();
             let eval = |x: &'a Expr| self.eval(file, x, scope, offset, depth + 1);
             // Worded only for the statements that bind the name.

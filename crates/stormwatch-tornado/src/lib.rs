@@ -13,6 +13,7 @@ use stormwatch_findings::{
 };
 use stormwatch_manifest::text::{LineIndex, MAX_INPUT_BYTES};
 
+mod bindings;
 mod data_files;
 mod engine;
 mod eval;

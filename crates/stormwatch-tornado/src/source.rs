@@ -26,9 +26,10 @@ pub struct Source {
 impl Source {
     /// 1-based line and column of a byte offset.
     pub fn position(&self, offset: usize) -> (usize, usize) {
-        let line = self.lines.line(offset);
-        let line_start = self.text[..offset].rfind('\n').map_or(0, |i| i + 1);
-        (line, self.text[line_start..offset].chars().count() + 1)
+        (
+            self.lines.line(offset),
+            self.lines.column(&self.text, offset),
+        )
     }
 
     pub fn is_package(&self) -> bool {

@@ -71,11 +71,15 @@ pub fn validate_sarif(file: &Path, dir: &Path) {
 /// As [`validate_sarif`], accepting the validator's advice `allowed` (rule ids).
 pub fn validate_sarif_except(file: &Path, dir: &Path, allowed: &[&str]) {
     let Some(tool) = multitool() else {
+        // A green run must mean the schema was checked: skipping is asked for explicitly.
+        let skip = std::env::var("STORMWATCH_SKIP_SARIF_VALIDATOR").is_ok_and(|v| v == "1")
+            && std::env::var_os("STORMWATCH_REQUIRE_SARIF_VALIDATOR").is_none();
         assert!(
-            std::env::var_os("STORMWATCH_REQUIRE_SARIF_VALIDATOR").is_none(),
-            "the SARIF validator is required here but not installed"
+            skip,
+            "the SARIF validator is not installed: set SARIF_MULTITOOL (see .ci/run), or \
+             STORMWATCH_SKIP_SARIF_VALIDATOR=1 to skip schema validation"
         );
-        eprintln!("SARIF multitool not installed: schema validation skipped");
+        eprintln!("skipped (STORMWATCH_SKIP_SARIF_VALIDATOR=1): SARIF schema validation");
         return;
     };
     let log = dir.join("validation.sarif");
