@@ -301,7 +301,8 @@ pub fn run(args: FixArgs) -> Result<bool> {
         if args.format == StatusFormat::Table {
             for (path, new) in &files {
                 let old = std::fs::read_to_string(path).unwrap_or_default();
-                let name = rel(path, &root);
+                // Escaped before it joins the diff: a newline in a name must not start a line.
+                let name = esc(&rel(path, &root)).into_owned();
                 let diff = similar::TextDiff::from_lines(&old, new);
                 let text = diff
                     .unified_diff()

@@ -469,7 +469,9 @@ fn tw401_is_documented() {
 /// shown, not obeyed (it made the following `Would run:` line invisible).
 #[test]
 fn fix_dry_run_shows_names_and_lines_escaped() {
-    let name = "requirements\u{1b}[8m.txt";
+    // A directory name with a newline and a workflow command: joined into the diff header
+    // raw, it would start a `::error` line of its own in a CI log.
+    let name = "sub\u{1b}[8m\n::error::x/requirements\u{1b}[8m.txt";
     let p = fix_project::Project::new(&[(
         name,
         "# \u{1b}[8mhidden\u{1b}[0m\nshoplib==1.2\r\n# next\u{1b}]0;title\u{7}\n",
@@ -484,8 +486,15 @@ fn fix_dry_run_shows_names_and_lines_escaped() {
         assert!(!text.contains('\r'), "raw CR on {what}: {text:?}");
     }
     assert!(
-        stdout.contains("Would fix: shoplib 1.2 -> 1.5.1 (SHOP-1) in requirements\\u{1b}[8m.txt"),
+        stdout.contains("+++ b/sub\\u{1b}[8m\\n::error::x/requirements\\u{1b}[8m.txt"),
         "{stdout}"
+    );
+    assert!(
+        !stdout
+            .lines()
+            .chain(stderr.lines())
+            .any(|l| l.starts_with("::")),
+        "a name started a workflow command: {stdout}{stderr}"
     );
     assert!(stdout.contains("\\u{1b}[8mhidden"), "{stdout}");
 }

@@ -158,6 +158,7 @@ fn snapshot() -> Option<PathBuf> {
 /// Records of the advisory snapshot list the versions OSV's tooling found affected: a
 /// listed version, drawn at random per record, must be inside the record's own ranges.
 #[test]
+#[ignore = "needs the PyPA advisory snapshot (STORMWATCH_PYPA_VULNS, else ../shared/advisory-db/pypa-vulns)"]
 fn snapshot_ranges_contain_randomly_drawn_listed_versions() {
     let Some(dir) = snapshot() else {
         eprintln!("skipped (STORMWATCH_SKIP_SNAPSHOT=1): advisory snapshot properties");
