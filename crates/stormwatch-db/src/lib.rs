@@ -22,7 +22,8 @@ pub use write::{import, import_with, ImportOptions, Tally};
 /// Bumped whenever the table layout changes; older files must be re-imported.
 /// 2: compiled advisories carry their publication date.
 /// 3: publication dates in their own column; each import's changes are recorded.
-pub const SCHEMA_VERSION: i64 = 3;
+/// 4: a range whose version does not parse is kept at its widest (fix unknown), not dropped.
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// The environment variable that overrides the default database location.
 pub const DB_ENV: &str = "STORMWATCH_DB";
