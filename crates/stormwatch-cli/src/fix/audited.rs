@@ -27,7 +27,7 @@ pub(super) fn remaining(
             .findings
             .iter()
             .map(|f| &f.detail)
-            .find_map(|d| matches!(d, Detail::Unpinned(_) | Detail::Dependency(_)).then_some(d))
+            .find(|d| matches!(d, Detail::Unpinned(_) | Detail::Dependency(_)))
         {
             Some(Detail::Unpinned(u)) => {
                 let by_hand = match u.fixed_versions.first() {
