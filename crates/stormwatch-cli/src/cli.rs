@@ -158,6 +158,11 @@ pub struct FixArgs {
     #[arg(long)]
     pub offline: bool,
 
+    /// Do not report version ranges that still allow vulnerable versions (as `deps
+    /// --ignore-unpinned`): fix edits exact pins only, so such a range otherwise fails the run.
+    #[arg(long)]
+    pub ignore_unpinned: bool,
+
     /// Print the unified diff and the lock commands; change nothing.
     #[arg(long)]
     pub dry_run: bool,

@@ -20,6 +20,7 @@ use stormwatch_manifest::Format;
 
 use crate::cli::{BumpArg, FixArgs, StatusFormat, ToArg};
 
+mod audited;
 mod report;
 use report::{print, Fixed, Report, Skipped, Verify};
 
@@ -236,6 +237,15 @@ pub fn run(args: FixArgs) -> Result<bool> {
             None => true,
         });
     plan.remaining.extend(refused);
+    // What the plan does not take but the audit still finds vulnerable stays, and says so.
+    let untaken = plan.not_taken(&inputs.dependencies, &options);
+    plan.remaining.extend(audited::remaining(
+        &untaken,
+        &loaded.set,
+        stormwatch_audit::AuditOptions {
+            ignore_unpinned: args.ignore_unpinned,
+        },
+    ));
     for fix in &plan.fixes {
         for job in fix.relocks.iter().flat_map(|r| &r.jobs) {
             if !job.dropped.is_empty() {

@@ -170,12 +170,20 @@ fn pip_compile_output_is_regenerated_with_its_own_command() {
     let before = p.read("requirements.txt");
     assert!(before.contains("tornado==6.4.2 \\\n"), "{before}");
     let out = fix_with_tools(&p, &tools, &wheels);
+    // The lock is fixed; the range in requirements.in still admits 6.4.x (as `deps` says):
+    // fix does not edit ranges, so it names it and the run fails.
     assert_eq!(
         out.status.code(),
-        Some(0),
+        Some(1),
         "{}{}",
         text(&out.stdout),
         text(&out.stderr)
+    );
+    assert!(
+        text(&out.stdout).contains("Not fixed: tornado >=6.4 at ")
+            && text(&out.stdout).contains("requirements.in:1: a version range"),
+        "{}",
+        text(&out.stdout)
     );
     let after = p.read("requirements.txt");
     let wheel = fs::read_dir(&wheels)
@@ -245,12 +253,20 @@ fn a_planted_pip_compile_header_cannot_write_outside() {
     assert_ne!(planted, compiled);
     p.write("requirements.txt", &planted);
     let out = fix_with_tools(&p, &tools, &wheels);
+    // The lock is fixed; the range in requirements.in still admits 6.4.x (as `deps` says):
+    // fix does not edit ranges, so it names it and the run fails.
     assert_eq!(
         out.status.code(),
-        Some(0),
+        Some(1),
         "{}{}",
         text(&out.stdout),
         text(&out.stderr)
+    );
+    assert!(
+        text(&out.stdout).contains("Not fixed: tornado >=6.4 at ")
+            && text(&out.stdout).contains("requirements.in:1: a version range"),
+        "{}",
+        text(&out.stdout)
     );
     assert!(
         text(&out.stderr).contains("--output-file=../owned.txt"),

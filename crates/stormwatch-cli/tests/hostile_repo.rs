@@ -219,8 +219,14 @@ fn a_pip_compile_header_cannot_choose_the_tools_options() {
         ),
     );
     let out = s.fix(&["--dry-run", "--only-binary"]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    // The bare name in requirements.in admits vulnerable releases: fix does not edit it.
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("Not fixed: tornado (any version) at ")
+            && stdout.contains("requirements.in:1: a version range"),
+        "{stdout}"
+    );
     let run = stdout
         .lines()
         .find(|l| l.starts_with("Would run: "))
@@ -428,4 +434,82 @@ fn sigkill_mid_verify_leaves_no_orphan_and_rollback_recovers() {
         original.as_bytes()
     );
     assert!(!Path::new(&s.path("app/.stormwatch")).exists());
+}
+
+/// A range that admits a vulnerable version is reported by `deps`; `fix` edits exact pins
+/// only, so it leaves the range as it is, says so with the floor to raise it to, and fails
+/// the run: never "Nothing to fix" while the audit of the same files finds something.
+#[test]
+fn a_vulnerable_range_fix_cannot_edit_fails_the_run() {
+    for spec in ["==6.1.*", ">=6.1,<=6.1", "~=6.1.0"] {
+        let s = Setup::new();
+        s.write("app/requirements.txt", &format!("tornado{spec}\n"));
+        let app = s.snapshot("app");
+        let deps = sw(s.dir.path())
+            .env("STORMWATCH_STATE_DIR", s.path("state"))
+            .arg("deps")
+            .arg(s.root())
+            .arg("--db")
+            .arg(s.path("osv"))
+            .arg("--no-bundled")
+            .output()
+            .unwrap();
+        assert_eq!(
+            deps.status.code(),
+            Some(1),
+            "{spec}: {}",
+            text(&deps.stdout)
+        );
+
+        let out = s.fix(&[]);
+        let stdout = text(&out.stdout);
+        assert_eq!(out.status.code(), Some(1), "{spec}: {stdout}");
+        assert!(!stdout.contains("Nothing to fix"), "{spec}: {stdout}");
+        let line = stdout
+            .lines()
+            .find(|l| l.starts_with("Not fixed: tornado "))
+            .unwrap_or_else(|| panic!("{spec}: {stdout}"));
+        assert!(
+            line.contains("requirements.txt:1: a version range"),
+            "{line}"
+        );
+        assert!(
+            line.contains("raise the range's lower bound to 6.5"),
+            "{line}"
+        );
+
+        let out = s.fix(&["--format", "json", "--dry-run"]);
+        assert_eq!(out.status.code(), Some(1), "{spec}");
+        let report = json_of(&out.stdout);
+        let remaining = report["remaining"].as_array().unwrap();
+        assert_eq!(remaining.len(), 1, "{report}");
+        assert_eq!(remaining[0]["package"], "tornado", "{report}");
+        assert!(
+            remaining[0]["location"]
+                .as_str()
+                .unwrap()
+                .ends_with("requirements.txt:1"),
+            "{report}"
+        );
+        assert_eq!(s.snapshot("app"), app, "{spec}: a range is never edited");
+    }
+
+    // A pin fixed next to the range does not hide it; a safe range adds nothing.
+    let s = Setup::new();
+    s.write("app/requirements.txt", "shoplib==1.2\ntornado~=6.1.0\n");
+    let out = s.fix(&[]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("Fixed: shoplib 1.2 -> 1.5"), "{stdout}");
+    assert!(stdout.contains("Not fixed: tornado ~=6.1.0"), "{stdout}");
+
+    let out = s.fix(&["--ignore-unpinned"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+
+    let s = Setup::new();
+    s.write("app/requirements.txt", "tornado>=6.5\n");
+    let out = s.fix(&[]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("Nothing to fix"), "{stdout}");
 }

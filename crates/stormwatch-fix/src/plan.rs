@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use pep440_rs::Version;
-use stormwatch_manifest::{Dependency, Format, Spec};
+use stormwatch_manifest::{Dependency, Format, Source, Spec};
 use stormwatch_osv::{AdvisorySet, CompiledAdvisory};
 
 use crate::choose::{self, Candidate, MaxBump, NoChoice, Target};
@@ -84,6 +84,19 @@ pub struct Remaining {
 pub struct Plan {
     pub fixes: Vec<PackageFix>,
     pub remaining: Vec<Remaining>,
+    /// Where the dependencies the plan took (to fix, or into `remaining`) were declared.
+    pub taken: BTreeSet<(Source, String)>,
+}
+
+impl Plan {
+    /// The dependencies among `deps` (of the packages `options` selects) that the plan did
+    /// not take: ranges, unreadable pins. An audit says which of them are still vulnerable.
+    pub fn not_taken<'a>(&self, deps: &'a [Dependency], options: &Options) -> Vec<&'a Dependency> {
+        deps.iter()
+            .filter(|d| options.packages.is_empty() || options.packages.contains(&d.name))
+            .filter(|d| !self.taken.contains(&(d.source.clone(), d.name.clone())))
+            .collect()
+    }
 }
 
 /// Plans the upgrades of every vulnerable pin among `deps`. `formats` says which reader
@@ -111,6 +124,7 @@ pub fn plan(
         let known: Vec<Arc<CompiledAdvisory>> =
             advisories.for_package(&dep.name).cloned().collect();
         if choose::affected(&dep.name, version, &known) {
+            plan.taken.insert((dep.source.clone(), dep.name.clone()));
             by_package
                 .entry(dep.name.as_str())
                 .or_default()

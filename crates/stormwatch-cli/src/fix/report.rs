@@ -124,6 +124,6 @@ pub(super) fn print(report: &Report, format: StatusFormat) {
         eprintln!("warning: {}", esc(w));
     }
     if report.fixed.is_empty() && report.remaining.is_empty() && report.skipped.is_empty() {
-        say!("Nothing to fix: no pinned dependency is affected by a known advisory.");
+        say!("Nothing to fix: no dependency is affected by a known advisory.");
     }
 }
