@@ -88,10 +88,12 @@ pub fn load(
     let mut updated = None;
     let mut age = None;
     let mut stale = false;
+    let mut source_packages = None;
     if explicit && is_osv_source(&db_path) {
         let loaded = stormwatch_osv::load_path(&db_path, LoadOptions::default())
             .with_context(|| format!("cannot load advisories from {}", db_path.display()))?;
         let wanted: std::collections::HashSet<&str> = packages.iter().copied().collect();
+        let mut covered = std::collections::HashSet::new();
         for warning in &loaded.warnings {
             notices.push(Notice::at(
                 stormwatch_findings::Location::new(
@@ -102,6 +104,10 @@ pub fn load(
             ));
         }
         for adv in loaded.advisories {
+            covered.extend(adv.affected.iter().filter_map(|a| {
+                let p = a.package.as_ref()?;
+                Some(stormwatch_manifest::normalize_name(&p.name))
+            }));
             let relevant = adv.affected.iter().any(|a| {
                 a.package.as_ref().is_some_and(|p| {
                     wanted.contains(stormwatch_manifest::normalize_name(&p.name).as_str())
@@ -112,6 +118,7 @@ pub fn load(
             }
         }
         description = format!("OSV records in {}", db_path.display());
+        source_packages = Some(covered.len());
     } else if explicit || db_path.is_file() {
         let db = stormwatch_db::Database::open(&db_path)?;
         db.load_for(packages.iter().copied(), &mut set)?;
@@ -179,6 +186,7 @@ pub fn load(
             age_days: age,
             stale,
             tornado_only: !explicit && !db_path.is_file(),
+            packages: source_packages,
         },
         notices,
     })

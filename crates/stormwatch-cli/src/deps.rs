@@ -164,8 +164,9 @@ pub fn run(args: DepsArgs) -> Result<bool> {
 }
 
 /// The dependency audit of `inputs`, not yet rendered: pins that cannot apply on `target`
-/// left out (with a notice), the rest matched against the advisories `data` selects; with a
-/// policy, also every id of those advisories (to tell an unused ignore from an unknown id).
+/// left out (with a notice), the rest matched against the advisories `data` selects; also
+/// every id of those advisories (to tell an unused ignore from an unknown id, and a fixed
+/// finding from an advisory the data no longer holds).
 pub fn audit_inputs(
     mut inputs: Inputs,
     ignore_unpinned: bool,
@@ -174,7 +175,6 @@ pub fn audit_inputs(
     policy: Option<&stormwatch_policy::Policy>,
     today: time::Date,
 ) -> Result<Audit> {
-    let with_advisory_ids = policy.is_some();
     let left_out = leave_out_other_targets(&mut inputs, target);
     let names: BTreeSet<&str> = inputs
         .dependencies
@@ -190,7 +190,7 @@ pub fn audit_inputs(
         AuditOptions { ignore_unpinned },
     );
     let mut out = result.into_audit(&inputs);
-    for name in names.iter().filter(|_| with_advisory_ids) {
+    for name in &names {
         for adv in advisories.set.for_package(name) {
             out.advisory_ids.extend(adv.all_ids().map(str::to_string));
         }

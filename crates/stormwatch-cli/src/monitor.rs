@@ -6,10 +6,11 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use stormwatch_findings::{Audit, Report, Severity, SuppressionKind};
+use stormwatch_manifest::Spec;
 use stormwatch_monitor::{
     channels::{check_url, webhook_body},
     deliver, Channel, Coverage, DeliveryOptions, Event, EventKind, ExpiringIgnore, Observation,
-    Sender, State,
+    Present, Recorded, Sender, State,
 };
 use stormwatch_policy::monitor::{ChannelKind, Target};
 use stormwatch_policy::Policy;
@@ -134,23 +135,35 @@ fn channels(args: &MonitorArgs, policy: Option<&Policy>) -> Result<Vec<Channel>>
     Ok(out)
 }
 
-/// The audit the monitor follows, with the policy applied.
+/// The audit the monitor follows, with the policy applied, and what its data held.
 fn audit(
     root: &Path,
     args: &MonitorArgs,
     policy: Option<&Policy>,
     today: time::Date,
-) -> Result<Report> {
+) -> Result<(Report, Present)> {
     let mut parts = Vec::new();
+    let mut present = Present::default();
     match crate::deps::read_dir_if_any(root)? {
-        Some(inputs) => parts.push(crate::deps::audit_inputs(
-            inputs,
-            false,
-            &Default::default(),
-            &args.advisories,
-            policy,
-            today,
-        )?),
+        Some(inputs) => {
+            present.pins = inputs
+                .dependencies
+                .iter()
+                .filter_map(|d| match &d.spec {
+                    Spec::Pinned { version, .. } => Some((d.name.clone(), version.clone())),
+                    Spec::Range { text, .. } => Some((d.name.clone(), text.clone())),
+                    Spec::Unauditable { .. } => None,
+                })
+                .collect();
+            parts.push(crate::deps::audit_inputs(
+                inputs,
+                false,
+                &Default::default(),
+                &args.advisories,
+                policy,
+                today,
+            )?)
+        }
         None if !args.include_config => bail!(
             "{}: no dependency files found (requirements*.txt, pyproject.toml, lockfiles): nothing to monitor",
             root.display()
@@ -161,8 +174,10 @@ fn audit(
         let env = crate::config::environment(None, policy);
         parts.extend(crate::config::config_audit(root, &[], &[], env, false)?);
     }
-    let audit = crate::output::with_policy(Audit::merge(parts), root, policy, today);
-    Ok(Report::from(audit))
+    let audit = Audit::merge(parts);
+    present.advisory_ids = audit.advisory_ids.iter().cloned().collect();
+    let audit = crate::output::with_policy(audit, root, policy, today);
+    Ok((Report::from(audit), present))
 }
 
 /// Policy ignores with an expiry, and the most severe finding each suppresses today.
@@ -218,11 +233,17 @@ fn failure(project: &str, message: &str, created: &str) -> Event {
 }
 
 /// What advisory data this run reads: a database (how many packages, which sources), an
-/// OSV collection read directly, or the bundled Tornado set.
-fn coverage(db_path: &Path, direct_osv: bool) -> Result<Coverage> {
+/// OSV collection read directly (how many packages, counted as loaded), or the bundled
+/// Tornado set.
+fn coverage(db_path: &Path, direct_osv: bool, report: &Report) -> Result<Coverage> {
     if direct_osv {
         return Ok(Coverage {
             kind: "osv".into(),
+            packages: report
+                .advisory_data
+                .as_ref()
+                .and_then(|d| d.packages)
+                .unwrap_or_default(),
             ..Default::default()
         });
     }
@@ -361,7 +382,7 @@ fn monitor(args: MonitorArgs) -> Result<ExitCode> {
             }
             failures.push(format!("audit failed: {e:#}"));
         }
-        Ok(report) if !report.incomplete.is_empty() => {
+        Ok((report, _)) if !report.incomplete.is_empty() => {
             // Findings of an unreadable lockfile would read as resolved: keep the state.
             let what: Vec<String> = report
                 .incomplete
@@ -380,8 +401,8 @@ fn monitor(args: MonitorArgs) -> Result<ExitCode> {
                 what.join("; ")
             ));
         }
-        Ok(report) => {
-            let coverage = coverage(&db_path, direct_osv).unwrap_or_else(|e| {
+        Ok((report, present)) => {
+            let coverage = coverage(&db_path, direct_osv, &report).unwrap_or_else(|e| {
                 short.push(format!("cannot read the advisory database: {e:#}"));
                 Coverage::default()
             });
@@ -407,7 +428,26 @@ fn monitor(args: MonitorArgs) -> Result<ExitCode> {
             if !short.is_empty() {
                 failures.push(incomplete(&short));
             } else {
-                events = compare(&mut state, &report, &coverage, &run, policy, &root, today)?;
+                let present = Some(present).filter(|_| !args.accept_data_change);
+                let recorded = compare(
+                    &mut state,
+                    (&report, present),
+                    &coverage,
+                    &run,
+                    policy,
+                    &root,
+                    today,
+                )?;
+                failures.extend(recorded.kept.iter().map(|f| {
+                    format!(
+                        "advisory data no longer holds {} for {} {}: not resolved, the finding is kept \
+                         (--accept-data-change if this is intended)",
+                        f.id,
+                        f.package.as_deref().unwrap_or_default(),
+                        f.versions.join(", ")
+                    )
+                }));
+                events = recorded.events;
             }
         }
     }
@@ -422,16 +462,17 @@ struct Run<'a> {
     args: &'a MonitorArgs,
 }
 
-/// Compares the report with the last run and records it, with the data's coverage.
+/// Compares the report with the last run and records it, with the data's coverage; a
+/// finding whose advisory the data (`present`) no longer holds is kept, not resolved.
 fn compare(
     state: &mut State,
-    report: &Report,
+    (report, present): (&Report, Option<Present>),
     coverage: &Coverage,
     run: &Run,
     policy: Option<&Policy>,
     root: &Path,
     today: time::Date,
-) -> Result<Vec<Event>> {
+) -> Result<Recorded> {
     let (project, args) = (run.project, run.args);
     let observation = Observation {
         project: project.to_string(),
@@ -445,9 +486,10 @@ fn compare(
         ignores: expiring_ignores(policy, report),
         warn_days: policy.and_then(|p| p.monitor.deadline_warning).unwrap_or(7),
         alert_existing: args.alert_existing,
+        present,
     };
     let first = !state.has_run(project)?;
-    let events = state.record(&observation, run.channels, run.created, &coverage.to_json())?;
+    let recorded = state.record(&observation, run.channels, run.created, &coverage.to_json())?;
     if first && !args.alert_existing {
         eprintln!(
             "first run for project `{}`: {} finding{} recorded, no alerts (--alert-existing to alert on them)",
@@ -456,7 +498,7 @@ fn compare(
             if observation.findings.len() == 1 { "" } else { "s" }
         );
     }
-    Ok(events)
+    Ok(recorded)
 }
 
 /// Records the failures, prints the events, delivers the outbox; the exit code.

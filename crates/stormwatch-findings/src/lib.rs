@@ -608,6 +608,10 @@ pub struct DataSource {
     /// No advisory database: only Tornado was checked (the bundled advisories).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub tornado_only: bool,
+    /// Packages the whole source has advisories for, when counted (an OSV collection read
+    /// directly): how much data a run had, not part of the report.
+    #[serde(skip)]
+    pub packages: Option<usize>,
 }
 
 impl DataSource {

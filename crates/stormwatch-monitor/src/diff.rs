@@ -12,8 +12,19 @@ fn date(s: &str) -> Option<Date> {
     Date::parse(s.get(..10)?, format).ok()
 }
 
-/// The events between `previous` (`None` on the first run) and `now`, and the reminder
-/// keys to remember as sent. `sent` holds the reminders already sent; `generations` how
+/// What changed since the last run.
+#[derive(Debug, Clone, Default)]
+pub struct Diff {
+    pub events: Vec<Event>,
+    /// Reminder keys to remember as sent.
+    pub reminders: Vec<String>,
+    /// Findings of the last run that are gone only because the advisory data no longer holds
+    /// their advisory ([`crate::Present::lost`]): not resolved, kept for the next run.
+    pub kept: Vec<Tracked>,
+}
+
+/// The events between `previous` (`None` on the first run) and `now`, the reminder keys to
+/// remember as sent, and the findings kept although gone. `sent` holds the reminders already sent; `generations` how
 /// many times each finding key was resolved before.
 ///
 /// An event's id (the `Idempotency-Key` of its deliveries) is derived from its content
@@ -26,7 +37,8 @@ pub fn diff(
     sent: &HashSet<String>,
     generations: &HashMap<String, i64>,
     created: &str,
-) -> (Vec<Event>, Vec<String>) {
+) -> Diff {
+    let mut kept = Vec::new();
     let mut events = Vec::new();
     let mut reminders = Vec::new();
     let event = |kind: EventKind,
@@ -173,7 +185,12 @@ pub fn diff(
     }
     if previous.is_some() {
         for (i, o) in before.iter().enumerate() {
-            if !matched.contains(&i) {
+            if matched.contains(&i) {
+                continue;
+            }
+            if now.present.as_ref().is_some_and(|p| p.lost(o)) {
+                kept.push(o.clone());
+            } else {
                 events.push(event(
                     EventKind::Resolved,
                     o.severity,
@@ -227,7 +244,11 @@ pub fn diff(
         }
         reminders.push(key);
     }
-    (events, reminders)
+    Diff {
+        events,
+        reminders,
+        kept,
+    }
 }
 
 #[cfg(test)]
@@ -263,7 +284,20 @@ mod tests {
             ignores: vec![],
             warn_days: 7,
             alert_existing: false,
+            present: None,
         }
+    }
+
+    /// Events and reminders only.
+    fn diff(
+        previous: Option<&[Tracked]>,
+        now: &Observation,
+        sent: &HashSet<String>,
+        generations: &HashMap<String, i64>,
+        created: &str,
+    ) -> (Vec<Event>, Vec<String>) {
+        let d = super::diff(previous, now, sent, generations, created);
+        (d.events, d.reminders)
     }
 
     fn kinds(events: &[Event]) -> Vec<EventKind> {
@@ -365,5 +399,31 @@ mod tests {
         let (events, reminders) = diff(Some(&[]), &now, &HashSet::new(), &HashMap::new(), "t");
         assert_eq!(kinds(&events), [EventKind::IgnoreExpiring]);
         assert_eq!(reminders.len(), 1);
+    }
+
+    #[test]
+    fn advisory_missing_from_the_data_is_not_resolved() {
+        let before = vec![dep("A", &["A", "CVE-A"], Severity::High, &["6.2"])];
+        let mut now = observe(vec![]);
+        let pins = HashSet::from([("tornado".to_string(), "6.1".to_string())]);
+        now.present = Some(crate::Present {
+            advisory_ids: HashSet::new(),
+            pins: pins.clone(),
+        });
+        let d = super::diff(Some(&before), &now, &HashSet::new(), &HashMap::new(), "t");
+        assert!(d.events.is_empty());
+        assert_eq!(d.kept, before);
+        // Still in the data (withdrawn, or its ranges moved), under any alias: resolved.
+        now.present = Some(crate::Present {
+            advisory_ids: HashSet::from(["CVE-A".to_string()]),
+            pins,
+        });
+        let d = super::diff(Some(&before), &now, &HashSet::new(), &HashMap::new(), "t");
+        assert_eq!(kinds(&d.events), [EventKind::Resolved]);
+        assert!(d.kept.is_empty());
+        // The pin changed (upgraded or removed): resolved whatever the data holds.
+        now.present = Some(crate::Present::default());
+        let d = super::diff(Some(&before), &now, &HashSet::new(), &HashMap::new(), "t");
+        assert_eq!(kinds(&d.events), [EventKind::Resolved]);
     }
 }

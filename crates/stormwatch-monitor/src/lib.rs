@@ -10,9 +10,10 @@
 //! file ([`lock`]); an event's id comes from its content, so the same change has the same
 //! `Idempotency-Key` whichever run sees it; each event goes to each channel at most once a
 //! run, within a time budget, and a failure backs off across runs. A run whose advisory
-//! data covers less than the last one's ([`Coverage`]) resolves nothing.
+//! data covers less than the last one's ([`Coverage`]) resolves nothing, and a finding whose
+//! advisory the data simply no longer holds ([`Present`]) is kept, not resolved.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 use stormwatch_findings::Severity;
@@ -29,9 +30,9 @@ mod tracked;
 pub use channels::{Channel, Sender};
 pub use coverage::Coverage;
 pub use delivery::{backoff, deliver, Delivery, DeliveryOptions, MAX_RETRY_AFTER};
-pub use diff::diff;
+pub use diff::{diff, Diff};
 pub use lock::{lock, lock_path, StateLock};
-pub use state::{State, StateError};
+pub use state::{Recorded, State, StateError};
 pub use tracked::tracked;
 
 /// One thing the audit found that the monitor follows from run to run: a vulnerable
@@ -200,6 +201,39 @@ pub struct Observation {
     pub warn_days: i64,
     /// Alert on every current finding, even on the first run.
     pub alert_existing: bool,
+    /// What the run's data held; `None` lets any finding that is gone resolve (the user
+    /// accepted a change of the data).
+    pub present: Option<Present>,
+}
+
+/// What one run read: a finding that is gone while its pin is unchanged and its advisory is
+/// nowhere in the data (not even withdrawn) lost its data, it was not fixed.
+#[derive(Debug, Clone, Default)]
+pub struct Present {
+    /// Every id and alias of the advisories loaded for the project's packages, withdrawn
+    /// ones included.
+    pub advisory_ids: HashSet<String>,
+    /// `(package, version)` of every pin read, `(package, specifier)` of every range.
+    pub pins: HashSet<(String, String)>,
+}
+
+impl Present {
+    /// Whether `gone` (a finding of the previous run not seen now) is gone only because the
+    /// data no longer holds its advisory.
+    pub fn lost(&self, gone: &Tracked) -> bool {
+        let Some(package) = &gone.package else {
+            return false;
+        };
+        matches!(gone.kind.as_str(), "dependency" | "unpinned")
+            && !gone.versions.is_empty()
+            && gone
+                .versions
+                .iter()
+                .all(|v| self.pins.contains(&(package.clone(), v.clone())))
+            && !std::iter::once(&gone.id)
+                .chain(&gone.aliases)
+                .any(|id| self.advisory_ids.contains(id))
+    }
 }
 
 /// FNV-1a 64, hex: ids and keys that do not depend on the process.

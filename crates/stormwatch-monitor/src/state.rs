@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-use crate::{diff, Event, EventKind, Observation, Tracked};
+use crate::{diff, Diff, Event, EventKind, Observation, Tracked};
 
 /// Schema migrations, in order; `PRAGMA user_version` says how many have run.
 const MIGRATIONS: &[&str] = &[
@@ -85,6 +85,14 @@ pub struct Pending {
     pub last_error: Option<String>,
     /// Unix seconds before which it is not tried again (after a failure).
     pub not_before: i64,
+}
+
+/// What [`State::record`] stored.
+#[derive(Debug, Clone, Default)]
+pub struct Recorded {
+    pub events: Vec<Event>,
+    /// Findings gone only because the advisory data no longer holds their advisory.
+    pub kept: Vec<Tracked>,
 }
 
 impl State {
@@ -219,18 +227,23 @@ impl State {
 
     /// Compares `now` with the last run, and in one transaction stores the new findings,
     /// `coverage` (what advisory data this run had), the events and one outbox row per
-    /// channel whose minimum severity the event meets. Returns the events.
+    /// channel whose minimum severity the event meets. Findings the data lost
+    /// ([`Diff::kept`]) stay recorded. Returns the events and those findings.
     pub fn record(
         &mut self,
         now: &Observation,
         channels: &[crate::Channel],
         created: &str,
         coverage: &str,
-    ) -> Result<Vec<Event>, StateError> {
+    ) -> Result<Recorded, StateError> {
         let previous = self.previous(&now.project)?;
         let sent = self.reminders(&now.project)?;
         let generations = self.generations(&now.project)?;
-        let (events, reminders) = diff(previous.as_deref(), now, &sent, &generations, created);
+        let Diff {
+            events,
+            reminders,
+            kept,
+        } = diff(previous.as_deref(), now, &sent, &generations, created);
         let path = self.path.clone();
         let e = |source| StateError::Sqlite {
             path: path.clone(),
@@ -246,7 +259,7 @@ impl State {
         .map_err(e)?;
         tx.execute("DELETE FROM finding WHERE project = ?1", [&now.project])
             .map_err(e)?;
-        for f in &now.findings {
+        for f in now.findings.iter().chain(&kept) {
             tx.execute(
                 "INSERT OR REPLACE INTO finding (project, key, json) VALUES (?1, ?2, ?3)",
                 params![
@@ -278,7 +291,7 @@ impl State {
             insert_event(&tx, event, channels).map_err(e)?;
         }
         tx.commit().map_err(e)?;
-        Ok(events)
+        Ok(Recorded { events, kept })
     }
 
     /// Stores an event that is not a comparison (a failed scan or update) with its outbox
