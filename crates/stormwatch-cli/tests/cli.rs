@@ -390,8 +390,8 @@ fn include_cycle_is_reported() {
         ));
 }
 
-#[test]
-fn site_packages_and_python() {
+/// A temporary directory holding `site-packages/` with tornado 6.3.1's metadata.
+fn site_packages_with_tornado_631() -> (tempfile::TempDir, PathBuf) {
     let tmp = tempfile::tempdir().unwrap();
     let sp = tmp.path().join("site-packages");
     fs::create_dir_all(sp.join("tornado-6.3.1.dist-info")).unwrap();
@@ -400,6 +400,12 @@ fn site_packages_and_python() {
         "Metadata-Version: 2.1\nName: tornado\nVersion: 6.3.1\n",
     )
     .unwrap();
+    (tmp, sp)
+}
+
+#[test]
+fn site_packages_and_python() {
+    let (tmp, sp) = site_packages_with_tornado_631();
     let out = sw(tmp.path())
         .args(["deps", "--format", "json", "--site-packages"])
         .arg(&sp)
@@ -432,14 +438,7 @@ fn site_packages_and_python() {
 #[test]
 #[ignore = "needs python3 with venv (the Rust toolchain alone does not bring it); .ci/run runs it"]
 fn python_flag_runs_nothing_of_the_repository_or_the_environment() {
-    let tmp = tempfile::tempdir().unwrap();
-    let sp = tmp.path().join("site-packages");
-    fs::create_dir_all(sp.join("tornado-6.3.1.dist-info")).unwrap();
-    fs::write(
-        sp.join("tornado-6.3.1.dist-info/METADATA"),
-        "Metadata-Version: 2.1\nName: tornado\nVersion: 6.3.1\n",
-    )
-    .unwrap();
+    let (tmp, sp) = site_packages_with_tornado_631();
     let python = which("python3").expect("python3 not found: install it to run this test");
     let venv = tmp.path().join("venv");
     let made = std::process::Command::new(&python)
