@@ -474,3 +474,63 @@ fn an_http_simple_index_gives_releases_yanked_ones_and_hashes() {
         "{asked:?}"
     );
 }
+
+/// The index server is not trusted: a redirect on the same kind of address is followed, one
+/// to a link-local address (a cloud metadata service) is refused and named, never fetched.
+/// (Before, the HTTP client followed any redirect of an index page.)
+#[test]
+fn index_redirects_are_checked() {
+    let page = r#"{"meta":{"api-version":"1.1"},"name":"shoplib","files":[
+      {"filename":"shoplib-1.6-py3-none-any.whl","hashes":{"sha256":"bbbb"}}]}"#;
+    let to_metadata = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = to_metadata.clone();
+    let index = server::Server::start(None, move |req| {
+        if req.path == "/simple/shoplib/" && !flag.load(std::sync::atomic::Ordering::SeqCst) {
+            return server::Reply::Send {
+                status: 302,
+                headers: vec![("Location".into(), "/mirror/shoplib/".into())],
+                body: vec![],
+            };
+        }
+        if req.path == "/simple/shoplib/" {
+            return server::Reply::Send {
+                status: 302,
+                headers: vec![(
+                    "Location".into(),
+                    "http://169.254.169.254/latest/meta-data/".into(),
+                )],
+                body: vec![],
+            };
+        }
+        if req.path == "/mirror/shoplib/" {
+            return server::Reply::ok(
+                page.as_bytes().to_vec(),
+                &[("Content-Type", "application/vnd.pypi.simple.v1+json")],
+            );
+        }
+        server::Reply::status(404)
+    });
+    let url = format!("{}/simple", index.url);
+
+    let p = Project::new(&[("requirements.txt", "shoplib==1.2\n")]);
+    let out = p.fix(&["--index-url", &url]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(p.read("requirements.txt"), "shoplib==1.6\n");
+
+    to_metadata.store(true, std::sync::atomic::Ordering::SeqCst);
+    let p = Project::new(&[("requirements.txt", "shoplib==1.2\n")]);
+    let out = p.fix(&["--index-url", &url]);
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("redirect to http://169.254.169.254/latest/meta-data/ refused"),
+        "{stderr}"
+    );
+    // Without the index, the advisory data's fixed versions are used, as for any index
+    // that cannot be read.
+    assert!(
+        stderr.contains("the advisory data's fixed versions are used"),
+        "{stderr}"
+    );
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(p.read("requirements.txt"), "shoplib==1.5.1\n");
+}

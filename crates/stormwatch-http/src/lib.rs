@@ -454,15 +454,55 @@ impl Client {
     }
 
     /// GETs `url` as text (at most `max_bytes`), asking for `accept`; returns the body and
-    /// its content type. Used for package indexes.
+    /// its content type. Used for package indexes: the index is the user's choice, but the
+    /// server is not trusted, so redirects are followed by hand (at most
+    /// [`MAX_REDIRECTS`]) and checked as a download's are: never from HTTPS to HTTP, never
+    /// to loopback, link-local or private addresses unless the index itself is one.
     pub fn get_text(&self, url: &str, accept: &str) -> Result<(String, String), HttpError> {
+        let source = Url::parse(url).map_err(|e| HttpError::Failed {
+            url: url.to_string(),
+            message: format!("not a URL: {e}"),
+            transient: false,
+        })?;
+        let reach = guard::reach_of(&source).unwrap_or(guard::Reach::Public);
+        // Plain HTTP stays possible where the user gave a plain-HTTP index.
+        let allow_http = source.scheme() == "http";
         self.with_retries(url, || {
-            let mut response = self
-                .agent
-                .get(url)
-                .header("Accept", accept)
-                .call()
-                .map_err(|e| describe(&e))?;
+            let refused = |message: String| Attempt {
+                message,
+                transient: false,
+            };
+            let mut current = source.clone();
+            let mut hops = 0;
+            let mut response = loop {
+                let response = self
+                    .agent
+                    .get(current.as_str())
+                    .config()
+                    .max_redirects(0)
+                    .build()
+                    .header("Accept", accept)
+                    .call()
+                    .map_err(|e| describe(&e))?;
+                let status = response.status().as_u16();
+                if !matches!(status, 301 | 302 | 303 | 307 | 308) {
+                    break response;
+                }
+                let location = response
+                    .headers()
+                    .get("location")
+                    .and_then(|v| v.to_str().ok())
+                    .ok_or_else(|| refused(format!("HTTP {status} without a Location")))?;
+                let next = current.join(location).map_err(|e| {
+                    refused(format!("HTTP {status} to an unreadable Location: {e}"))
+                })?;
+                hops += 1;
+                if hops > MAX_REDIRECTS {
+                    return Err(refused(format!("more than {MAX_REDIRECTS} redirects")));
+                }
+                guard::check_redirect(&current, &next, reach, allow_http).map_err(refused)?;
+                current = next;
+            };
             let status = response.status().as_u16();
             if !(200..300).contains(&status) {
                 return Err(Attempt {
