@@ -160,6 +160,44 @@ struct Attempt {
     transient: bool,
 }
 
+/// GETs `source` through `send` (one request, no redirect followed by the client), and
+/// follows redirects by hand: at most [`MAX_REDIRECTS`], each checked by
+/// [`guard::check_redirect`] against the kind of address the source is (`reach`). The
+/// final response and the URL that gave it.
+fn follow_checked(
+    source: &Url,
+    reach: guard::Reach,
+    allow_http: bool,
+    mut send: impl FnMut(&Url) -> Result<ureq::http::Response<ureq::Body>, Attempt>,
+) -> Result<(ureq::http::Response<ureq::Body>, Url), Attempt> {
+    let refused = |message: String| Attempt {
+        message,
+        transient: false,
+    };
+    let mut current = source.clone();
+    for hop in 0.. {
+        let response = send(&current)?;
+        let status = response.status().as_u16();
+        if !matches!(status, 301 | 302 | 303 | 307 | 308) {
+            return Ok((response, current));
+        }
+        let location = response
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| refused(format!("HTTP {status} without a Location")))?;
+        let next = current
+            .join(location)
+            .map_err(|e| refused(format!("HTTP {status} to an unreadable Location: {e}")))?;
+        if hop == MAX_REDIRECTS {
+            break;
+        }
+        guard::check_redirect(&current, &next, reach, allow_http).map_err(refused)?;
+        current = next;
+    }
+    Err(refused(format!("more than {MAX_REDIRECTS} redirects")))
+}
+
 fn describe(err: &ureq::Error) -> Attempt {
     let transient = matches!(
         err,
@@ -302,47 +340,27 @@ impl Client {
             message,
             transient: false,
         };
-        let mut current = source.clone();
-        let mut hops = 0;
-        let mut response = loop {
-            let remaining = end.saturating_duration_since(Instant::now());
-            if remaining.is_zero() {
-                return Err(refused("no time left".into()));
-            }
-            let mut request = self
-                .agent
-                .get(current.as_str())
-                .config()
-                .max_redirects(0)
-                .timeout_global(Some(remaining))
-                .build();
-            if let Some(etag) = &known.etag {
-                request = request.header("If-None-Match", etag);
-            }
-            if let Some(date) = &known.last_modified {
-                request = request.header("If-Modified-Since", date);
-            }
-            let response = request.call().map_err(|e| describe(&e))?;
-            let status = response.status().as_u16();
-            if !matches!(status, 301 | 302 | 303 | 307 | 308) {
-                break response;
-            }
-            let location = response
-                .headers()
-                .get("location")
-                .and_then(|v| v.to_str().ok())
-                .ok_or_else(|| refused(format!("HTTP {status} without a Location")))?;
-            let next = current
-                .join(location)
-                .map_err(|e| refused(format!("HTTP {status} to an unreadable Location: {e}")))?;
-            hops += 1;
-            if hops > MAX_REDIRECTS {
-                return Err(refused(format!("more than {MAX_REDIRECTS} redirects")));
-            }
-            guard::check_redirect(&current, &next, reach, self.options.allow_http)
-                .map_err(refused)?;
-            current = next;
-        };
+        let (mut response, current) =
+            follow_checked(source, reach, self.options.allow_http, |url| {
+                let remaining = end.saturating_duration_since(Instant::now());
+                if remaining.is_zero() {
+                    return Err(refused("no time left".into()));
+                }
+                let mut request = self
+                    .agent
+                    .get(url.as_str())
+                    .config()
+                    .max_redirects(0)
+                    .timeout_global(Some(remaining))
+                    .build();
+                if let Some(etag) = &known.etag {
+                    request = request.header("If-None-Match", etag);
+                }
+                if let Some(date) = &known.last_modified {
+                    request = request.header("If-Modified-Since", date);
+                }
+                request.call().map_err(|e| describe(&e))
+            })?;
         let status = response.status().as_u16();
         if status == 304 {
             return Ok(Fetched::NotModified);
@@ -468,41 +486,16 @@ impl Client {
         // Plain HTTP stays possible where the user gave a plain-HTTP index.
         let allow_http = source.scheme() == "http";
         self.with_retries(url, || {
-            let refused = |message: String| Attempt {
-                message,
-                transient: false,
-            };
-            let mut current = source.clone();
-            let mut hops = 0;
-            let mut response = loop {
-                let response = self
-                    .agent
-                    .get(current.as_str())
+            let (mut response, _) = follow_checked(&source, reach, allow_http, |url| {
+                self.agent
+                    .get(url.as_str())
                     .config()
                     .max_redirects(0)
                     .build()
                     .header("Accept", accept)
                     .call()
-                    .map_err(|e| describe(&e))?;
-                let status = response.status().as_u16();
-                if !matches!(status, 301 | 302 | 303 | 307 | 308) {
-                    break response;
-                }
-                let location = response
-                    .headers()
-                    .get("location")
-                    .and_then(|v| v.to_str().ok())
-                    .ok_or_else(|| refused(format!("HTTP {status} without a Location")))?;
-                let next = current.join(location).map_err(|e| {
-                    refused(format!("HTTP {status} to an unreadable Location: {e}"))
-                })?;
-                hops += 1;
-                if hops > MAX_REDIRECTS {
-                    return Err(refused(format!("more than {MAX_REDIRECTS} redirects")));
-                }
-                guard::check_redirect(&current, &next, reach, allow_http).map_err(refused)?;
-                current = next;
-            };
+                    .map_err(|e| describe(&e))
+            })?;
             let status = response.status().as_u16();
             if !(200..300).contains(&status) {
                 return Err(Attempt {
