@@ -229,15 +229,14 @@ fn download_file(dir: &Path) -> Result<tempfile::NamedTempFile, DbError> {
 }
 
 /// Takes an exclusive advisory lock on `file`, waiting for it or not; whether it was taken.
+/// (The same `flock` the monitor's state lock takes, through the same crate.)
 fn lock(file: &std::fs::File, wait: bool) -> bool {
-    use std::os::fd::AsRawFd;
-    let op = if wait {
-        libc::LOCK_EX
+    use fs4::FileExt;
+    if wait {
+        FileExt::lock(file).is_ok()
     } else {
-        libc::LOCK_EX | libc::LOCK_NB
-    };
-    // SAFETY: flock on a descriptor this process owns; the lock ends when it is closed.
-    unsafe { libc::flock(file.as_raw_fd(), op) == 0 }
+        FileExt::try_lock(file).is_ok()
+    }
 }
 
 /// Removes the download files of killed runs beside database `db`: those no live run
