@@ -157,7 +157,7 @@ pub fn parse_json(project: &str, json: &str) -> Result<Releases, String> {
     Ok(Releases { files })
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     let digest = ring::digest::digest(&ring::digest::SHA256, bytes);
     digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -75,11 +75,9 @@ impl State {
     /// The state of the project at `root` (not created yet).
     pub fn of(root: &Path) -> Result<State, TxnError> {
         let root = root.canonicalize().map_err(io(root))?;
-        let hash = ring::digest::digest(&ring::digest::SHA256, root.as_os_str().as_encoded_bytes());
-        let key: String = hash.as_ref()[..16]
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        // The first 128 bits of the sha256 of the canonical path, in hex.
+        let mut key = crate::index::sha256_hex(root.as_os_str().as_encoded_bytes());
+        key.truncate(32);
         let dir = base_dir()?.join("stormwatch").join("fix").join(key);
         Ok(State { root, dir })
     }
