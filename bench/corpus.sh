@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release -q -p stormwatch-cli
-BIN=$PWD/target/release/stormwatch
+BIN=${STORMWATCH_BIN:-$PWD/target/release/stormwatch}
 extra=()
 [ "${ALL_CODE:-0}" = 1 ] && extra+=(--all-code)
 out=$(mktemp)
