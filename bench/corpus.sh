@@ -32,7 +32,15 @@ report = json.load(open(path))
 findings = report["findings"]
 high = [f for f in findings if f["severity"] in ("medium", "high", "critical")]
 print(f"{name:40} {commit:12} {ms:>9} {int(mem) // 1024:>9} {len(high):>6} {len(findings):>6}")
+gaps = report.get("incomplete", [])
+unread = [g for g in gaps if "syntax error" in g.get("message", "") or "UTF-8" in g.get("message", "")]
+if unread:
+    print(f"    ({len(unread)} files could not be parsed)")
+for gap in [g for g in gaps if g not in unread]:
+    loc = gap.get("location", {})
+    print(f"    (incomplete) {loc.get('file', '')}:{loc.get('line', '')}  {gap.get('message', '')[:160]}")
 for f in high:
-    print(f"    {f['rule']} {f['severity']:8} {f['path']}:{f['line']}  {f['message']}")
+    loc = f["location"]
+    print(f"    {f['id']} {f['severity']:8} {loc['file']}:{loc['line']}  {f['message']}")
 PY
 done
