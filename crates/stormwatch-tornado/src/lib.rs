@@ -23,6 +23,7 @@ pub mod rules;
 mod source;
 mod summary;
 mod value;
+mod vendored;
 mod walk;
 
 pub use source::{python_files, SkippedFile};
@@ -266,6 +267,16 @@ fn analyze(
     let deployment = stormwatch_deploy::scan(root);
     let rels: Vec<&Path> = sources.iter().map(|f| f.rel.as_path()).collect();
     let mut roles = roles::Roles::new(&rels, deployment.commands.iter().map(|c| c.full()));
+    if root.is_dir() {
+        let literals = sources
+            .iter()
+            .zip(&summaries)
+            .filter(|(_, s)| !s.sys_path.is_empty())
+            .map(|(f, s)| (f.rel.as_path(), s.sys_path.as_slice()));
+        let sys_path = vendored::sys_path_dirs(&rels, literals);
+        let (found, tornado) = vendored::directories(root, &rels, &sys_path);
+        roles.add_vendored(found, tornado);
+    }
     // What the project's declared entry points (deployment commands, packaging scripts)
     // reach through imports runs in production, wherever it lives.
     let packaged = if root.is_dir() {
