@@ -1,10 +1,11 @@
 //! Other projects' code copied into a repository, recognised by what Python's packaging and
 //! import system leave there rather than by a folder name:
-//! - an installation target: a directory holding `*.dist-info` or `*.egg-info` metadata.
-//!   Installers write that metadata only beside what they install (`pip install --target
-//!   lib3`), so every package there is someone else's. Metadata beside a `setup.py`,
-//!   `setup.cfg` or `pyproject.toml` is the build output of that project (a develop install
-//!   of the application itself), and the scanned root is the application's own;
+//! - an installation target: a directory holding `*.dist-info` metadata, which installers
+//!   write only beside what they install (`pip install --target lib3`), so every package
+//!   there is someone else's; or `*.egg-info` metadata with no `setup.py`, `setup.cfg` or
+//!   `pyproject.toml` in that directory or above it (setuptools writes an in-tree
+//!   `*.egg-info` when it builds the enclosing project: `src/app.egg-info` is the
+//!   application's own develop install). The scanned root is the application's own;
 //! - a package carrying its own licence file, directly inside a directory that the
 //!   application puts on `sys.path` (`sys.path.insert(0, "lib")`): a library it imports by
 //!   its own top-level name, as it was distributed;
@@ -29,10 +30,6 @@ fn listing(dir: &Path) -> Vec<(String, bool)> {
             (e.file_name().to_string_lossy().into_owned(), is_dir)
         })
         .collect()
-}
-
-fn is_metadata(name: &str, is_dir: bool) -> bool {
-    is_dir && (name.ends_with(".dist-info") || name.ends_with(".egg-info"))
 }
 
 fn is_licence(name: &str) -> bool {
@@ -69,11 +66,24 @@ pub(crate) fn directories(
     let mut tornado = Vec::new();
     let mut sorted: Vec<&Path> = dirs.into_iter().collect();
     sorted.sort();
+    let project_file = |entries: &[(String, bool)]| {
+        entries
+            .iter()
+            .any(|(n, d)| !d && PROJECT_FILES.contains(&n.as_str()))
+    };
+    // Directories with a project file of their own or above them (parents sort first).
+    let mut in_project: HashSet<&Path> = HashSet::new();
+    let root_project = project_file(&listing(root));
     for dir in sorted {
         let entries = listing(&root.join(dir));
         let has = |name: &str| entries.iter().any(|(n, _)| n == name);
-        let installed = entries.iter().any(|(n, d)| is_metadata(n, *d))
-            && !PROJECT_FILES.iter().any(|p| has(p));
+        let above = root_project || dir.parent().is_some_and(|p| in_project.contains(p));
+        if above || project_file(&entries) {
+            in_project.insert(dir);
+        }
+        let wheel = entries.iter().any(|(n, d)| *d && n.ends_with(".dist-info"));
+        let egg = entries.iter().any(|(n, d)| *d && n.ends_with(".egg-info"));
+        let installed = wheel || (egg && !in_project.contains(dir));
         if installed {
             vendored.push(dir.to_path_buf());
             continue;

@@ -1,8 +1,8 @@
 //! Vendored code recognised by what it is (`tests/fixtures/vendored/`): in `positive/`, a
 //! library installed beside its `*.dist-info`, a licensed package in a directory the
 //! application puts on `sys.path`, and a copy of Tornado under another package, whose
-//! findings are all info; in `negative/`, the application's own package under `lib/` (its
-//! develop-install metadata beside its own `setup.py`), whose finding keeps its severity.
+//! findings are all info; in `negative/`, the application's own package under `lib/` (with
+//! the `*.egg-info` its own `setup.py` above writes there), whose finding keeps its severity.
 
 use std::path::{Path, PathBuf};
 
