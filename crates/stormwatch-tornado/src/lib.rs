@@ -22,6 +22,7 @@ pub mod roles;
 pub mod rules;
 mod source;
 mod summary;
+mod templates;
 mod value;
 mod walk;
 

@@ -155,7 +155,7 @@ fn tw006_main_block_started_by_deployment() {
 fn tw007_write_error() {
     let found = check("TW007");
     let positives = found.iter().take_while(|l| !l.starts_with("--")).count();
-    assert_eq!(positives, 4, "{found:#?}");
+    assert_eq!(positives, 7, "{found:#?}");
     insta::assert_snapshot!(found.join("\n"));
 }
 
@@ -203,7 +203,7 @@ fn tw012_cookie_flags() {
 fn tw013_debug_logging() {
     let found = check("TW013");
     let positives = found.iter().take_while(|l| !l.starts_with("--")).count();
-    assert_eq!(positives, 6, "{found:#?}");
+    assert_eq!(positives, 7, "{found:#?}");
     assert_eq!(
         found.len(),
         8,
