@@ -203,7 +203,7 @@ fn tw012_cookie_flags() {
 fn tw013_debug_logging() {
     let found = check("TW013");
     let positives = found.iter().take_while(|l| !l.starts_with("--")).count();
-    assert_eq!(positives, 7, "{found:#?}");
+    assert_eq!(positives, 6, "{found:#?}");
     assert_eq!(
         found.len(),
         8,
