@@ -186,7 +186,7 @@ fn name_of(e: &Expr) -> Option<&str> {
 
 /// Whether `stmt` replaces `name`'s value whatever it was: `name = v`, `name: T = v`,
 /// `def name`.
-fn rebinds(stmt: &Stmt, name: &str) -> bool {
+pub(crate) fn rebinds(stmt: &Stmt, name: &str) -> bool {
     match stmt {
         Stmt::Assign(a) => a.targets.iter().any(|t| is_name(t, name)),
         Stmt::AnnAssign(a) => a.value.is_some() && is_name(&a.target, name),

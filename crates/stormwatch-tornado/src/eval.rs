@@ -45,11 +45,14 @@ fn within_budget(depth: usize) -> bool {
     })
 }
 
+/// Starts a new evaluation budget on this thread (for a site whose parts are evaluated at a
+/// depth above 0).
+pub(crate) fn reset_budget() {
+    within_budget(0);
+}
+
 /// How a step that declares or reads a command-line flag begins (`command-line flag --debug`).
 pub(crate) const FLAG_NOTE: &str = "command-line flag ";
-
-/// Most call sites of one function that are followed to learn a parameter's value.
-const MAX_CALLERS: usize = 8;
 
 /// A key of [`Val::Dict`] that stands for "and possibly more keys": the dict took in a value
 /// that could not be followed (`**unknown`, `.update(unknown)`).
@@ -188,32 +191,6 @@ fn is_self(e: &Expr) -> bool {
     is_name(e, "self")
 }
 
-/// A parameter of a function: its position among those that can be passed positionally
-/// (after `self`/`cls` for methods) and its default.
-fn parameter<'a>(
-    def: &'a ast::StmtFunctionDef,
-    name: &str,
-    method: bool,
-) -> Option<(Option<usize>, Option<&'a Expr>)> {
-    let p = &def.parameters;
-    let positional: Vec<&ast::ParameterWithDefault> =
-        p.posonlyargs.iter().chain(p.args.iter()).collect();
-    let skip = usize::from(method && !positional.is_empty());
-    if let Some(i) = positional
-        .iter()
-        .position(|a| a.parameter.name.as_str() == name)
-    {
-        if i < skip {
-            return None;
-        }
-        return Some((Some(i - skip), positional[i].default.as_deref()));
-    }
-    p.kwonlyargs
-        .iter()
-        .find(|a| a.parameter.name.as_str() == name)
-        .map(|a| (None, a.default.as_deref()))
-}
-
 impl<'a> Project<'a> {
     pub(crate) fn step(&self, file: FileId, node: &impl Ranged, note: impl Into<String>) -> Step {
         let f = &self.files[file];
@@ -311,9 +288,21 @@ impl<'a> Project<'a> {
             Expr::Name(n) => self.lookup(file, n.id.as_str(), scope, at, depth + 1),
             Expr::Attribute(a) => self.eval_attribute(file, e, a, scope, at, depth),
             Expr::Subscript(s) => {
-                // `SETTINGS["debug"]`, `os.environ["DEBUG"]`.
+                // `SETTINGS["debug"]`, `os.environ["DEBUG"]`, `args[0]`.
                 let Some(key) = str_lit(&s.slice) else {
-                    return Tracked::unknown();
+                    return match (int_lit(&s.slice), sub(&s.value).val) {
+                        (Some(i), Val::List(items)) => {
+                            let at = if i < 0 {
+                                items.len().checked_sub(i.unsigned_abs() as usize)
+                            } else {
+                                usize::try_from(i).ok()
+                            };
+                            at.and_then(|i| items.into_iter().nth(i))
+                                .map(|v| v.via(here(&short(text_of(f, e)))))
+                                .unwrap_or_else(Tracked::unknown)
+                        }
+                        _ => Tracked::unknown(),
+                    };
                 };
                 if self.qualify(file, &s.value).as_deref() == Some("os.environ") {
                     return Tracked::new(
@@ -839,7 +828,7 @@ impl<'a> Project<'a> {
     /// A parameter that a `@click.option("--debug", is_flag=True, default=...)` decorator
     /// fills: its value when the command line does not pass the flag (the default, or False
     /// for a flag without one).
-    fn click_option(
+    pub(crate) fn click_option(
         &self,
         file: FileId,
         def: &'a ast::StmtFunctionDef,
@@ -1126,11 +1115,23 @@ impl<'a> Project<'a> {
         }
         if let Some(def) = scope.function {
             // A parameter is the starting value that the body's statements then change
-            // (`settings.update(...)` on a dict a caller passed).
+            // (`settings.update(...)` on a dict a caller passed); a name the function only
+            // changes (`settings["k"] = v`) is the module's or an import's.
             let param = self.parameter_value(file, def, scope, name, depth);
-            if let Some(v) =
-                self.binding_from(file, &def.body, name, scope, at, depth, param.clone())
-            {
+            let outer = || match &param {
+                Some(p) => Some(p.clone()),
+                None => Some(self.lookup(file, name, Scope::default(), usize::MAX, depth + 1)),
+            };
+            if let Some(v) = self.binding_from(
+                file,
+                &def.body,
+                name,
+                scope,
+                at,
+                depth,
+                param.clone(),
+                &outer,
+            ) {
                 return v;
             }
             if let Some(v) = param {
@@ -1143,16 +1144,15 @@ impl<'a> Project<'a> {
             at
         };
         let body = &self.files[file].ast.body;
-        if let Some(v) = self.binding_in(file, body, name, Scope::default(), module_at, depth) {
+        let imported = || self.import_value(file, name, depth);
+        let scope0 = Scope::default();
+        if let Some(v) =
+            self.binding_from(file, body, name, scope0, module_at, depth, None, &imported)
+        {
             return v;
         }
-        if let Some(q) = self.imports[file].get(name) {
-            if let Some((module, attr)) = q.rsplit_once('.') {
-                if let Some(&target) = self.index.get(module) {
-                    return self.module_binding(target, attr, depth + 1);
-                }
-            }
-            return Tracked::bare(Val::Ref(q.to_string()));
+        if let Some(v) = imported() {
+            return v;
         }
         if self.top_level[file].contains_key(name) {
             return self.local_ref(file, name);
@@ -1160,68 +1160,18 @@ impl<'a> Project<'a> {
         Tracked::unknown()
     }
 
-    /// A parameter of `def`: what the repository's calls of the function pass for it (when
-    /// every call can be read), else its default.
-    fn parameter_value(
-        &self,
-        file: FileId,
-        def: &'a ast::StmtFunctionDef,
-        scope: Scope<'a>,
-        name: &str,
-        depth: usize,
-    ) -> Option<Tracked> {
-        if let Some(flag) = self.click_option(file, def, name, depth) {
-            return Some(flag);
-        }
-        let method = scope.class.is_some();
-        let (position, default) = parameter(def, name, method)?;
-        let default_value = || match default {
-            Some(d) => self
-                .eval(file, d, Scope::default(), usize::MAX, depth + 1)
-                .via(self.step(file, d, format!("default of parameter `{name}`"))),
-            None => Tracked::unknown(),
-        };
-        let callers = self.callers_of(def.name.as_str());
-        if callers.is_empty() || callers.len() > MAX_CALLERS {
-            return Some(default_value());
-        }
-        let mut values: Vec<Tracked> = Vec::new();
-        for c in callers {
-            let args = &c.call.arguments;
-            if args.args.iter().any(|a| a.is_starred_expr()) {
-                return Some(Tracked::unknown());
-            }
-            let passed = args
-                .find_keyword(name)
-                .map(|k| &k.value)
-                .or_else(|| position.and_then(|p| args.args.get(p)));
-            let v = match passed {
-                Some(x) => {
-                    let at = c.call.range().start().to_usize();
-                    let caller_scope = Scope {
-                        function: c.context.function,
-                        class: c.context.class,
-                    };
-                    self.eval(c.file, x, caller_scope, at, depth + 1)
-                        .via(self.step(c.file, c.call, format!("passed as `{name}`")))
+    /// What an import binds `name` to in `file`: the value in the repository module it comes
+    /// from, or a reference to what it names outside the repository.
+    fn import_value(&self, file: FileId, name: &str, depth: usize) -> Option<Tracked> {
+        let q = self.imports[file].get(name)?;
+        if let Some((module, attr)) = q.rsplit_once('.') {
+            if let Some(&target) = self.index.get(module) {
+                if target != file {
+                    return Some(self.module_binding(target, attr, depth + 1));
                 }
-                None if args.keywords.iter().any(|k| k.arg.is_none()) => Tracked::unknown(),
-                None => default_value(),
-            };
-            values.push(v);
+            }
         }
-        let first_truth = values[0].truth();
-        if values.iter().all(|v| v.truth() == first_truth) {
-            return values.into_iter().next();
-        }
-        // Callers disagree: the value depends on which one runs.
-        let then = values.iter().find(|v| v.truth() == Truth::True).cloned();
-        let orelse = values.iter().find(|v| v.truth() != Truth::True).cloned();
-        Some(Tracked::bare(Val::Cond {
-            condition: format!("which caller of {}() runs", def.name),
-            then: Box::new(then.unwrap_or_else(Tracked::unknown)),
-            orelse: Box::new(orelse.unwrap_or_else(Tracked::unknown)),
-        }))
+        Some(Tracked::bare(Val::Ref(q.to_string())))
     }
 
     /// A class or function defined at the top of `file`, by its dotted name.
@@ -1324,10 +1274,11 @@ impl<'a> Project<'a> {
         at: usize,
         depth: usize,
     ) -> Option<Tracked> {
-        self.binding_from(file, stmts, name, scope, at, depth, None)
+        self.binding_from(file, stmts, name, scope, at, depth, None, &|| None)
     }
 
-    /// [`Self::binding_in`] starting from a known value (a parameter's). `None` when no
+    /// [`Self::binding_in`] starting from a known value (a parameter's), or from `outer`'s
+    /// when the first statement changes the name without binding it. `None` when no
     /// statement changes the name.
     #[allow(clippy::too_many_arguments)]
     fn binding_from(
@@ -1339,12 +1290,20 @@ impl<'a> Project<'a> {
         at: usize,
         depth: usize,
         initial: Option<Tracked>,
+        outer: &dyn Fn() -> Option<Tracked>,
     ) -> Option<Tracked> {
         let f = &self.files[file];
         let start = initial.clone();
         let mut current: Option<Tracked> = initial;
         let events = self.bindings.before(stmts, name, at);
+        let mut seeded = false;
         for &Event { stmt, cond } in events.iter() {
+            // Changed before any assignment here (`x[k] = v`, `x.update()`): the value it
+            // changes is the enclosing scope's.
+            if current.is_none() && !seeded && !crate::bindings::rebinds(stmt, name) {
+                seeded = true;
+                current = outer().filter(|v| !matches!(v.val, Val::Unknown));
+            }
             let offset = stmt.range().start().to_usize();
             let eval = |x: &'a Expr| self.eval(file, x, scope, offset, depth + 1);
             // Worded only for the statements that bind the name.
@@ -1587,6 +1546,18 @@ impl<'a> Project<'a> {
                 None => Tracked::unknown(),
             },
         }
+    }
+}
+
+/// An integer literal, negative ones included (`-1`).
+fn int_lit(e: &Expr) -> Option<i64> {
+    match e {
+        Expr::NumberLiteral(n) => match &n.value {
+            ast::Number::Int(i) => i.as_i64(),
+            _ => None,
+        },
+        Expr::UnaryOp(u) if matches!(u.op, ast::UnaryOp::USub) => int_lit(&u.operand).map(|i| -i),
+        _ => None,
     }
 }
 

@@ -14,12 +14,15 @@ use stormwatch_findings::{
 use stormwatch_manifest::text::{LineIndex, MAX_INPUT_BYTES};
 
 mod bindings;
+mod call_args;
+mod calls;
 mod data_files;
 mod engine;
 mod eval;
 mod imports;
 pub mod roles;
 pub mod rules;
+mod sites;
 mod source;
 mod summary;
 mod value;
