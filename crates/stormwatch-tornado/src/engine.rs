@@ -153,6 +153,8 @@ pub struct Project<'a> {
     pub(crate) root: std::path::PathBuf,
     /// Data files read by the code, by path and how they were read.
     pub(crate) data_files: std::sync::Mutex<DataFileCache>,
+    /// `os.environ.setdefault("X", v)` calls outside tests, by variable.
+    pub(crate) env_defaults: HashMap<String, Vec<CallRef<'a>>>,
     /// The statements that change each name, for every scope body of every file.
     pub(crate) bindings: crate::bindings::ScopeBindings<'a>,
 }
@@ -218,6 +220,7 @@ impl<'a> Project<'a> {
                 .map(|f| scan_root(&f.path, &f.rel))
                 .unwrap_or_default(),
             data_files: Default::default(),
+            env_defaults: HashMap::new(),
             bindings: crate::bindings::ScopeBindings::of(files),
         };
         p.collect_classes();
@@ -232,7 +235,9 @@ impl<'a> Project<'a> {
             .map(|c| c.def.name.to_string())
             .collect();
         p.index_callers();
+        p.env_defaults = crate::environ::setdefaults(&p, &p.scans);
         p.collect_options();
+        p.apply_option_writes();
         p
     }
 

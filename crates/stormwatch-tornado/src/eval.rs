@@ -18,6 +18,7 @@ use ruff_python_ast::{self as ast, CmpOp, Expr, Stmt};
 use ruff_text_size::Ranged;
 
 use crate::engine::Project;
+use crate::unpack::{int_lit, unpack, unpack_path};
 use crate::value::{convert, literal_eq, EnvTest, Step, Tracked, Truth, Val};
 use crate::walk::{for_each_stmt, is_name, short, str_lit, text_of, Condition};
 
@@ -305,15 +306,9 @@ impl<'a> Project<'a> {
                     };
                 };
                 if self.qualify(file, &s.value).as_deref() == Some("os.environ") {
-                    return Tracked::new(
-                        Val::Env {
-                            var: key,
-                            unset: Box::new(Tracked::unknown()),
-                            condition: short(text_of(f, e)),
-                            test: EnvTest::Raw,
-                        },
-                        here(&short(text_of(f, e))),
-                    );
+                    let text = short(text_of(f, e));
+                    let step = here(&text);
+                    return self.env_read(key, Tracked::unknown(), text, step, depth);
                 }
                 match sub(&s.value).val {
                     Val::Dict(items) => items
@@ -368,29 +363,7 @@ impl<'a> Project<'a> {
                     ),
                 }
             }
-            Expr::BoolOp(b) => {
-                // `x or y` / `x and y`, decided left to right when truthiness is known.
-                let is_or = matches!(b.op, ast::BoolOp::Or);
-                let mut last = Tracked::unknown();
-                for v in &b.values {
-                    let t = sub(v);
-                    match (t.truth(), is_or) {
-                        (Truth::True, true) | (Truth::False, false) => return t,
-                        (Truth::False, true) | (Truth::True, false) => last = t,
-                        _ => {
-                            return Tracked::new(
-                                Val::Cond {
-                                    condition: short(text_of(f, e)),
-                                    then: Box::new(Tracked::new(Val::Bool(true), here("True"))),
-                                    orelse: Box::new(Tracked::new(Val::Bool(false), here("False"))),
-                                },
-                                here(&short(text_of(f, e))),
-                            )
-                        }
-                    }
-                }
-                last
-            }
+            Expr::BoolOp(b) => self.eval_boolop(file, e, b, scope, at, depth),
             _ => Tracked::unknown(),
         }
     }
@@ -497,15 +470,7 @@ impl<'a> Project<'a> {
                     Some(d) => sub(d),
                     None => Tracked::new(Val::None, here.clone()),
                 };
-                return Tracked::new(
-                    Val::Env {
-                        var,
-                        unset: Box::new(unset),
-                        condition: short(text_of(f, e)),
-                        test: EnvTest::Raw,
-                    },
-                    here,
-                );
+                return self.env_read(var, unset, short(text_of(f, e)), here, depth);
             }
             "dict" => {
                 let mut items = Vec::new();
@@ -1161,9 +1126,12 @@ impl<'a> Project<'a> {
     }
 
     /// What an import binds `name` to in `file`: the value in the repository module it comes
-    /// from, or a reference to what it names outside the repository.
+    /// from, or a reference to what it names outside the repository; else what a
+    /// `from M import *` of a repository module brings in.
     fn import_value(&self, file: FileId, name: &str, depth: usize) -> Option<Tracked> {
-        let q = self.imports[file].get(name)?;
+        let Some(q) = self.imports[file].get(name) else {
+            return self.star_value(file, name, depth);
+        };
         if let Some((module, attr)) = q.rsplit_once('.') {
             if let Some(&target) = self.index.get(module) {
                 if target != file {
@@ -1172,6 +1140,33 @@ impl<'a> Project<'a> {
             }
         }
         Some(Tracked::bare(Val::Ref(q.to_string())))
+    }
+
+    /// `name` from the repository modules `file` imports with `*` (the last that binds it;
+    /// names starting with `_` are not exported).
+    fn star_value(&self, file: FileId, name: &str, depth: usize) -> Option<Tracked> {
+        if name.starts_with('_') || depth > MAX_DEPTH {
+            return None;
+        }
+        self.imports[file].star_modules().find_map(|m| {
+            let &target = self.index.get(m)?;
+            if target == file {
+                return None;
+            }
+            let v = self.module_binding(target, name, depth + 1);
+            if matches!(v.val, Val::Unknown) {
+                return None;
+            }
+            // The import statement is the next step (module level, where `*` is allowed).
+            let stmt = self.files[file].ast.body.iter().find(|s| {
+                matches!(s, Stmt::ImportFrom(i) if i.names.iter().any(|a| a.name.as_str() == "*")
+                    && i.module.as_ref().is_some_and(|x| m.ends_with(x.as_str())))
+            });
+            Some(match stmt {
+                Some(s) => v.via(self.step(file, s, format!("from {m} import *"))),
+                None => v,
+            })
+        })
     }
 
     /// A class or function defined at the top of `file`, by its dotted name.
@@ -1200,6 +1195,7 @@ impl<'a> Project<'a> {
                     .contains_key(name)
                     .then(|| self.local_ref(file, name))
             })
+            .or_else(|| self.star_value(file, name, depth))
             .unwrap_or_else(Tracked::unknown)
     }
 
@@ -1300,7 +1296,7 @@ impl<'a> Project<'a> {
         for &Event { stmt, cond } in events.iter() {
             // Changed before any assignment here (`x[k] = v`, `x.update()`): the value it
             // changes is the enclosing scope's.
-            if current.is_none() && !seeded && !crate::bindings::rebinds(stmt, name) {
+            if current.is_none() && !seeded && !self.bindings.rebinds(stmt, name) {
                 seeded = true;
                 current = outer().filter(|v| !matches!(v.val, Val::Unknown));
             }
@@ -1328,9 +1324,21 @@ impl<'a> Project<'a> {
                 }
                 *current = Some(Tracked::new(Val::Dict(items), step));
             };
+            // `(name := v)` in the statement's own expressions; `a, name = v`.
+            let walrus = self.bindings.walrus_of(stmt);
+            let walrus = walrus.iter().rev().find(|w| is_name(&w.target, name));
+            let unpacked = match stmt {
+                Stmt::Assign(a) => a.targets.iter().find_map(|t| unpack_path(t, name)),
+                _ => None,
+            };
             let update: Option<Tracked> = match stmt {
+                _ if walrus.is_some() => walrus.map(|w| eval(&w.value)),
                 Stmt::Assign(a) if a.targets.iter().any(|t| is_name(t, name)) => {
                     Some(eval(&a.value))
+                }
+                Stmt::Assign(a) if unpacked.is_some() => {
+                    let path = unpacked.unwrap_or_default();
+                    Some(unpack(eval(&a.value), &path))
                 }
                 Stmt::AnnAssign(a) if is_name(&a.target, name) => a.value.as_deref().map(eval),
                 Stmt::FunctionDef(d) if d.name.as_str() == name => Some(self.local_ref(file, name)),
@@ -1546,18 +1554,6 @@ impl<'a> Project<'a> {
                 None => Tracked::unknown(),
             },
         }
-    }
-}
-
-/// An integer literal, negative ones included (`-1`).
-fn int_lit(e: &Expr) -> Option<i64> {
-    match e {
-        Expr::NumberLiteral(n) => match &n.value {
-            ast::Number::Int(i) => i.as_i64(),
-            _ => None,
-        },
-        Expr::UnaryOp(u) if matches!(u.op, ast::UnaryOp::USub) => int_lit(&u.operand).map(|i| -i),
-        _ => None,
     }
 }
 

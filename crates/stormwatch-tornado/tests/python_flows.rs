@@ -77,3 +77,33 @@ fn application_subclasses() {
 fn argument_binding() {
     insta::assert_snapshot!(check("binding"));
 }
+
+#[test]
+fn walrus_assignments() {
+    insta::assert_snapshot!(check("walrus"));
+}
+
+#[test]
+fn tuple_unpacking() {
+    insta::assert_snapshot!(check("unpacking"));
+}
+
+#[test]
+fn star_imports() {
+    insta::assert_snapshot!(check("star_import"));
+}
+
+#[test]
+fn environment_setdefault() {
+    insta::assert_snapshot!(check("env_setdefault"));
+}
+
+#[test]
+fn literal_after_or() {
+    insta::assert_snapshot!(check("or_literal"));
+}
+
+#[test]
+fn options_assigned_in_code() {
+    insta::assert_snapshot!(check("option_assignment"));
+}
