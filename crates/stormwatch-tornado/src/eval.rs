@@ -18,6 +18,7 @@ use ruff_python_ast::{self as ast, CmpOp, Expr, Stmt};
 use ruff_text_size::Ranged;
 
 use crate::engine::Project;
+use crate::unpack::{int_lit, unpack, unpack_path};
 use crate::value::{convert, literal_eq, EnvTest, Step, Tracked, Truth, Val};
 use crate::walk::{for_each_stmt, is_name, short, str_lit, text_of, Condition};
 
@@ -45,11 +46,14 @@ fn within_budget(depth: usize) -> bool {
     })
 }
 
+/// Starts a new evaluation budget on this thread (for a site whose parts are evaluated at a
+/// depth above 0).
+pub(crate) fn reset_budget() {
+    within_budget(0);
+}
+
 /// How a step that declares or reads a command-line flag begins (`command-line flag --debug`).
 pub(crate) const FLAG_NOTE: &str = "command-line flag ";
-
-/// Most call sites of one function that are followed to learn a parameter's value.
-const MAX_CALLERS: usize = 8;
 
 /// A key of [`Val::Dict`] that stands for "and possibly more keys": the dict took in a value
 /// that could not be followed (`**unknown`, `.update(unknown)`).
@@ -188,32 +192,6 @@ fn is_self(e: &Expr) -> bool {
     is_name(e, "self")
 }
 
-/// A parameter of a function: its position among those that can be passed positionally
-/// (after `self`/`cls` for methods) and its default.
-fn parameter<'a>(
-    def: &'a ast::StmtFunctionDef,
-    name: &str,
-    method: bool,
-) -> Option<(Option<usize>, Option<&'a Expr>)> {
-    let p = &def.parameters;
-    let positional: Vec<&ast::ParameterWithDefault> =
-        p.posonlyargs.iter().chain(p.args.iter()).collect();
-    let skip = usize::from(method && !positional.is_empty());
-    if let Some(i) = positional
-        .iter()
-        .position(|a| a.parameter.name.as_str() == name)
-    {
-        if i < skip {
-            return None;
-        }
-        return Some((Some(i - skip), positional[i].default.as_deref()));
-    }
-    p.kwonlyargs
-        .iter()
-        .find(|a| a.parameter.name.as_str() == name)
-        .map(|a| (None, a.default.as_deref()))
-}
-
 impl<'a> Project<'a> {
     pub(crate) fn step(&self, file: FileId, node: &impl Ranged, note: impl Into<String>) -> Step {
         let f = &self.files[file];
@@ -311,20 +289,26 @@ impl<'a> Project<'a> {
             Expr::Name(n) => self.lookup(file, n.id.as_str(), scope, at, depth + 1),
             Expr::Attribute(a) => self.eval_attribute(file, e, a, scope, at, depth),
             Expr::Subscript(s) => {
-                // `SETTINGS["debug"]`, `os.environ["DEBUG"]`.
+                // `SETTINGS["debug"]`, `os.environ["DEBUG"]`, `args[0]`.
                 let Some(key) = str_lit(&s.slice) else {
-                    return Tracked::unknown();
+                    return match (int_lit(&s.slice), sub(&s.value).val) {
+                        (Some(i), Val::List(items)) => {
+                            let at = if i < 0 {
+                                items.len().checked_sub(i.unsigned_abs() as usize)
+                            } else {
+                                usize::try_from(i).ok()
+                            };
+                            at.and_then(|i| items.into_iter().nth(i))
+                                .map(|v| v.via(here(&short(text_of(f, e)))))
+                                .unwrap_or_else(Tracked::unknown)
+                        }
+                        _ => Tracked::unknown(),
+                    };
                 };
                 if self.qualify(file, &s.value).as_deref() == Some("os.environ") {
-                    return Tracked::new(
-                        Val::Env {
-                            var: key,
-                            unset: Box::new(Tracked::unknown()),
-                            condition: short(text_of(f, e)),
-                            test: EnvTest::Raw,
-                        },
-                        here(&short(text_of(f, e))),
-                    );
+                    let text = short(text_of(f, e));
+                    let step = here(&text);
+                    return self.env_read(key, Tracked::unknown(), text, step, depth);
                 }
                 match sub(&s.value).val {
                     Val::Dict(items) => items
@@ -379,29 +363,7 @@ impl<'a> Project<'a> {
                     ),
                 }
             }
-            Expr::BoolOp(b) => {
-                // `x or y` / `x and y`, decided left to right when truthiness is known.
-                let is_or = matches!(b.op, ast::BoolOp::Or);
-                let mut last = Tracked::unknown();
-                for v in &b.values {
-                    let t = sub(v);
-                    match (t.truth(), is_or) {
-                        (Truth::True, true) | (Truth::False, false) => return t,
-                        (Truth::False, true) | (Truth::True, false) => last = t,
-                        _ => {
-                            return Tracked::new(
-                                Val::Cond {
-                                    condition: short(text_of(f, e)),
-                                    then: Box::new(Tracked::new(Val::Bool(true), here("True"))),
-                                    orelse: Box::new(Tracked::new(Val::Bool(false), here("False"))),
-                                },
-                                here(&short(text_of(f, e))),
-                            )
-                        }
-                    }
-                }
-                last
-            }
+            Expr::BoolOp(b) => self.eval_boolop(file, e, b, scope, at, depth),
             _ => Tracked::unknown(),
         }
     }
@@ -508,15 +470,7 @@ impl<'a> Project<'a> {
                     Some(d) => sub(d),
                     None => Tracked::new(Val::None, here.clone()),
                 };
-                return Tracked::new(
-                    Val::Env {
-                        var,
-                        unset: Box::new(unset),
-                        condition: short(text_of(f, e)),
-                        test: EnvTest::Raw,
-                    },
-                    here,
-                );
+                return self.env_read(var, unset, short(text_of(f, e)), here, depth);
             }
             "dict" => {
                 let mut items = Vec::new();
@@ -839,7 +793,7 @@ impl<'a> Project<'a> {
     /// A parameter that a `@click.option("--debug", is_flag=True, default=...)` decorator
     /// fills: its value when the command line does not pass the flag (the default, or False
     /// for a flag without one).
-    fn click_option(
+    pub(crate) fn click_option(
         &self,
         file: FileId,
         def: &'a ast::StmtFunctionDef,
@@ -1126,11 +1080,23 @@ impl<'a> Project<'a> {
         }
         if let Some(def) = scope.function {
             // A parameter is the starting value that the body's statements then change
-            // (`settings.update(...)` on a dict a caller passed).
+            // (`settings.update(...)` on a dict a caller passed); a name the function only
+            // changes (`settings["k"] = v`) is the module's or an import's.
             let param = self.parameter_value(file, def, scope, name, depth);
-            if let Some(v) =
-                self.binding_from(file, &def.body, name, scope, at, depth, param.clone())
-            {
+            let outer = || match &param {
+                Some(p) => Some(p.clone()),
+                None => Some(self.lookup(file, name, Scope::default(), usize::MAX, depth + 1)),
+            };
+            if let Some(v) = self.binding_from(
+                file,
+                &def.body,
+                name,
+                scope,
+                at,
+                depth,
+                param.clone(),
+                &outer,
+            ) {
                 return v;
             }
             if let Some(v) = param {
@@ -1143,16 +1109,15 @@ impl<'a> Project<'a> {
             at
         };
         let body = &self.files[file].ast.body;
-        if let Some(v) = self.binding_in(file, body, name, Scope::default(), module_at, depth) {
+        let imported = || self.import_value(file, name, depth);
+        let scope0 = Scope::default();
+        if let Some(v) =
+            self.binding_from(file, body, name, scope0, module_at, depth, None, &imported)
+        {
             return v;
         }
-        if let Some(q) = self.imports[file].get(name) {
-            if let Some((module, attr)) = q.rsplit_once('.') {
-                if let Some(&target) = self.index.get(module) {
-                    return self.module_binding(target, attr, depth + 1);
-                }
-            }
-            return Tracked::bare(Val::Ref(q.to_string()));
+        if let Some(v) = imported() {
+            return v;
         }
         if self.top_level[file].contains_key(name) {
             return self.local_ref(file, name);
@@ -1160,68 +1125,48 @@ impl<'a> Project<'a> {
         Tracked::unknown()
     }
 
-    /// A parameter of `def`: what the repository's calls of the function pass for it (when
-    /// every call can be read), else its default.
-    fn parameter_value(
-        &self,
-        file: FileId,
-        def: &'a ast::StmtFunctionDef,
-        scope: Scope<'a>,
-        name: &str,
-        depth: usize,
-    ) -> Option<Tracked> {
-        if let Some(flag) = self.click_option(file, def, name, depth) {
-            return Some(flag);
-        }
-        let method = scope.class.is_some();
-        let (position, default) = parameter(def, name, method)?;
-        let default_value = || match default {
-            Some(d) => self
-                .eval(file, d, Scope::default(), usize::MAX, depth + 1)
-                .via(self.step(file, d, format!("default of parameter `{name}`"))),
-            None => Tracked::unknown(),
+    /// What an import binds `name` to in `file`: the value in the repository module it comes
+    /// from, or a reference to what it names outside the repository; else what a
+    /// `from M import *` of a repository module brings in.
+    fn import_value(&self, file: FileId, name: &str, depth: usize) -> Option<Tracked> {
+        let Some(q) = self.imports[file].get(name) else {
+            return self.star_value(file, name, depth);
         };
-        let callers = self.callers_of(def.name.as_str());
-        if callers.is_empty() || callers.len() > MAX_CALLERS {
-            return Some(default_value());
-        }
-        let mut values: Vec<Tracked> = Vec::new();
-        for c in callers {
-            let args = &c.call.arguments;
-            if args.args.iter().any(|a| a.is_starred_expr()) {
-                return Some(Tracked::unknown());
-            }
-            let passed = args
-                .find_keyword(name)
-                .map(|k| &k.value)
-                .or_else(|| position.and_then(|p| args.args.get(p)));
-            let v = match passed {
-                Some(x) => {
-                    let at = c.call.range().start().to_usize();
-                    let caller_scope = Scope {
-                        function: c.context.function,
-                        class: c.context.class,
-                    };
-                    self.eval(c.file, x, caller_scope, at, depth + 1)
-                        .via(self.step(c.file, c.call, format!("passed as `{name}`")))
+        if let Some((module, attr)) = q.rsplit_once('.') {
+            if let Some(&target) = self.index.get(module) {
+                if target != file {
+                    return Some(self.module_binding(target, attr, depth + 1));
                 }
-                None if args.keywords.iter().any(|k| k.arg.is_none()) => Tracked::unknown(),
-                None => default_value(),
-            };
-            values.push(v);
+            }
         }
-        let first_truth = values[0].truth();
-        if values.iter().all(|v| v.truth() == first_truth) {
-            return values.into_iter().next();
+        Some(Tracked::bare(Val::Ref(q.to_string())))
+    }
+
+    /// `name` from the repository modules `file` imports with `*` (the last that binds it;
+    /// names starting with `_` are not exported).
+    fn star_value(&self, file: FileId, name: &str, depth: usize) -> Option<Tracked> {
+        if name.starts_with('_') || depth > MAX_DEPTH {
+            return None;
         }
-        // Callers disagree: the value depends on which one runs.
-        let then = values.iter().find(|v| v.truth() == Truth::True).cloned();
-        let orelse = values.iter().find(|v| v.truth() != Truth::True).cloned();
-        Some(Tracked::bare(Val::Cond {
-            condition: format!("which caller of {}() runs", def.name),
-            then: Box::new(then.unwrap_or_else(Tracked::unknown)),
-            orelse: Box::new(orelse.unwrap_or_else(Tracked::unknown)),
-        }))
+        self.imports[file].star_modules().find_map(|m| {
+            let &target = self.index.get(m)?;
+            if target == file {
+                return None;
+            }
+            let v = self.module_binding(target, name, depth + 1);
+            if matches!(v.val, Val::Unknown) {
+                return None;
+            }
+            // The import statement is the next step (module level, where `*` is allowed).
+            let stmt = self.files[file].ast.body.iter().find(|s| {
+                matches!(s, Stmt::ImportFrom(i) if i.names.iter().any(|a| a.name.as_str() == "*")
+                    && i.module.as_ref().is_some_and(|x| m.ends_with(x.as_str())))
+            });
+            Some(match stmt {
+                Some(s) => v.via(self.step(file, s, format!("from {m} import *"))),
+                None => v,
+            })
+        })
     }
 
     /// A class or function defined at the top of `file`, by its dotted name.
@@ -1250,6 +1195,7 @@ impl<'a> Project<'a> {
                     .contains_key(name)
                     .then(|| self.local_ref(file, name))
             })
+            .or_else(|| self.star_value(file, name, depth))
             .unwrap_or_else(Tracked::unknown)
     }
 
@@ -1324,10 +1270,11 @@ impl<'a> Project<'a> {
         at: usize,
         depth: usize,
     ) -> Option<Tracked> {
-        self.binding_from(file, stmts, name, scope, at, depth, None)
+        self.binding_from(file, stmts, name, scope, at, depth, None, &|| None)
     }
 
-    /// [`Self::binding_in`] starting from a known value (a parameter's). `None` when no
+    /// [`Self::binding_in`] starting from a known value (a parameter's), or from `outer`'s
+    /// when the first statement changes the name without binding it. `None` when no
     /// statement changes the name.
     #[allow(clippy::too_many_arguments)]
     fn binding_from(
@@ -1339,12 +1286,20 @@ impl<'a> Project<'a> {
         at: usize,
         depth: usize,
         initial: Option<Tracked>,
+        outer: &dyn Fn() -> Option<Tracked>,
     ) -> Option<Tracked> {
         let f = &self.files[file];
         let start = initial.clone();
         let mut current: Option<Tracked> = initial;
         let events = self.bindings.before(stmts, name, at);
+        let mut seeded = false;
         for &Event { stmt, cond } in events.iter() {
+            // Changed before any assignment here (`x[k] = v`, `x.update()`): the value it
+            // changes is the enclosing scope's.
+            if current.is_none() && !seeded && !self.bindings.rebinds(stmt, name) {
+                seeded = true;
+                current = outer().filter(|v| !matches!(v.val, Val::Unknown));
+            }
             let offset = stmt.range().start().to_usize();
             let eval = |x: &'a Expr| self.eval(file, x, scope, offset, depth + 1);
             // Worded only for the statements that bind the name.
@@ -1369,9 +1324,21 @@ impl<'a> Project<'a> {
                 }
                 *current = Some(Tracked::new(Val::Dict(items), step));
             };
+            // `(name := v)` in the statement's own expressions; `a, name = v`.
+            let walrus = self.bindings.walrus_of(stmt);
+            let walrus = walrus.iter().rev().find(|w| is_name(&w.target, name));
+            let unpacked = match stmt {
+                Stmt::Assign(a) => a.targets.iter().find_map(|t| unpack_path(t, name)),
+                _ => None,
+            };
             let update: Option<Tracked> = match stmt {
+                _ if walrus.is_some() => walrus.map(|w| eval(&w.value)),
                 Stmt::Assign(a) if a.targets.iter().any(|t| is_name(t, name)) => {
                     Some(eval(&a.value))
+                }
+                Stmt::Assign(a) if unpacked.is_some() => {
+                    let path = unpacked.unwrap_or_default();
+                    Some(unpack(eval(&a.value), &path))
                 }
                 Stmt::AnnAssign(a) if is_name(&a.target, name) => a.value.as_deref().map(eval),
                 Stmt::FunctionDef(d) if d.name.as_str() == name => Some(self.local_ref(file, name)),

@@ -14,15 +14,22 @@ use stormwatch_findings::{
 use stormwatch_manifest::text::{LineIndex, MAX_INPUT_BYTES};
 
 mod bindings;
+mod boolops;
+mod call_args;
+mod calls;
 mod data_files;
 mod engine;
+mod environ;
 mod eval;
 mod imports;
+mod option_writes;
 pub mod roles;
 pub mod rules;
+mod sites;
 mod source;
 mod summary;
 mod templates;
+mod unpack;
 mod value;
 mod walk;
 

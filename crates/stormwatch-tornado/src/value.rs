@@ -70,6 +70,13 @@ pub enum EnvTest {
     },
     /// `not ...`
     Not(Box<EnvTest>),
+    /// `<test> or other` (`or`), `<test> and other`: the variable's value when its truth
+    /// decides, else `other`.
+    Fallback {
+        inner: Box<EnvTest>,
+        other: Box<Val>,
+        or: bool,
+    },
     /// `a if <test> else b`
     Select {
         inner: Box<EnvTest>,
@@ -97,6 +104,14 @@ impl EnvTest {
                 Some(b) => Val::Bool(!b),
                 None => Val::Unknown,
             },
+            EnvTest::Fallback { inner, other, or } => {
+                let v = inner.apply(text);
+                match plain_truth(&v) {
+                    Some(b) if b == *or => v,
+                    Some(_) => (**other).clone(),
+                    None => Val::Unknown,
+                }
+            }
             EnvTest::Select {
                 inner,
                 then,

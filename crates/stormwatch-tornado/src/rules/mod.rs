@@ -171,6 +171,7 @@ pub fn check(
         xheaders::check(project, call, &mut hits);
         autoescape::check_call(project, call, &mut hits);
     }
+    debug_logging::check_options(project, calls, &mut hits);
     write_error::check(project, &mut hits);
     check_origin::check(project, &mut hits);
     hits
