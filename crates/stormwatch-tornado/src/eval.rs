@@ -380,27 +380,10 @@ impl<'a> Project<'a> {
                 }
             }
             Expr::BoolOp(b) => {
-                // `x or y` / `x and y`, decided left to right when truthiness is known.
+                let operands = b.values.iter().map(sub).collect();
                 let is_or = matches!(b.op, ast::BoolOp::Or);
-                let mut last = Tracked::unknown();
-                for v in &b.values {
-                    let t = sub(v);
-                    match (t.truth(), is_or) {
-                        (Truth::True, true) | (Truth::False, false) => return t,
-                        (Truth::False, true) | (Truth::True, false) => last = t,
-                        _ => {
-                            return Tracked::new(
-                                Val::Cond {
-                                    condition: short(text_of(f, e)),
-                                    then: Box::new(Tracked::new(Val::Bool(true), here("True"))),
-                                    orelse: Box::new(Tracked::new(Val::Bool(false), here("False"))),
-                                },
-                                here(&short(text_of(f, e))),
-                            )
-                        }
-                    }
-                }
-                last
+                let text = short(text_of(f, e));
+                crate::boolop::fold(operands, is_or, &text, here(&text))
             }
             _ => Tracked::unknown(),
         }

@@ -14,6 +14,7 @@ use stormwatch_findings::{
 use stormwatch_manifest::text::{LineIndex, MAX_INPUT_BYTES};
 
 mod bindings;
+mod boolop;
 mod data_files;
 mod engine;
 mod eval;

@@ -70,6 +70,11 @@ pub enum EnvTest {
     },
     /// `not ...`
     Not(Box<EnvTest>),
+    /// `<text> or fallback`: the text when it is truthy, else the fallback.
+    Or {
+        inner: Box<EnvTest>,
+        fallback: Box<Val>,
+    },
     /// `a if <test> else b`
     Select {
         inner: Box<EnvTest>,
@@ -97,6 +102,14 @@ impl EnvTest {
                 Some(b) => Val::Bool(!b),
                 None => Val::Unknown,
             },
+            EnvTest::Or { inner, fallback } => {
+                let v = inner.apply(text);
+                match plain_truth(&v) {
+                    Some(true) => v,
+                    Some(false) => (**fallback).clone(),
+                    None => Val::Unknown,
+                }
+            }
             EnvTest::Select {
                 inner,
                 then,

@@ -13,8 +13,12 @@ pub const RULE: RuleInfo = RuleInfo {
     summary: "cookie_secret hard-coded in source",
     docs: r#"## What it catches
 
-A `cookie_secret` setting whose value is a string literal in the code, or an environment
-read that falls back to a literal (`os.environ.get("COOKIE_SECRET", "dev-secret")`). The
+A `cookie_secret` setting whose value is a string literal in the code (also as the default of
+a config dict production reads it from), or an environment read that falls back to a literal:
+`os.environ.get("COOKIE_SECRET", "dev-secret")`, `os.getenv("COOKIE_SECRET") or "dev-secret"`
+(after `or` the literal is used when the variable is unset or empty). A fallback generated at
+start-up (`secrets.token_hex()`, `os.urandom(...)`, `uuid4()`) is not a literal and is not
+reported. The
 message says when the secret is short, and when the same literal also appears in test code
 (a production secret shared with tests is known to everyone who runs them).
 
