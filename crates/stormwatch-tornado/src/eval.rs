@@ -71,6 +71,13 @@ pub struct Scope<'a> {
     pub class: Option<&'a ast::StmtClassDef>,
 }
 
+/// The items of a dict nothing is known about.
+fn open_items() -> Vec<(String, Tracked)> {
+    let mut items = Vec::new();
+    open_dict(&mut items);
+    items
+}
+
 /// A dict's items, `OPEN` marking that it may hold more.
 fn open_dict(items: &mut Vec<(String, Tracked)>) {
     if !items.iter().any(|(k, _)| k == OPEN) {
@@ -1339,7 +1346,17 @@ impl<'a> Project<'a> {
                 let step = self.step(file, stmt, note);
                 let mut items = match current.take().map(|c| c.val) {
                     Some(Val::Dict(items)) => items,
-                    _ => Vec::new(),
+                    // Bound only under a condition: the call runs where the dict exists
+                    // (elsewhere the name is unbound or None and the call raises).
+                    Some(Val::Cond { then, orelse, .. }) if orelse.val == Val::None => {
+                        match then.val {
+                            Val::Dict(items) => items,
+                            _ => open_items(),
+                        }
+                    }
+                    None => Vec::new(),
+                    // Something the analysis does not hold whole: it may have more keys.
+                    Some(_) => open_items(),
                 };
                 let c = cond();
                 let added = added

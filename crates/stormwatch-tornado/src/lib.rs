@@ -15,6 +15,7 @@ use stormwatch_manifest::text::{LineIndex, MAX_INPUT_BYTES};
 
 mod bindings;
 mod boolop;
+mod cookies;
 mod data_files;
 mod engine;
 mod eval;
