@@ -43,13 +43,25 @@ pub(crate) fn read(r: &mut Reader, text: &str) {
 
 /// A command as a string (shell words) or a list (each item an argument).
 pub(crate) fn args(v: &Node) -> Vec<String> {
+    args_with_lines(v).0
+}
+
+/// The arguments of a command with the line of each (a list item's own line; for a string,
+/// the string's line).
+pub(crate) fn args_with_lines(v: &Node) -> (Vec<String>, Vec<usize>) {
     if let Some(s) = v.as_str() {
-        return shell::words(s);
+        let words = shell::words(s);
+        let lines = vec![v.line; words.len()];
+        return (words, lines);
     }
-    shell::flatten(
-        v.as_seq()
-            .unwrap_or(&[])
-            .iter()
-            .filter_map(Node::scalar_text),
-    )
+    let mut args = Vec::new();
+    let mut lines = Vec::new();
+    for item in v.as_seq().unwrap_or(&[]) {
+        if let Some(text) = item.scalar_text() {
+            let words = shell::flatten([text]);
+            lines.extend(std::iter::repeat_n(item.line, words.len()));
+            args.extend(words);
+        }
+    }
+    (args, lines)
 }

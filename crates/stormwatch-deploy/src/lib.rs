@@ -79,11 +79,27 @@ pub struct CommandLine {
     pub workdir: Option<String>,
     pub file: PathBuf,
     pub line: usize,
+    /// The line of each of `args` when they are written on lines of their own (a YAML list);
+    /// empty when the whole command is on `line`.
+    pub arg_lines: Vec<usize>,
+    /// Dockerfile `COPY`/`ADD` from the build context into the image, in order: (source
+    /// relative to the Dockerfile's directory, absolute destination in the image).
+    pub copies: Vec<(String, String)>,
     pub stage: Stage,
     pub kind: Kind,
 }
 
 impl CommandLine {
+    /// The line an argument is written on.
+    pub fn line_of(&self, arg: &str) -> usize {
+        self.args
+            .iter()
+            .position(|a| a == arg)
+            .and_then(|i| self.arg_lines.get(i))
+            .copied()
+            .unwrap_or(self.line)
+    }
+
     /// The whole command as the process sees it.
     pub fn full(&self) -> Vec<&str> {
         self.prefix
@@ -377,15 +393,33 @@ impl Reader<'_> {
         line: usize,
         workdir: Option<String>,
     ) {
+        self.command_lines(prefix, (args, Vec::new()), line, workdir);
+    }
+
+    /// A command whose arguments may each be on a line of their own (`arg_lines`).
+    fn command_lines(
+        &mut self,
+        prefix: Vec<String>,
+        (args, arg_lines): (Vec<String>, Vec<usize>),
+        line: usize,
+        workdir: Option<String>,
+    ) {
         if args.is_empty() && prefix.is_empty() {
             return;
         }
+        let arg_lines = if arg_lines.len() == args.len() {
+            arg_lines
+        } else {
+            Vec::new()
+        };
         self.out.commands.push(CommandLine {
             args,
             prefix,
             workdir,
             file: self.path.to_path_buf(),
             line,
+            arg_lines,
+            copies: Vec::new(),
             stage: self.stage,
             kind: self.kind,
         });

@@ -1560,11 +1560,18 @@ impl<'a> Project<'a> {
             Val::Env {
                 var, unset, test, ..
             } if matches!(op, CmpOp::Eq | CmpOp::NotEq | CmpOp::In | CmpOp::NotIn) => {
-                match decide(&unset.val) {
-                    Some(b) => Tracked {
+                // `os.environ["X"]` has no unset value (it raises): the comparison is still
+                // decided by what a deployment sets.
+                let unset_result = match (&unset.val, decide(&unset.val)) {
+                    (_, Some(b)) => Some(Tracked::new(Val::Bool(b), here.clone())),
+                    (Val::Unknown, None) => Some(Tracked::unknown()),
+                    _ => None,
+                };
+                match unset_result {
+                    Some(unset_result) => Tracked {
                         val: Val::Env {
                             var: var.clone(),
-                            unset: Box::new(Tracked::new(Val::Bool(b), here.clone())),
+                            unset: Box::new(unset_result),
                             condition: short(text_of(f, e)),
                             test: EnvTest::Cmp {
                                 negate: negated,

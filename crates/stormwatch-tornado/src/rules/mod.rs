@@ -59,7 +59,7 @@ pub(crate) fn command_hit(
 ) -> Hit {
     let step = Step {
         file: cmd.file.clone(),
-        line: cmd.line,
+        line: cmd.line_of(arg),
         column: 1,
         note: format!("{} passes {arg}", cmd.kind.label()),
     };
