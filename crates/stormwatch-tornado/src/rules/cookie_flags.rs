@@ -183,6 +183,72 @@ fn dict_flags(v: &Tracked, depth: usize) -> Option<(Vec<&'static str>, bool)> {
     }
 }
 
+/// Flags that the handler's own override of the method adds before calling Tornado's
+/// (`kwargs.setdefault("httponly", True)`, `kwargs["secure"] = True`, or passing
+/// `httponly=True` on to `super()`). Tornado's `set_secure_cookie` calls `self.set_cookie`, so
+/// an override of `set_cookie` counts for the signed methods too.
+fn override_flags(project: &Project, call: &CallSite, method: &str) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    if !call.qualified.starts_with("self.") {
+        return out;
+    }
+    let Some(class) = call.scope.class.and_then(|c| project.class_of_def(c)) else {
+        return out;
+    };
+    let names: &[&str] = if method == "set_cookie" {
+        &["set_cookie"]
+    } else {
+        &[method, "set_cookie"]
+    };
+    for name in names {
+        let Some((owner, def)) = project.method_in_mro(class, name) else {
+            continue;
+        };
+        let info = project.class(owner);
+        let scope = crate::eval::Scope {
+            function: Some(def),
+            class: Some(info.def),
+        };
+        let is_true = |e: &Expr| {
+            let at = ruff_text_size::Ranged::range(e).start().to_usize();
+            project.eval(info.file, e, scope, at, 0).truth() == Truth::True
+        };
+        let flag = |key: &str| ["secure", "httponly"].into_iter().find(|f| *f == key);
+        crate::walk::calls_in(&def.body, &mut |c| {
+            for k in c.arguments.keywords.iter() {
+                if let Some(f) = k.arg.as_ref().and_then(|a| flag(a.as_str())) {
+                    if is_true(&k.value) {
+                        out.push(f);
+                    }
+                }
+            }
+            let is_setdefault =
+                matches!(&*c.func, Expr::Attribute(a) if a.attr.as_str() == "setdefault");
+            if let ([key, value], true) = (&c.arguments.args[..], is_setdefault) {
+                if let Some(f) = crate::walk::str_lit(key).and_then(|k| flag(&k)) {
+                    if is_true(value) {
+                        out.push(f);
+                    }
+                }
+            }
+        });
+        crate::walk::for_each_stmt(&def.body, None, &mut |st, _| {
+            if let ruff_python_ast::Stmt::Assign(a) = st {
+                for t in &a.targets {
+                    if let Expr::Subscript(sub) = t {
+                        if let Some(f) = crate::walk::str_lit(&sub.slice).and_then(|k| flag(&k)) {
+                            if is_true(&a.value) {
+                                out.push(f);
+                            }
+                        }
+                    }
+                }
+            }
+        });
+    }
+    out
+}
+
 pub fn check(project: &Project, call: &CallSite, reads: &Reads, hits: &mut Vec<Hit>) {
     let Some((method, expires_at)) = method_of(call) else {
         return;
@@ -228,7 +294,8 @@ pub fn check(project: &Project, call: &CallSite, reads: &Reads, hits: &mut Vec<H
             Carries::Unknown => String::new(),
         }
     };
-    let (set, unread) = flags(project, call);
+    let (mut set, unread) = flags(project, call);
+    set.extend(override_flags(project, call, method));
     let missing: Vec<&str> = ["secure", "httponly"]
         .into_iter()
         .filter(|f| !set.contains(f))
