@@ -2,6 +2,7 @@
 //! the result. An environment read with a fallback after `or`
 //! (`os.environ.get("SECRET") or "dev-secret"`) stays an environment value whose unset case is
 //! the fallback, so rules see the literal production gets when the variable is missing.
+//! Likewise a string default of `.get` on a mapping read at run time.
 
 use crate::value::{EnvTest, Step, Tracked, Truth, Val};
 
@@ -62,4 +63,21 @@ fn undecided(condition: &str, step: Step) -> Tracked {
         },
         step,
     )
+}
+
+/// `mapping.get(key, default)` on a mapping whose contents are unknown: a string default
+/// stays visible as the value taken when the mapping lacks the key. Other defaults (flags,
+/// numbers) stay unknown, as before: only a literal string is worth reporting (a secret).
+pub(crate) fn mapping_default(mapping: &str, key: &str, default: Tracked, step: Step) -> Tracked {
+    match &default.val {
+        Val::Str(s) if !s.is_empty() => Tracked::new(
+            Val::Cond {
+                condition: format!("{mapping} has no \"{key}\""),
+                then: Box::new(default.via(step.clone())),
+                orelse: Box::new(Tracked::unknown()),
+            },
+            step,
+        ),
+        _ => Tracked::unknown(),
+    }
 }

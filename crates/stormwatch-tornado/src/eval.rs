@@ -640,8 +640,18 @@ impl<'a> Project<'a> {
                                 None => Tracked::new(Val::None, here),
                             };
                         }
-                        return Tracked::unknown();
                     }
+                    // A mapping the analysis does not hold whole (a config file read at run
+                    // time): its value, else a literal default that production then uses.
+                    if let Some(d) = args.args.get(1) {
+                        return crate::boolop::mapping_default(
+                            &short(text_of(f, &*a.value)),
+                            &key,
+                            sub(d),
+                            here,
+                        );
+                    }
+                    return Tracked::unknown();
                 }
             }
             if method == "parse_args" {
