@@ -115,6 +115,31 @@ const CREDENTIAL_WORDS: &[&str] = &[
     "account",
 ];
 
+/// Parts that make a name about the user rather than the user's identity: `user_agent`,
+/// `user_prefs`, `login_time`, `session_count`.
+const NOT_IDENTITY: &[&str] = &[
+    "agent",
+    "pref",
+    "prefs",
+    "preference",
+    "preferences",
+    "setting",
+    "settings",
+    "theme",
+    "lang",
+    "language",
+    "locale",
+    "timezone",
+    "count",
+    "visit",
+    "visits",
+    "time",
+    "timestamp",
+    "date",
+    "expires",
+    "expiry",
+];
+
 /// Whether an identifier names identity or a credential (`user_email`, `API_KEY`, `apiKey`).
 fn credential_name(id: &str) -> bool {
     let mut parts: Vec<String> = Vec::new();
@@ -138,8 +163,10 @@ fn credential_name(id: &str) -> bool {
     if !cur.is_empty() {
         parts.push(cur);
     }
-    parts.iter().any(|p| CREDENTIAL_WORDS.contains(&p.as_str()))
-        || parts.windows(2).any(|w| w[0] == "api" && w[1] == "key")
+    let describes = parts.iter().any(|p| NOT_IDENTITY.contains(&p.as_str()));
+    !describes
+        && (parts.iter().any(|p| CREDENTIAL_WORDS.contains(&p.as_str()))
+            || parts.windows(2).any(|w| w[0] == "api" && w[1] == "key"))
 }
 
 /// Calls whose result is fresh per call: random values and clocks.
@@ -382,7 +409,16 @@ mod tests {
         ] {
             assert!(credential_name(id), "{id}");
         }
-        for id in ["theme", "state", "nonce", "lang", "users_count"] {
+        for id in [
+            "theme",
+            "state",
+            "nonce",
+            "lang",
+            "users_count",
+            "User-Agent",
+            "login_time",
+            "user_prefs",
+        ] {
             assert!(!credential_name(id), "{id}");
         }
     }
