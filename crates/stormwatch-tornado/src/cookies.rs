@@ -17,8 +17,8 @@ use crate::walk::{for_each_stmt, short, text_of};
 /// the name is computed).
 #[derive(Default)]
 pub struct Reads {
-    /// Read where Tornado authenticates a request (`get_current_user`, `prepare`), with the
-    /// method that reads it.
+    /// Read where Tornado authenticates a request (`get_current_user`, `prepare`, or a
+    /// function they call), with the function that reads it.
     pub authenticating: HashMap<String, String>,
     /// Read back with `get_secure_cookie`/`get_signed_cookie`: a value whose authenticity the
     /// application relies on.
@@ -48,8 +48,21 @@ impl Start for Expr {
 }
 
 impl Reads {
-    pub fn collect(project: &Project, calls: &[CallSite]) -> Reads {
+    pub fn collect<'a>(project: &Project<'a>, calls: &[CallSite<'a>]) -> Reads {
         let mut reads = Reads::default();
+        // Functions the authenticating methods call (`self._user_from_cookie()`,
+        // `is_authenticated(self)`): reading a cookie there is authenticating too.
+        let in_auth = |c: &CallSite| {
+            c.scope
+                .function
+                .is_some_and(|f| AUTH_METHODS.contains(&f.name.as_str()))
+        };
+        let helpers: HashSet<usize> = calls
+            .iter()
+            .filter(|c| in_auth(c))
+            .filter_map(|c| project.callee(c.file, &c.call.func, c.scope))
+            .map(|(def, _, _)| def as *const _ as usize)
+            .collect();
         for call in calls {
             let method = call.qualified.rsplit('.').next().unwrap_or("");
             let signed = match method {
@@ -61,11 +74,10 @@ impl Reads {
                 continue;
             };
             let key = cookie_key(project, call, name);
-            if let Some(f) = call
-                .scope
-                .function
-                .filter(|f| AUTH_METHODS.contains(&f.name.as_str()))
-            {
+            if let Some(f) = call.scope.function.filter(|f| {
+                AUTH_METHODS.contains(&f.name.as_str())
+                    || helpers.contains(&(*f as *const _ as usize))
+            }) {
                 reads
                     .authenticating
                     .entry(key.clone())
