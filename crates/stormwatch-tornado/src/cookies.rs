@@ -16,13 +16,52 @@ use crate::walk::{for_each_stmt, short, text_of};
 /// Where a handler's cookies are read, by cookie (the name's value, or its source text when
 /// the name is computed).
 #[derive(Default)]
-pub struct Reads {
+pub struct Reads<'a> {
     /// Read where Tornado authenticates a request (`get_current_user`, `prepare`, or a
     /// function they call), with the function that reads it.
     pub authenticating: HashMap<String, String>,
     /// Read back with `get_secure_cookie`/`get_signed_cookie`: a value whose authenticity the
     /// application relies on.
     pub signed: HashSet<String>,
+    /// Names assigned in each scope body, built once per body (keeps classification linear).
+    pub assignments: Assignments<'a>,
+    /// Flags each repository override of a cookie method adds, by its definition.
+    pub overrides: std::cell::RefCell<HashMap<usize, Vec<&'static str>>>,
+}
+
+/// The last value assigned to each name directly in a scope body (blocks included, nested
+/// functions and classes not), indexed once per body.
+#[derive(Default)]
+pub struct Assignments<'a>(
+    std::cell::RefCell<HashMap<usize, std::rc::Rc<HashMap<String, &'a Expr>>>>,
+);
+
+impl<'a> Assignments<'a> {
+    fn of(&self, body: &'a [Stmt]) -> std::rc::Rc<HashMap<String, &'a Expr>> {
+        let key = body.as_ptr() as usize;
+        if let Some(found) = self.0.borrow().get(&key) {
+            return found.clone();
+        }
+        let mut names: HashMap<String, &'a Expr> = HashMap::new();
+        for_each_stmt(body, None, &mut |s, _| match s {
+            Stmt::Assign(a) => {
+                for t in &a.targets {
+                    if let Expr::Name(n) = t {
+                        names.insert(n.id.to_string(), &a.value);
+                    }
+                }
+            }
+            Stmt::AnnAssign(a) => {
+                if let (Expr::Name(n), Some(v)) = (&*a.target, &a.value) {
+                    names.insert(n.id.to_string(), v);
+                }
+            }
+            _ => {}
+        });
+        let names = std::rc::Rc::new(names);
+        self.0.borrow_mut().insert(key, names.clone());
+        names
+    }
 }
 
 /// Methods in which Tornado code decides who the user is.
@@ -47,8 +86,8 @@ impl Start for Expr {
     }
 }
 
-impl Reads {
-    pub fn collect<'a>(project: &Project<'a>, calls: &[CallSite<'a>]) -> Reads {
+impl<'a> Reads<'a> {
+    pub fn collect(project: &Project<'a>, calls: &[CallSite<'a>]) -> Reads<'a> {
         let mut reads = Reads::default();
         // Functions the authenticating methods call (`self._user_from_cookie()`,
         // `is_authenticated(self)`): reading a cookie there is authenticating too.
@@ -199,6 +238,7 @@ const MAX_NAMES: usize = 16;
 
 struct Walk<'p, 'a> {
     project: &'p Project<'a>,
+    assignments: &'p Assignments<'a>,
     file: FileId,
     scope: Scope<'a>,
     nodes: usize,
@@ -209,7 +249,12 @@ struct Walk<'p, 'a> {
 }
 
 /// Classifies the value of a cookie set at `call`.
-pub fn classify<'a>(project: &Project<'a>, call: &CallSite<'a>, value: &'a Expr) -> Carries {
+pub fn classify<'a>(
+    project: &Project<'a>,
+    assignments: &Assignments<'a>,
+    call: &CallSite<'a>,
+    value: &'a Expr,
+) -> Carries {
     let at = value.range_start();
     let evaluated = project.eval(call.file, value, call.scope, at, 0);
     if matches!(evaluated.val, Val::Str(_) | Val::Int(_) | Val::Bool(_)) {
@@ -217,6 +262,7 @@ pub fn classify<'a>(project: &Project<'a>, call: &CallSite<'a>, value: &'a Expr)
     }
     let mut w = Walk {
         project,
+        assignments,
         file: call.file,
         scope: call.scope,
         nodes: 0,
@@ -354,40 +400,20 @@ impl<'a> Walk<'_, 'a> {
         if !self.followed.insert(id.to_string()) {
             return;
         }
-        // Each name costs a pass over its scope: a few are enough for any real value.
+        // A few names are enough for any real value.
         if self.followed.len() > MAX_NAMES {
             self.other = true;
             return;
         }
         // Assigned in the function, else at module level (a constant).
         let module: &'a [Stmt] = &self.project.files[self.file].ast.body;
-        let mut assigned: Option<&'a Expr> = None;
-        for body in self
+        let assigned = self
             .scope
             .function
             .map(|f| f.body.as_slice())
             .into_iter()
             .chain([module])
-        {
-            for_each_stmt(body, None, &mut |s, _| match s {
-                Stmt::Assign(a)
-                    if a.targets
-                        .iter()
-                        .any(|t| matches!(t, Expr::Name(n) if n.id.as_str() == id)) =>
-                {
-                    assigned = Some(&a.value);
-                }
-                Stmt::AnnAssign(a) if matches!(&*a.target, Expr::Name(n) if n.id.as_str() == id) => {
-                    if let Some(v) = &a.value {
-                        assigned = Some(v);
-                    }
-                }
-                _ => {}
-            });
-            if assigned.is_some() {
-                break;
-            }
-        }
+            .find_map(|body| self.assignments.of(body).get(id).copied());
         if let Some(v) = assigned {
             return self.expr(v);
         }

@@ -187,7 +187,12 @@ fn dict_flags(v: &Tracked, depth: usize) -> Option<(Vec<&'static str>, bool)> {
 /// (`kwargs.setdefault("httponly", True)`, `kwargs["secure"] = True`, or passing
 /// `httponly=True` on to `super()`). Tornado's `set_secure_cookie` calls `self.set_cookie`, so
 /// an override of `set_cookie` counts for the signed methods too.
-fn override_flags(project: &Project, call: &CallSite, method: &str) -> Vec<&'static str> {
+fn override_flags(
+    project: &Project,
+    call: &CallSite,
+    method: &str,
+    reads: &Reads,
+) -> Vec<&'static str> {
     let mut out = Vec::new();
     if !call.qualified.starts_with("self.") {
         return out;
@@ -204,6 +209,13 @@ fn override_flags(project: &Project, call: &CallSite, method: &str) -> Vec<&'sta
         let Some((owner, def)) = project.method_in_mro(class, name) else {
             continue;
         };
+        // Judged once per override, however many calls go through it.
+        let key = def as *const _ as usize;
+        if let Some(known) = reads.overrides.borrow().get(&key) {
+            out.extend(known.iter().copied());
+            continue;
+        }
+        let start = out.len();
         let info = project.class(owner);
         let scope = crate::eval::Scope {
             function: Some(def),
@@ -245,11 +257,20 @@ fn override_flags(project: &Project, call: &CallSite, method: &str) -> Vec<&'sta
                 }
             }
         });
+        reads
+            .overrides
+            .borrow_mut()
+            .insert(key, out[start..].to_vec());
     }
     out
 }
 
-pub fn check(project: &Project, call: &CallSite, reads: &Reads, hits: &mut Vec<Hit>) {
+pub fn check<'a>(
+    project: &Project<'a>,
+    call: &CallSite<'a>,
+    reads: &Reads<'a>,
+    hits: &mut Vec<Hit>,
+) {
     let Some((method, expires_at)) = method_of(call) else {
         return;
     };
@@ -276,7 +297,7 @@ pub fn check(project: &Project, call: &CallSite, reads: &Reads, hits: &mut Vec<H
     }
     let key = cookie_key(project, call, name);
     let signed = method != "set_cookie";
-    let carries = classify(project, call, value);
+    let carries = classify(project, &reads.assignments, call, value);
     let read_signed = signed && reads.signed.contains(&key);
     let why = if let Some(reader) = reads.authenticating.get(&key) {
         format!("authenticates requests (`{reader}` reads it)")
@@ -295,7 +316,7 @@ pub fn check(project: &Project, call: &CallSite, reads: &Reads, hits: &mut Vec<H
         }
     };
     let (mut set, unread) = flags(project, call);
-    set.extend(override_flags(project, call, method));
+    set.extend(override_flags(project, call, method, reads));
     let missing: Vec<&str> = ["secure", "httponly"]
         .into_iter()
         .filter(|f| !set.contains(f))
