@@ -321,6 +321,7 @@ pub fn scan(root: &Path) -> Deployment {
         });
         let mut reader = Reader {
             path: &path,
+            text: &text,
             root: &root_real,
             stage,
             kind,
@@ -360,6 +361,8 @@ fn dedupe_env(env: &mut Vec<EnvSetting>) {
 /// What a format reader writes to.
 pub(crate) struct Reader<'a> {
     path: &'a Path,
+    /// The file's text, for the lines of continued commands' arguments.
+    text: &'a str,
     root: &'a Path,
     stage: Stage,
     kind: Kind,
@@ -410,7 +413,7 @@ impl Reader<'_> {
         let arg_lines = if arg_lines.len() == args.len() {
             arg_lines
         } else {
-            Vec::new()
+            continued_lines(self.text, line, &args)
         };
         self.out.commands.push(CommandLine {
             args,
@@ -525,6 +528,32 @@ fn unquote(s: &str) -> &str {
         }
     }
     s
+}
+
+/// The physical line of each argument of a command written over backslash-continued lines
+/// starting at `first`: each found on or after the previous one's line, within the
+/// instruction (empty when it is one line).
+fn continued_lines(text: &str, first: usize, args: &[String]) -> Vec<usize> {
+    let mut span: Vec<&str> = Vec::new();
+    for l in text.lines().skip(first.saturating_sub(1)).take(1000) {
+        span.push(l);
+        let t = l.trim();
+        if !t.ends_with('\\') && !t.starts_with(['#', ';']) {
+            break;
+        }
+    }
+    if span.len() <= 1 {
+        return Vec::new();
+    }
+    let mut at = 0;
+    args.iter()
+        .map(|a| {
+            if let Some(i) = (at..span.len()).find(|&i| span[i].contains(a.as_str())) {
+                at = i;
+            }
+            first + at
+        })
+        .collect()
 }
 
 /// Lines with backslash continuations joined, numbered by their first line. Comment lines

@@ -367,3 +367,19 @@ fn kubernetes_args_each_on_their_line() {
     assert_eq!(cmd.line_of("--port=80"), 7);
     assert_eq!(cmd.line_of("--debug=yes"), 8);
 }
+
+#[test]
+fn continued_command_arguments_keep_their_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    write(
+        p,
+        "Dockerfile",
+        "FROM python:3.12-slim\nCMD python app.py \\\n    --port=80 \\\n    # a comment\n    --debug\n",
+    );
+    let d = scan(p);
+    let cmd = &d.commands[0];
+    assert_eq!(cmd.line_of("app.py"), 2);
+    assert_eq!(cmd.line_of("--port=80"), 3);
+    assert_eq!(cmd.line_of("--debug"), 5);
+}
