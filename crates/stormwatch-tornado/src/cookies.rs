@@ -20,8 +20,9 @@ pub struct Reads<'a> {
     /// Read where Tornado authenticates a request (`get_current_user`, `prepare`, or a
     /// function they call), with the function that reads it.
     pub authenticating: HashMap<String, String>,
-    /// Read back with `get_secure_cookie`/`get_signed_cookie`: a value whose authenticity the
-    /// application relies on.
+    /// Read back with `get_secure_cookie`/`get_signed_cookie` and tested
+    /// (`get_secure_cookie(name) == AUTHENTICATED`, `if self.get_secure_cookie(name):`): a
+    /// signed value the application decides on, as a login flag.
     pub signed: HashSet<String>,
     /// Names assigned in each scope body, built once per body (keeps classification linear).
     pub assignments: Assignments<'a>,
@@ -89,6 +90,7 @@ impl Start for Expr {
 impl<'a> Reads<'a> {
     pub fn collect(project: &Project<'a>, calls: &[CallSite<'a>]) -> Reads<'a> {
         let mut reads = Reads::default();
+        let mut tested_by_body: HashMap<usize, HashSet<usize>> = HashMap::new();
         // Functions the authenticating methods call (`self._user_from_cookie()`,
         // `is_authenticated(self)`): reading a cookie there is authenticating too.
         let in_auth = |c: &CallSite| {
@@ -123,11 +125,75 @@ impl<'a> Reads<'a> {
                     .or_insert_with(|| f.name.to_string());
             }
             if signed {
-                reads.signed.insert(key);
+                let body: &'a [Stmt] = match call.scope.function {
+                    Some(f) => &f.body,
+                    None => &project.files[call.file].ast.body,
+                };
+                let tested = tested_by_body
+                    .entry(body.as_ptr() as usize)
+                    .or_insert_with(|| tested_calls(body));
+                if tested.contains(&ruff_text_size::Ranged::range(call.call).start().to_usize()) {
+                    reads.signed.insert(key);
+                }
             }
         }
         reads
     }
+}
+
+/// Where the calls of a body are used as a test (by their start offset): an operand of a
+/// comparison, an `if`/`while`/`assert` or conditional-expression test, under `not`, or an
+/// operand of `and`/`or` in one of those.
+fn tested_calls(body: &[Stmt]) -> HashSet<usize> {
+    use ruff_python_ast::visitor::{self, Visitor};
+    struct Tests(HashSet<usize>);
+    impl Tests {
+        fn test(&mut self, e: &Expr) {
+            match e {
+                Expr::Call(c) => {
+                    self.0
+                        .insert(ruff_text_size::Ranged::range(c).start().to_usize());
+                }
+                Expr::BoolOp(b) => b.values.iter().for_each(|v| self.test(v)),
+                Expr::UnaryOp(u) if matches!(u.op, ast::UnaryOp::Not) => self.test(&u.operand),
+                Expr::Await(a) => self.test(&a.value),
+                _ => {}
+            }
+        }
+    }
+    impl<'b> Visitor<'b> for Tests {
+        fn visit_stmt(&mut self, s: &'b Stmt) {
+            match s {
+                Stmt::If(i) => {
+                    self.test(&i.test);
+                    for c in &i.elif_else_clauses {
+                        if let Some(t) = &c.test {
+                            self.test(t);
+                        }
+                    }
+                }
+                Stmt::While(w) => self.test(&w.test),
+                Stmt::Assert(a) => self.test(&a.test),
+                _ => {}
+            }
+            visitor::walk_stmt(self, s);
+        }
+        fn visit_expr(&mut self, e: &'b Expr) {
+            match e {
+                Expr::Compare(c) => {
+                    self.test(&c.left);
+                    c.comparators.iter().for_each(|x| self.test(x));
+                }
+                Expr::If(i) => self.test(&i.test),
+                Expr::UnaryOp(u) if matches!(u.op, ast::UnaryOp::Not) => self.test(&u.operand),
+                _ => {}
+            }
+            visitor::walk_expr(self, e);
+        }
+    }
+    let mut t = Tests(HashSet::new());
+    t.visit_body(body);
+    t.0
 }
 
 /// What flows into a cookie's value.

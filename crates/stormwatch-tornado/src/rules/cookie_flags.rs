@@ -23,8 +23,9 @@ a cookie that authenticates the user, set without both `secure=True` and `httpon
 default for them). What the cookie carries is judged from the code, not from its name (names
 held in constants are followed):
 
-- a session or auth cookie: `get_current_user` or `prepare` reads it, or a signed cookie
-  (`set_secure_cookie`) is read back with `get_secure_cookie` and its value is not generated;
+- a session or auth cookie: `get_current_user` or `prepare` (or a function they call) reads
+  it, or a signed cookie (`set_secure_cookie`) is tested when read back
+  (`get_secure_cookie(name) == AUTHENTICATED`) and its value is not generated;
 - a credential or identity: what flows into the value is a user name, id or email, a
   password, a token or an API key (`str(email)` after an OAuth exchange, `settings.API_KEY`).
 
@@ -307,7 +308,7 @@ pub fn check<'a>(
             // `state` read back once is checked, not trusted as a session).
             Carries::Generated(_) => return,
             Carries::Fixed if read_signed => {
-                "is signed and read back with `get_secure_cookie` (the application trusts it to say who the user is)".to_string()
+                "is signed and tested when read back with `get_secure_cookie` (the application decides on it, as on a login)".to_string()
             }
             // A preference or a flag.
             Carries::Fixed => return,
