@@ -199,8 +199,9 @@ fn tested_calls(body: &[Stmt]) -> HashSet<usize> {
 /// What flows into a cookie's value.
 #[derive(Debug, PartialEq)]
 pub enum Carries {
-    /// Identity or a credential, with what shows it (`email`, `settings.API_KEY`).
-    Credential(String),
+    /// Identity or a credential, with what shows it (`email`, `settings.API_KEY`), and whether
+    /// it is a secret (a password, a token, a key) rather than who the user is.
+    Credential { what: String, secret: bool },
     /// Generated per request: a nonce, a random id, a timestamp.
     Generated(String),
     /// A fixed value written in the code.
@@ -232,9 +233,17 @@ const CREDENTIAL_WORDS: &[&str] = &[
     "account",
 ];
 
-/// Parts that make a name about the user rather than the user's identity: `user_agent`,
-/// `user_prefs`, `login_time`, `session_count`.
+/// Parts that make a name about the user rather than the user's identity (`user_agent`,
+/// `user_prefs`, `login_time`, `session_count`), or a one-time value (`csrf_token`,
+/// `oauth_state`, `login_next`).
 const NOT_IDENTITY: &[&str] = &[
+    "csrf",
+    "xsrf",
+    "state",
+    "nonce",
+    "next",
+    "redirect",
+    "url",
     "agent",
     "pref",
     "prefs",
@@ -257,8 +266,8 @@ const NOT_IDENTITY: &[&str] = &[
     "expiry",
 ];
 
-/// Whether an identifier names identity or a credential (`user_email`, `API_KEY`, `apiKey`).
-fn credential_name(id: &str) -> bool {
+/// An identifier's lower-case words (`user_email`, `API_KEY`, `apiKey`).
+fn name_parts(id: &str) -> Vec<String> {
     let mut parts: Vec<String> = Vec::new();
     let mut cur = String::new();
     let mut prev_lower = false;
@@ -280,6 +289,27 @@ fn credential_name(id: &str) -> bool {
     if !cur.is_empty() {
         parts.push(cur);
     }
+    parts
+}
+
+/// Parts that name a secret rather than who the user is.
+const SECRET_WORDS: &[&str] = &[
+    "password",
+    "passwd",
+    "pwd",
+    "token",
+    "apikey",
+    "secret",
+    "session",
+    "sid",
+    "credential",
+    "credentials",
+    "jwt",
+];
+
+/// Whether an identifier names identity or a credential (`user_email`, `API_KEY`, `apiKey`).
+fn credential_name(id: &str) -> bool {
+    let parts = name_parts(id);
     let describes = parts.iter().any(|p| NOT_IDENTITY.contains(&p.as_str()));
     !describes
         && (parts.iter().any(|p| CREDENTIAL_WORDS.contains(&p.as_str()))
@@ -310,6 +340,9 @@ struct Walk<'p, 'a> {
     nodes: usize,
     followed: HashSet<String>,
     credential: Option<String>,
+    /// Whether the credential found is a secret (a password, a token, a key) rather than who
+    /// the user is.
+    secret: bool,
     generated: Option<String>,
     other: bool,
 }
@@ -334,12 +367,16 @@ pub fn classify<'a>(
         nodes: 0,
         followed: HashSet::new(),
         credential: None,
+        secret: false,
         generated: None,
         other: false,
     };
     w.expr(value);
     match (w.credential, w.generated, w.other) {
-        (Some(why), _, _) => Carries::Credential(why),
+        (Some(what), _, _) => Carries::Credential {
+            what,
+            secret: w.secret,
+        },
         (None, Some(what), false) => Carries::Generated(what),
         (None, None, false) if w.nodes <= MAX_NODES => Carries::Fixed,
         _ => Carries::Unknown,
@@ -347,6 +384,17 @@ pub fn classify<'a>(
 }
 
 impl<'a> Walk<'_, 'a> {
+    /// A credential or identity shown by the identifier `id` (in `shown`).
+    fn found(&mut self, id: &str, shown: String) {
+        self.secret = name_parts(id)
+            .iter()
+            .any(|p| SECRET_WORDS.contains(&p.as_str()))
+            || name_parts(id)
+                .windows(2)
+                .any(|w| w[0] == "api" && w[1] == "key");
+        self.credential = Some(shown);
+    }
+
     fn text(&self, e: &Expr) -> String {
         short(text_of(&self.project.files[self.file], e))
     }
@@ -371,7 +419,7 @@ impl<'a> Walk<'_, 'a> {
                     return;
                 }
                 if credential_name(a.attr.as_str()) {
-                    self.credential = Some(self.text(e));
+                    self.found(a.attr.as_str(), self.text(e));
                     return;
                 }
                 if let Some(q) = self.project.qualify(self.file, e) {
@@ -385,7 +433,7 @@ impl<'a> Walk<'_, 'a> {
             Expr::Subscript(s) => {
                 if let Expr::StringLiteral(k) = &*s.slice {
                     if credential_name(k.value.to_str()) {
-                        self.credential = Some(self.text(e));
+                        self.found(k.value.to_str(), self.text(e));
                         return;
                     }
                 }
@@ -399,7 +447,7 @@ impl<'a> Walk<'_, 'a> {
                 }
                 let last = q.rsplit('.').next().unwrap_or("");
                 if credential_name(last) {
-                    self.credential = Some(self.text(e));
+                    self.found(last, self.text(e));
                     return;
                 }
                 // A conversion or method of the value passes it on (`str(email)`,
@@ -490,7 +538,7 @@ impl<'a> Walk<'_, 'a> {
             return;
         }
         if credential_name(id) {
-            self.credential = Some(id.to_string());
+            self.found(id, id.to_string());
         } else {
             self.other = true;
         }

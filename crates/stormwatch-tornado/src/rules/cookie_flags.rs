@@ -30,7 +30,8 @@ held in constants are followed):
   password, a token or an API key (`str(email)` after an OAuth exchange, `settings.API_KEY`).
 
 Missing `httponly` is medium; missing only `secure` is low, since it matters where the
-application is served over HTTPS. Not reported: clearing a cookie (an empty value, or
+application is served over HTTPS. Who the user is (a name, an email) in a plain `set_cookie`
+that no authentication in the code reads is low: it may be a label rather than a login. Not reported: clearing a cookie (an empty value, or
 `expires_days`/`max_age` at or below zero), generated one-time values that no authentication
 reads (an OAuth `state`, a nonce, a random id, a timestamp) and fixed values (a preference).
 A cookie whose value the analysis cannot classify, or whose flags come through `**kwargs` it
@@ -300,6 +301,7 @@ pub fn check<'a>(
     let signed = method != "set_cookie";
     let carries = classify(project, &reads.assignments, call, value);
     let read_signed = signed && reads.signed.contains(&key);
+    let mut weak = false;
     let why = if let Some(reader) = reads.authenticating.get(&key) {
         format!("authenticates requests (`{reader}` reads it)")
     } else {
@@ -312,7 +314,14 @@ pub fn check<'a>(
             }
             // A preference or a flag.
             Carries::Fixed => return,
-            Carries::Credential(what) => format!("carries `{what}`"),
+            // A secret, or who the user is in a value the application signs: medium. Who the
+            // user is in a plain cookie that nothing here authenticates by: low.
+            Carries::Credential { what, secret } => {
+                if !secret && !signed {
+                    weak = true;
+                }
+                format!("carries `{what}`")
+            }
             Carries::Unknown => String::new(),
         }
     };
@@ -348,6 +357,11 @@ pub fn check<'a>(
                 "cookie `{shown}` {why}; its flags come through `**{}`, which the analysis could not read: make sure it sets secure and httponly",
                 unread.join("`, `**")
             ),
+        )
+    } else if weak {
+        (
+            Severity::Low,
+            format!("cookie `{shown}` {why} and is set without {missing_text}; nothing here authenticates by it, so check whether it identifies the user"),
         )
     } else if missing.contains(&"httponly") {
         (
