@@ -531,8 +531,8 @@ fn unquote(s: &str) -> &str {
 }
 
 /// The physical line of each argument of a command written over backslash-continued lines
-/// starting at `first`: each found on or after the previous one's line, within the
-/// instruction (empty when it is one line).
+/// starting at `first`: each found on or after the previous one's line (a few lines ahead at
+/// most), within the instruction (empty when it is one line).
 fn continued_lines(text: &str, first: usize, args: &[String]) -> Vec<usize> {
     let mut span: Vec<&str> = Vec::new();
     for l in text.lines().skip(first.saturating_sub(1)).take(1000) {
@@ -548,7 +548,10 @@ fn continued_lines(text: &str, first: usize, args: &[String]) -> Vec<usize> {
     let mut at = 0;
     args.iter()
         .map(|a| {
-            if let Some(i) = (at..span.len()).find(|&i| span[i].contains(a.as_str())) {
+            // A few lines ahead at most (comments between continued lines), so that the
+            // search stays linear in the arguments.
+            let window = at..span.len().min(at + 8);
+            if let Some(i) = window.into_iter().find(|&i| span[i].contains(a.as_str())) {
                 at = i;
             }
             first + at
