@@ -8,6 +8,9 @@ use std::path::{Component, Path, PathBuf};
 
 use stormwatch_deploy::CommandLine;
 
+/// Script arguments of one command resolved against the file list.
+const MAX_SCRIPTS: usize = 4;
+
 /// `a/./b/../c` -> `a/c`, without touching the file system.
 fn normalize(p: &Path) -> PathBuf {
     let mut out = PathBuf::new();
@@ -35,12 +38,16 @@ pub fn resolved_args(cmd: &CommandLine, root: &Path, files: &HashSet<&Path>) -> 
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_default();
+    // A command starts one script; a few are looked up, so that a hostile file with many
+    // `.py` words costs no more than a scan of the file list each.
+    let mut lookups = 0;
     cmd.full()
         .into_iter()
         .map(|a| {
-            if !a.ends_with(".py") {
+            if !a.ends_with(".py") || lookups >= MAX_SCRIPTS {
                 return a.to_string();
             }
+            lookups += 1;
             match script(a, cmd, &context, files) {
                 Some(p) => p.to_string_lossy().into_owned(),
                 None => a.to_string(),
@@ -89,6 +96,10 @@ fn script(arg: &str, cmd: &CommandLine, context: &Path, files: &HashSet<&Path>) 
         .components()
         .filter(|c| matches!(c, Component::Normal(_)))
         .collect();
+    // Deeper than any real path: not a path to look up suffix by suffix.
+    if parts.len() > 32 {
+        return None;
+    }
     for skip in 0..parts.len() {
         let suffix: PathBuf = parts[skip..].iter().collect();
         let whole_name = parts.len() - skip == 1;
