@@ -387,8 +387,17 @@ impl<'a> Project<'a> {
                 }
             }
             Expr::BoolOp(b) => {
-                let operands = b.values.iter().map(sub).collect();
                 let is_or = matches!(b.op, ast::BoolOp::Or);
+                // Python stops at the first operand that decides; so does the evaluation.
+                let mut operands = Vec::new();
+                for v in &b.values {
+                    let t = sub(v);
+                    let decides = t.truth() == Truth::from(is_or);
+                    operands.push(t);
+                    if decides {
+                        break;
+                    }
+                }
                 let text = short(text_of(f, e));
                 crate::boolop::fold(operands, is_or, &text, here(&text))
             }
