@@ -93,3 +93,9 @@ fn kubernetes_args_line() {
 fn dockerfile_env_reaches_environ_subscript() {
     insta::assert_snapshot!(check("env_debug", &["TW102", "TW001"]));
 }
+
+/// compose `volumes: - ./src:/app` + `command: python /app/server.py` starts `src/server.py`.
+#[test]
+fn compose_bind_mount_script_path() {
+    insta::assert_snapshot!(check("compose_volume", &["TW006"]));
+}
