@@ -82,8 +82,9 @@ pub struct CommandLine {
     /// The line of each of `args` when they are written on lines of their own (a YAML list);
     /// empty when the whole command is on `line`.
     pub arg_lines: Vec<usize>,
-    /// Dockerfile `COPY`/`ADD` from the build context into the image, in order: (source
-    /// relative to the Dockerfile's directory, absolute destination in the image).
+    /// Where the repository's files are in the container, in order: Dockerfile `COPY`/`ADD`
+    /// from the build context, compose bind mounts (`./src:/app`): (source relative to the
+    /// file's directory, absolute path in the container).
     pub copies: Vec<(String, String)>,
     pub stage: Stage,
     pub kind: Kind,
