@@ -7,7 +7,7 @@ use ruff_python_ast::{self as ast, Expr};
 
 use crate::engine::{FileId, Project};
 use crate::eval::Scope;
-use crate::value::{plain_truth, EnvTest, Tracked, Truth, Val};
+use crate::value::{plain_truth, EnvTest, Step, Tracked, Truth, Val};
 use crate::walk::{short, text_of};
 
 impl<'a> Project<'a> {
@@ -96,4 +96,21 @@ fn fallback(env: Tracked, rest: Tracked, is_or: bool, text: &str) -> Option<Trac
         },
         chain: env.chain,
     })
+}
+
+/// `mapping.get(key, default)` on a mapping whose contents are unknown: a string default
+/// stays visible as the value taken when the mapping lacks the key. Other defaults (flags,
+/// numbers) stay unknown, as before: only a literal string is worth reporting (a secret).
+pub(crate) fn mapping_default(mapping: &str, key: &str, default: Tracked, step: Step) -> Tracked {
+    match &default.val {
+        Val::Str(s) if !s.is_empty() => Tracked::new(
+            Val::Cond {
+                condition: format!("{mapping} has no \"{key}\""),
+                then: Box::new(default.via(step.clone())),
+                orelse: Box::new(Tracked::unknown()),
+            },
+            step,
+        ),
+        _ => Tracked::unknown(),
+    }
 }

@@ -75,6 +75,13 @@ pub struct Scope<'a> {
     pub class: Option<&'a ast::StmtClassDef>,
 }
 
+/// The items of a dict nothing is known about.
+fn open_items() -> Vec<(String, Tracked)> {
+    let mut items = Vec::new();
+    open_dict(&mut items);
+    items
+}
+
 /// A dict's items, `OPEN` marking that it may hold more.
 fn open_dict(items: &mut Vec<(String, Tracked)>) {
     if !items.iter().any(|(k, _)| k == OPEN) {
@@ -604,8 +611,18 @@ impl<'a> Project<'a> {
                                 None => Tracked::new(Val::None, here),
                             };
                         }
-                        return Tracked::unknown();
                     }
+                    // A mapping the analysis does not hold whole (a config file read at run
+                    // time): its value, else a literal default that production then uses.
+                    if let Some(d) = args.args.get(1) {
+                        return crate::boolops::mapping_default(
+                            &short(text_of(f, &*a.value)),
+                            &key,
+                            sub(d),
+                            here,
+                        );
+                    }
+                    return Tracked::unknown();
                 }
             }
             if method == "parse_args" {
@@ -1311,7 +1328,17 @@ impl<'a> Project<'a> {
                 let step = self.step(file, stmt, note);
                 let mut items = match current.take().map(|c| c.val) {
                     Some(Val::Dict(items)) => items,
-                    _ => Vec::new(),
+                    // Bound only under a condition: the call runs where the dict exists
+                    // (elsewhere the name is unbound or None and the call raises).
+                    Some(Val::Cond { then, orelse, .. }) if orelse.val == Val::None => {
+                        match then.val {
+                            Val::Dict(items) => items,
+                            _ => open_items(),
+                        }
+                    }
+                    None => Vec::new(),
+                    // Something the analysis does not hold whole: it may have more keys.
+                    Some(_) => open_items(),
                 };
                 let c = cond();
                 let added = added
@@ -1527,11 +1554,18 @@ impl<'a> Project<'a> {
             Val::Env {
                 var, unset, test, ..
             } if matches!(op, CmpOp::Eq | CmpOp::NotEq | CmpOp::In | CmpOp::NotIn) => {
-                match decide(&unset.val) {
-                    Some(b) => Tracked {
+                // `os.environ["X"]` has no unset value (it raises): the comparison is still
+                // decided by what a deployment sets.
+                let unset_result = match (&unset.val, decide(&unset.val)) {
+                    (_, Some(b)) => Some(Tracked::new(Val::Bool(b), here.clone())),
+                    (Val::Unknown, None) => Some(Tracked::unknown()),
+                    _ => None,
+                };
+                match unset_result {
+                    Some(unset_result) => Tracked {
                         val: Val::Env {
                             var: var.clone(),
-                            unset: Box::new(Tracked::new(Val::Bool(b), here.clone())),
+                            unset: Box::new(unset_result),
                             condition: short(text_of(f, e)),
                             test: EnvTest::Cmp {
                                 negate: negated,

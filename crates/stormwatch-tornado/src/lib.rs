@@ -17,7 +17,9 @@ mod bindings;
 mod boolops;
 mod call_args;
 mod calls;
+mod cookies;
 mod data_files;
+mod deploy_paths;
 mod engine;
 mod environ;
 mod eval;
@@ -273,7 +275,19 @@ fn analyze(
     let lines = sources.par_iter().map(|f| f.text.lines().count()).sum();
     let deployment = stormwatch_deploy::scan(root);
     let rels: Vec<&Path> = sources.iter().map(|f| f.rel.as_path()).collect();
-    let mut roles = roles::Roles::new(&rels, deployment.commands.iter().map(|c| c.full()));
+    // Scripts named by their path in the image (`/srv/server.py`) are linked to the file.
+    let rel_set: std::collections::HashSet<&Path> = rels.iter().copied().collect();
+    let started: Vec<Vec<String>> = deployment
+        .commands
+        .iter()
+        .map(|c| deploy_paths::resolved_args(c, base, &rel_set))
+        .collect();
+    let mut roles = roles::Roles::new(
+        &rels,
+        started
+            .iter()
+            .map(|c| c.iter().map(String::as_str).collect()),
+    );
     // What the project's declared entry points (deployment commands, packaging scripts)
     // reach through imports runs in production, wherever it lives.
     let packaged = if root.is_dir() {
