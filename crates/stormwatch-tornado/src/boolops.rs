@@ -78,11 +78,14 @@ fn fallback(env: Tracked, rest: Tracked, is_or: bool, text: &str) -> Option<Trac
         return None;
     };
     let unset_truthy = plain_truth(&unset.val)?;
-    let unset = if unset_truthy == is_or {
-        *unset
+    let from_rest = unset_truthy != is_or;
+    // When the rest gives the value the variable has unset, the trace starts at it.
+    let chain = if from_rest {
+        rest.chain.iter().chain(&env.chain).cloned().collect()
     } else {
-        rest.clone()
+        env.chain
     };
+    let unset = if from_rest { rest.clone() } else { *unset };
     Some(Tracked {
         val: Val::Env {
             var,
@@ -94,7 +97,7 @@ fn fallback(env: Tracked, rest: Tracked, is_or: bool, text: &str) -> Option<Trac
                 or: is_or,
             },
         },
-        chain: env.chain,
+        chain,
     })
 }
 

@@ -15,6 +15,11 @@ use crate::walk::is_name;
 /// Most call sites of one function that are followed to learn a parameter's value.
 pub(crate) const MAX_CALLERS: usize = 8;
 
+/// Most calls of the same name sorted through to find those of one function: a name called
+/// more often than this (`get`, `run`) leaves the parameter at its default rather than make
+/// every lookup of it walk them all.
+const MAX_CANDIDATES: usize = 256;
+
 thread_local! {
     /// A function and the one call of it whose arguments its parameters take, while the
     /// application built by that call is evaluated (see [`Project::with_caller`]).
@@ -157,14 +162,19 @@ impl<'a> Project<'a> {
     }
 
     /// The calls that run `def` (in `file`, inside `class` when it is a method), each with
-    /// whether the call supplies the first parameter itself (`self`, `cls`).
+    /// whether the call supplies the first parameter itself (`self`, `cls`); `None` when the
+    /// name is called too often to sort through ([`MAX_CANDIDATES`]).
     pub(crate) fn callers_of_def(
         &self,
         file: FileId,
         def: &'a ast::StmtFunctionDef,
         class: Option<&'a ast::StmtClassDef>,
-    ) -> Vec<(CallRef<'a>, bool)> {
+    ) -> Option<Vec<(CallRef<'a>, bool)>> {
         let kind = self.def_kind(file, def, class);
+        let candidates = |n: &str| {
+            let c = self.callers_of(n);
+            (c.len() <= MAX_CANDIDATES).then_some(c)
+        };
         let is_def = |d: &ast::StmtFunctionDef| std::ptr::eq(d, def);
         let caller_scope = |c: &CallRef<'a>| Scope {
             function: c.context.function,
@@ -177,7 +187,7 @@ impl<'a> Project<'a> {
         else {
             // A function: calls that resolve to it, or by its bare name in its own file (a
             // function nested in another).
-            for c in self.callers_of(def.name.as_str()) {
+            for c in candidates(def.name.as_str())? {
                 let resolved = self.callee(c.file, &c.call.func, caller_scope(c));
                 let takes = match resolved {
                     Some((d, _, _)) => is_def(d),
@@ -187,7 +197,7 @@ impl<'a> Project<'a> {
                     out.push((*c, false));
                 }
             }
-            return out;
+            return Some(out);
         };
         let name = def.name.as_str();
         // The classes whose instances run this method: the owner and the subclasses that
@@ -196,18 +206,18 @@ impl<'a> Project<'a> {
             self.method_after(k, name, true)
                 .is_some_and(|(_, d)| is_def(d))
         };
-        let mut classes = vec![owner];
-        classes.extend(
+        let mut tree = vec![owner];
+        tree.extend(
             self.subclasses_of(&self.class(owner).qualified)
                 .into_iter()
-                .filter_map(|c| self.class_index(&c.qualified))
-                .filter(|&k| runs_here(k)),
+                .filter_map(|c| self.class_index(&c.qualified)),
         );
+        let classes: Vec<ClassId> = tree.iter().copied().filter(|&k| runs_here(k)).collect();
         if name == "__init__" {
             // `Class(...)`: the instance is `self`.
             for &k in &classes {
                 let simple = self.class(k).def.name.as_str();
-                for c in self.callers_of(simple) {
+                for c in candidates(simple)? {
                     if self.resolve_class(c.file, &c.call.func) == Some(k) {
                         out.push((*c, true));
                     }
@@ -215,7 +225,18 @@ impl<'a> Project<'a> {
             }
         }
         let bound = kind != DefKind::StaticMethod;
-        for c in self.callers_of(name) {
+        // `super().__init__(...)` and `Base.__init__(self, ...)` sit in the classes below
+        // the owner: only theirs are sorted through.
+        let method_calls: Vec<CallRef<'a>> = if name == "__init__" {
+            tree.iter()
+                .filter_map(|k| self.init_calls.get(k))
+                .flatten()
+                .copied()
+                .collect()
+        } else {
+            candidates(name)?.to_vec()
+        };
+        for c in &method_calls {
             let Expr::Attribute(a) = &*c.call.func else {
                 continue;
             };
@@ -240,7 +261,7 @@ impl<'a> Project<'a> {
                 out.push((*c, bound));
             }
         }
-        out
+        Some(out)
     }
 
     /// Runs `f` with `def`'s parameters taking what `call` passes, and nothing else: one
@@ -266,7 +287,9 @@ impl<'a> Project<'a> {
         def: &'a ast::StmtFunctionDef,
         class: Option<&'a ast::StmtClassDef>,
     ) -> Vec<(CallRef<'a>, bool)> {
-        let mut callers = self.callers_of_def(file, def, class);
+        let Some(mut callers) = self.callers_of_def(file, def, class) else {
+            return Vec::new();
+        };
         let pinned = PINNED.with(|p| p.get());
         if let Some((_, call)) = pinned.filter(|(d, _)| *d == def as *const _ as usize) {
             callers.retain(|(c, _)| c.call as *const _ as usize == call);

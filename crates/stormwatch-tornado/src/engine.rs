@@ -153,6 +153,8 @@ pub struct Project<'a> {
     pub(crate) root: std::path::PathBuf,
     /// Data files read by the code, by path and how they were read.
     pub(crate) data_files: std::sync::Mutex<DataFileCache>,
+    /// `super().__init__(...)`/`Base.__init__(self, ...)` calls by the class they sit in.
+    pub(crate) init_calls: HashMap<ClassId, Vec<CallRef<'a>>>,
     /// `os.environ.setdefault("X", v)` calls outside tests, by variable.
     pub(crate) env_defaults: HashMap<String, Vec<CallRef<'a>>>,
     /// The statements that change each name, for every scope body of every file.
@@ -221,6 +223,7 @@ impl<'a> Project<'a> {
                 .unwrap_or_default(),
             data_files: Default::default(),
             env_defaults: HashMap::new(),
+            init_calls: HashMap::new(),
             bindings: crate::bindings::ScopeBindings::of(files),
         };
         p.collect_classes();
@@ -308,6 +311,13 @@ impl<'a> Project<'a> {
                 }
             }
         }
+        let mut init_calls: HashMap<ClassId, Vec<CallRef<'a>>> = HashMap::new();
+        for c in callers.get("__init__").map(Vec::as_slice).unwrap_or(&[]) {
+            if let Some(k) = c.context.class.and_then(|k| self.class_of_def(k)) {
+                init_calls.entry(k).or_default().push(*c);
+            }
+        }
+        self.init_calls = init_calls;
         self.callers = callers;
     }
 

@@ -1311,13 +1311,24 @@ impl<'a> Project<'a> {
         let events = self.bindings.before(stmts, name, at);
         let mut seeded = false;
         for &Event { stmt, cond } in events.iter() {
+            let offset = stmt.range().start().to_usize();
+            // Under an `if` whose test is decided, a branch that cannot run changes nothing.
+            let never = match cond {
+                Some(Condition::If(t)) => Some((t, Truth::False)),
+                Some(Condition::Else(t)) => Some((t, Truth::True)),
+                _ => None,
+            };
+            if let Some((test, skip)) = never {
+                if self.eval(file, test, scope, offset, depth + 1).truth() == skip {
+                    continue;
+                }
+            }
             // Changed before any assignment here (`x[k] = v`, `x.update()`): the value it
             // changes is the enclosing scope's.
             if current.is_none() && !seeded && !self.bindings.rebinds(stmt, name) {
                 seeded = true;
                 current = outer().filter(|v| !matches!(v.val, Val::Unknown));
             }
-            let offset = stmt.range().start().to_usize();
             let eval = |x: &'a Expr| self.eval(file, x, scope, offset, depth + 1);
             // Worded only for the statements that bind the name.
             let cond = || cond.map(|c| c.text(f));

@@ -189,6 +189,9 @@ pub fn literal_eq(a: &Val, b: &Val) -> Option<bool> {
         (Val::None, Val::None) => Some(true),
         (Val::None, Val::Str(_) | Val::Bool(_) | Val::Int(_)) => Some(false),
         (Val::Str(_), Val::Bool(_) | Val::Int(_) | Val::None) => Some(false),
+        // A class, function, module or instance is never None.
+        (Val::Ref(_) | Val::Object { .. }, Val::None) => Some(false),
+        (Val::None, Val::Ref(_) | Val::Object { .. }) => Some(false),
         _ => None,
     }
 }

@@ -107,3 +107,8 @@ fn literal_after_or() {
 fn options_assigned_in_code() {
     insta::assert_snapshot!(check("option_assignment"));
 }
+
+#[test]
+fn branches_that_cannot_run() {
+    insta::assert_snapshot!(check("decided_branches"));
+}
