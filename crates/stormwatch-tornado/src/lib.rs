@@ -33,6 +33,7 @@ mod summary;
 mod templates;
 mod unpack;
 mod value;
+mod vendored;
 mod walk;
 
 pub use source::{python_files, SkippedFile};
@@ -288,6 +289,16 @@ fn analyze(
             .iter()
             .map(|c| c.iter().map(String::as_str).collect()),
     );
+    if root.is_dir() {
+        let literals = sources
+            .iter()
+            .zip(&summaries)
+            .filter(|(_, s)| !s.sys_path.is_empty())
+            .map(|(f, s)| (f.rel.as_path(), s.sys_path.as_slice()));
+        let sys_path = vendored::sys_path_dirs(&rels, literals);
+        let (found, tornado) = vendored::directories(root, &rels, &sys_path);
+        roles.add_vendored(found, tornado);
+    }
     // What the project's declared entry points (deployment commands, packaging scripts)
     // reach through imports runs in production, wherever it lives.
     let packaged = if root.is_dir() {

@@ -83,6 +83,8 @@ pub struct Roles {
     started: HashSet<PathBuf>,
     /// Modules a deployment command starts with `python -m`.
     started_modules: HashSet<String>,
+    /// Copies of Tornado (relative package directories), whatever their module names.
+    tornado_copies: Vec<PathBuf>,
     /// Files that a declared entry point reaches through imports (empty when the project
     /// declares none): production wherever they live.
     reached: HashSet<PathBuf>,
@@ -132,10 +134,18 @@ impl Roles {
         }
         Roles {
             vendored,
+            tornado_copies: Vec::new(),
             started,
             started_modules,
             reached: HashSet::new(),
         }
+    }
+
+    /// Adds directories recognised as other projects' code (see `crate::vendored`) and
+    /// copies of Tornado.
+    pub fn add_vendored(&mut self, vendored: Vec<PathBuf>, tornado: Vec<PathBuf>) {
+        self.vendored.extend(vendored);
+        self.tornado_copies.extend(tornado);
     }
 
     /// Marks the files an entry point reaches (relative to the scanned directory).
@@ -165,7 +175,8 @@ impl Roles {
         if self.vendored.iter().any(|v| rel.starts_with(v)) {
             return Some(Role::Vendored);
         }
-        if module == "tornado" || module.starts_with("tornado.") {
+        let tornado_copy = self.tornado_copies.iter().any(|t| rel.starts_with(t));
+        if tornado_copy || module == "tornado" || module.starts_with("tornado.") {
             return Some(Role::TornadoItself);
         }
         if self.reached.contains(rel) {

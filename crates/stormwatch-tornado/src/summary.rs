@@ -42,6 +42,9 @@ pub struct Summary {
     pub reads_all: bool,
     /// Path-like string literals of a file that calls `parse_config_file`.
     pub config_literals: Vec<String>,
+    /// The last string literal of each `sys.path.insert/append/extend(...)` or
+    /// `site.addsitedir(...)` call (`os.path.join(here, "lib")` gives `lib`).
+    pub sys_path: Vec<String>,
 }
 
 impl Summary {
@@ -120,9 +123,42 @@ impl<'a> Visitor<'a> for OptionUse<'_> {
                     if let Some(name) = c.arguments.args.first().and_then(str_lit) {
                         self.summary.defines.push(name);
                     }
+                } else if adds_to_sys_path(&c.func) {
+                    let mut last = LastString(None);
+                    for a in c.arguments.args.iter() {
+                        last.visit_expr(a);
+                    }
+                    self.summary.sys_path.extend(last.0);
                 }
             }
             _ => {}
+        }
+        visitor::walk_expr(self, expr);
+    }
+}
+
+/// `sys.path.insert`, `sys.path.append`, `sys.path.extend` or `site.addsitedir`.
+fn adds_to_sys_path(func: &Expr) -> bool {
+    let Expr::Attribute(a) = func else {
+        return false;
+    };
+    let is = |e: &Expr, name: &str| matches!(e, Expr::Name(n) if n.id.as_str() == name);
+    match a.attr.as_str() {
+        "insert" | "append" | "extend" => {
+            matches!(&*a.value, Expr::Attribute(p) if p.attr.as_str() == "path" && is(&p.value, "sys"))
+        }
+        "addsitedir" => is(&a.value, "site"),
+        _ => false,
+    }
+}
+
+/// The last string literal of an expression, in source order.
+struct LastString(Option<String>);
+
+impl<'a> Visitor<'a> for LastString {
+    fn visit_expr(&mut self, expr: &'a Expr) {
+        if let Some(s) = str_lit(expr) {
+            self.0 = Some(s);
         }
         visitor::walk_expr(self, expr);
     }
