@@ -52,13 +52,7 @@ impl<T> std::ops::Index<ClassId> for Vec<T> {
     }
 }
 
-/// A route of an application: the handler class it sends requests to.
-#[derive(Debug, Clone)]
-pub struct Route {
-    /// The handler's dotted name (`app.handlers.LoginHandler`).
-    pub handler: String,
-    pub step: Step,
-}
+pub use crate::routes::RouteTable;
 
 /// One place where settings reach an `Application`.
 pub struct AppSite {
@@ -72,9 +66,9 @@ pub struct AppSite {
     /// Whether every setting could be followed: `**unknown`, settings changed after
     /// construction in ways the analysis cannot read, make "not set" unknowable.
     pub complete: bool,
-    /// The route table, when it could be followed (the positional `handlers`, `url()`,
+    /// The route table as far as it could be followed (the positional `handlers`, `url()`,
     /// `URLSpec`, `Rule`, lists built up and imported, and `add_handlers` in the same file).
-    pub routes: Option<Vec<Route>>,
+    pub routes: RouteTable,
 }
 
 /// Any other call, for the rules that look at calls (`tornado.autoreload.start()`,
@@ -290,6 +284,15 @@ impl<'a> Project<'a> {
         self.callers = callers;
     }
 
+    /// Every call of every file, in file order.
+    pub(crate) fn each_call(&self, f: &mut dyn FnMut(&'a ast::ExprCall)) {
+        for scan in &self.scans {
+            for raw in &scan.calls {
+                f(raw.call);
+            }
+        }
+    }
+
     pub(crate) fn callers_of(&self, name: &str) -> &[CallRef<'a>] {
         self.callers.get(name).map(Vec::as_slice).unwrap_or(&[])
     }
@@ -305,44 +308,6 @@ impl<'a> Project<'a> {
 
     pub fn class_index(&self, qualified: &str) -> Option<ClassId> {
         self.class_index.get(qualified).copied()
-    }
-
-    /// The class itself, then its repository bases, depth first (each once).
-    pub fn mro(&self, class: ClassId) -> Vec<ClassId> {
-        let mut out = vec![class];
-        let mut i = 0;
-        while i < out.len() && out.len() < 64 {
-            for b in &self.classes[out[i]].bases {
-                if let Some(&c) = self.class_index.get(b.as_str()) {
-                    if !out.contains(&c) {
-                        out.push(c);
-                    }
-                }
-            }
-            i += 1;
-        }
-        out
-    }
-
-    /// A method by name, from the class or its repository bases.
-    pub fn method_in_mro(
-        &self,
-        class: ClassId,
-        name: &str,
-    ) -> Option<(ClassId, &'a ast::StmtFunctionDef)> {
-        self.mro(class).into_iter().find_map(|c| {
-            self.classes[c].def.body.iter().find_map(|s| match s {
-                Stmt::FunctionDef(f) if f.name.as_str() == name => Some((c, f)),
-                _ => None,
-            })
-        })
-    }
-
-    /// Whether a class derives from `base` (a dotted name) through repository classes.
-    pub fn derives_from(&self, class: ClassId, base: &str) -> bool {
-        self.mro(class)
-            .into_iter()
-            .any(|c| self.classes[c].bases.iter().any(|b| b == base))
     }
 
     /// Classes that derive, directly or through classes of the repository, from `base`.
@@ -570,7 +535,8 @@ impl<'a> Project<'a> {
         let (mut apps, mut calls) = (Vec::new(), Vec::new());
         // Routes added with `add_handlers` and settings written after construction, given
         // to the applications of the same file.
-        let mut added_routes: Vec<Tracked> = Vec::new();
+        let mut added_routes: Vec<(Tracked, Step, &'a Expr)> = Vec::new();
+        let mut app_calls: Vec<&'a ast::ExprCall> = Vec::new();
         let mut late_settings: Vec<(String, Tracked)> = Vec::new();
         let mut late_open = false;
         for raw in &self.scans[file].calls {
@@ -583,14 +549,18 @@ impl<'a> Project<'a> {
             let at = call.range().start().to_usize();
             if let Some(skip) = self.is_app_call(file, call, ctx) {
                 apps.push(self.app_site(file, call, scope, skip));
+                app_calls.push(call);
                 continue;
             }
             let Some(qual) = self.qualify(file, &call.func) else {
                 continue;
             };
             if qual.ends_with(".add_handlers") {
-                if let Some(routes) = call.arguments.args.get(1) {
-                    added_routes.push(self.eval(file, routes, scope, at, 0));
+                // `add_handlers(host_pattern, host_handlers)`, also by keyword.
+                let routes = call.arguments.find_argument_value("host_handlers", 1);
+                if let (Some(routes), Expr::Attribute(a)) = (routes, &*call.func) {
+                    let step = self.step(file, routes, walk::short(self.text(file, routes)));
+                    added_routes.push((self.eval(file, routes, scope, at, 0), step, &a.value));
                 }
             } else if qual.ends_with(".settings.update") && !qual.starts_with("self.settings") {
                 for arg in call.arguments.args.iter() {
@@ -643,10 +613,17 @@ impl<'a> Project<'a> {
             for app in &mut apps {
                 merge(&mut app.settings, late_settings.clone());
                 app.complete &= !late_open;
-                for r in &added_routes {
-                    match (&mut app.routes, self.routes_of(file, r)) {
-                        (Some(list), Some(more)) => list.extend(more),
-                        (routes, _) => *routes = None,
+            }
+            let bound = crate::routes::bound_names(&self.files[file], &app_calls);
+            for (r, step, receiver) in &added_routes {
+                let table = self.routes_of(r, step);
+                // The application the receiver names (`app = Application(...)` then
+                // `app.add_handlers(...)`), else every application of the file.
+                let receiver = self.text(file, *receiver);
+                let named = bound.iter().any(|b| b.as_deref() == Some(receiver));
+                for (app, b) in apps.iter_mut().zip(&bound) {
+                    if !named || b.as_deref() == Some(receiver) {
+                        app.routes.extend(table.clone());
                     }
                 }
             }
@@ -667,6 +644,7 @@ impl<'a> Project<'a> {
         let mut settings: Vec<(String, Tracked)> = Vec::new();
         let mut complete = true;
         let mut handlers = call.arguments.args.get(skip);
+        let mut spread_handlers: Option<(Tracked, Step)> = None;
         for kw in call.arguments.keywords.iter() {
             let value = self.eval(file, &kw.value, scope, at, 0);
             match &kw.arg {
@@ -680,7 +658,14 @@ impl<'a> Project<'a> {
                                 complete = false;
                                 continue;
                             }
-                            settings.push((k, v.via(spread.clone()).via(site_step.clone())));
+                            let v = v.via(spread.clone());
+                            // `**{"handlers": routes, ...}` passes the route table.
+                            if k == "handlers" && handlers.is_none() {
+                                let at = self.step(file, kw, walk::short(self.text(file, kw)));
+                                spread_handlers = Some((v, at));
+                                continue;
+                            }
+                            settings.push((k, v.via(site_step.clone())));
                         }
                     }
                     _ => complete = false,
@@ -695,11 +680,19 @@ impl<'a> Project<'a> {
         let routes = match handlers {
             Some(h) => {
                 let v = self.eval(file, h, scope, at, 0);
-                self.routes_of(file, &v)
+                self.routes_of(&v, &self.step(file, h, walk::short(self.text(file, h))))
             }
-            None if partial => None,
-            // `Application()` with routes added later (`add_handlers`) or none.
-            None => Some(Vec::new()),
+            None => match spread_handlers {
+                Some((v, at)) => self.routes_of(&v, &at),
+                None if partial => RouteTable::unknown(
+                    site_step.clone(),
+                    "routes given where the partial application is called",
+                ),
+                // `*args` or `**kwargs` the analysis cannot read may carry the routes.
+                None if !complete => RouteTable::unknown(site_step.clone(), "*args/**kwargs"),
+                // `Application()` with routes added later (`add_handlers`) or none.
+                None => RouteTable::default(),
+            },
         };
         AppSite {
             file,
@@ -710,38 +703,5 @@ impl<'a> Project<'a> {
             complete,
             routes,
         }
-    }
-
-    /// The handlers of a route table value, or `None` when any entry cannot be read.
-    fn routes_of(&self, file: FileId, table: &Tracked) -> Option<Vec<Route>> {
-        let Val::List(entries) = &table.val else {
-            return None;
-        };
-        let mut out = Vec::new();
-        for entry in entries {
-            let Val::List(parts) = &entry.val else {
-                return None;
-            };
-            match parts.get(1).map(|p| &p.val) {
-                Some(Val::Ref(q)) => out.push(Route {
-                    handler: q.clone(),
-                    step: entry
-                        .chain
-                        .last()
-                        .or(table.chain.last())
-                        .cloned()
-                        .unwrap_or_else(|| Step {
-                            file: self.files[file].path.clone(),
-                            line: 0,
-                            column: 0,
-                            note: String::new(),
-                        }),
-                }),
-                // A nested router or application: its own routes are judged on their own.
-                Some(Val::List(_)) => {}
-                _ => return None,
-            }
-        }
-        Some(out)
     }
 }

@@ -18,6 +18,7 @@ use ruff_python_ast::{self as ast, CmpOp, Expr, Stmt};
 use ruff_text_size::Ranged;
 
 use crate::engine::Project;
+use crate::routes::spliced;
 use crate::value::{convert, literal_eq, EnvTest, Step, Tracked, Truth, Val};
 use crate::walk::{for_each_stmt, is_name, short, str_lit, text_of, Condition};
 
@@ -282,7 +283,8 @@ impl<'a> Project<'a> {
                     if let Expr::Starred(s) = x {
                         match sub(&s.value).val {
                             Val::List(inner) => out.extend(inner),
-                            _ => return Tracked::unknown(),
+                            // Zero or more elements nobody can name: kept as such.
+                            _ => out.push(spliced(self.step(file, x, short(text_of(f, x))))),
                         }
                     } else {
                         out.push(sub(x));
@@ -292,8 +294,20 @@ impl<'a> Project<'a> {
             }
             Expr::BinOp(b) if matches!(b.op, ast::Operator::Add | ast::Operator::BitOr) => {
                 let (l, r) = (sub(&b.left), sub(&b.right));
+                let add = matches!(b.op, ast::Operator::Add);
+                // A list plus something unknown is that list with an unknown part spliced in.
+                let splice = |x: &'a Expr| vec![spliced(self.step(file, x, short(text_of(f, x))))];
                 match (l.val, r.val) {
-                    (Val::List(mut a), Val::List(b2)) if matches!(b.op, ast::Operator::Add) => {
+                    (Val::List(mut a), Val::List(b2)) if add => {
+                        a.extend(b2);
+                        Tracked::new(Val::List(a), here(&short(text_of(f, e))))
+                    }
+                    (Val::List(mut a), Val::Unknown | Val::Opaque(_)) if add => {
+                        a.extend(splice(&b.right));
+                        Tracked::new(Val::List(a), here(&short(text_of(f, e))))
+                    }
+                    (Val::Unknown | Val::Opaque(_), Val::List(b2)) if add => {
+                        let mut a = splice(&b.left);
                         a.extend(b2);
                         Tracked::new(Val::List(a), here(&short(text_of(f, e))))
                     }
@@ -559,6 +573,13 @@ impl<'a> Project<'a> {
                         _ => "json",
                     };
                     return map_str(sub(a), method).via(here);
+                }
+            }
+            // A copy of a sequence holds its elements.
+            "list" | "tuple" if args.args.len() == 1 && args.keywords.is_empty() => {
+                let v = sub(&args.args[0]);
+                if matches!(v.val, Val::List(_)) {
+                    return v.via(here);
                 }
             }
             "tornado.web.url"
@@ -1395,6 +1416,15 @@ impl<'a> Project<'a> {
                             current =
                                 Some(self.extend_list(file, current.take(), items, stmt, name));
                         }
+                        (ast::Operator::Add, Val::Unknown | Val::Opaque(_)) => {
+                            let items = vec![spliced(self.step(
+                                file,
+                                &*a.value,
+                                short(text_of(f, &*a.value)),
+                            ))];
+                            current =
+                                Some(self.extend_list(file, current.take(), items, stmt, name));
+                        }
                         _ => current = Some(Tracked::unknown()),
                     }
                     continue;
@@ -1460,10 +1490,7 @@ impl<'a> Project<'a> {
                                     chain: v.chain,
                                 }],
                                 (_, Val::List(items)) => items,
-                                _ => {
-                                    current = Some(Tracked::unknown());
-                                    continue;
-                                }
+                                _ => vec![spliced(self.step(file, arg, short(text_of(f, arg))))],
                             };
                             current =
                                 Some(self.extend_list(file, current.take(), items, stmt, name));
@@ -1496,13 +1523,17 @@ impl<'a> Project<'a> {
         stmt: &Stmt,
         name: &str,
     ) -> Tracked {
+        let step = self.step(file, stmt, format!("{name} extended"));
         match current.map(|c| c.val) {
             Some(Val::List(mut list)) => {
                 list.extend(items);
-                Tracked::new(
-                    Val::List(list),
-                    self.step(file, stmt, format!("{name} extended")),
-                )
+                Tracked::new(Val::List(list), step)
+            }
+            // A list the analysis cannot read, extended: what it held, then the new items.
+            None | Some(Val::Unknown | Val::Opaque(_)) => {
+                let mut list = vec![spliced(self.step(file, stmt, name.to_string()))];
+                list.extend(items);
+                Tracked::new(Val::List(list), step)
             }
             _ => Tracked::unknown(),
         }

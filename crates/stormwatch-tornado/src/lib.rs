@@ -14,11 +14,13 @@ use stormwatch_findings::{
 use stormwatch_manifest::text::{LineIndex, MAX_INPUT_BYTES};
 
 mod bindings;
+mod classes;
 mod data_files;
 mod engine;
 mod eval;
 mod imports;
 pub mod roles;
+mod routes;
 pub mod rules;
 mod source;
 mod summary;

@@ -6,8 +6,9 @@ use stormwatch_findings::Severity;
 
 use super::{app_step, Hit, RuleInfo};
 use crate::engine::{AppSite, ClassId, Project};
+use crate::value::Step;
 use crate::value::Truth;
-use crate::walk::calls_in;
+use crate::walk::{calls_in, str_lit};
 
 pub const RULE: RuleInfo = RuleInfo {
     id: "TW008",
@@ -17,19 +18,26 @@ pub const RULE: RuleInfo = RuleInfo {
     docs: r#"## What it catches
 
 An `Application` whose `xsrf_cookies` setting is absent or false, and whose own route table
-sends requests to a handler that defines (or inherits) `post`, `put`, `patch` or `delete`
-acting for the logged-in user (decorated with `@tornado.web.authenticated` or another
-`auth`/`login_required` decorator, reading `self.current_user`, or behind a `prepare` that
-does), where that user is known by a cookie: its `get_current_user` (or `prepare`, or a helper they
-call) reads `get_secure_cookie`/`get_signed_cookie`/`get_cookie`. The finding names that
-handler and method.
+sends requests to a handler that has `post`, `put`, `patch` or `delete` acting for the
+logged-in user (decorated with `@tornado.web.authenticated` or another `auth`/`login_required`
+decorator, reading `self.current_user`, or behind a `prepare` that does), where that user is
+known by a cookie: its `get_current_user` (or `prepare`, or a helper they call) reads
+`get_secure_cookie`/`get_signed_cookie`/`get_cookie`. Methods are found as Python finds them:
+in the class, its mixins and bases in C3 order across modules, and through class-body aliases
+(`post = get`). The finding names that handler and method.
 
 Judged per application, from the routes passed to it (lists and tuples, `url()`, `URLSpec`,
-`Rule`, lists built up or imported from other modules, `add_handlers` in the same file).
-Applications whose state-changing handlers authenticate with headers or tokens, or not at
-all, are reported as info: a cross-site request carries cookies, not headers. When the
-settings cannot all be followed (`**settings` from a source the analysis cannot read),
-"not set" is not claimed; when the routes cannot be followed, the finding is info.
+`Rule`, route kwargs, handlers named by dotted strings, lists joined with `+`, `extend`,
+`append`, `list(...)`, built by helper functions or imported from other modules, and
+`add_handlers`). Parts of a table the analysis cannot follow do not hide what the rest
+proves: the finding names them. A handler that checks the request itself (its `prepare` or
+method calls `check_xsrf_cookie`, or requires an `Origin`, `X-Requested-With` or token header)
+is not reported, nor are writes whose cookie is only ever set `SameSite=Strict` (or `Lax`,
+unless the write is a `get` alias: `Lax` cookies come with cross-site top-level `GET`s), which
+browsers keep out of cross-site requests (info). Applications whose state-changing handlers authenticate with headers or
+tokens, or not at all, are reported as info: a cross-site request carries cookies, not
+headers. When the settings cannot all be followed (`**settings` from a source the analysis
+cannot read), "not set" is not claimed; when no route can be followed, the finding is info.
 
 ## Why
 
@@ -61,9 +69,80 @@ const MUTATING: &[&str] = &["post", "put", "patch", "delete"];
 /// Cookie reads that identify a user.
 const COOKIE_READS: &[&str] = &["get_secure_cookie", "get_signed_cookie", "get_cookie"];
 
+/// A handler's cookie authentication: where it reads the cookie, and the cookies' names
+/// (`None` for a name the analysis cannot read).
+struct CookieAuth {
+    how: String,
+    names: Vec<Option<String>>,
+}
+
+/// Cookie writes, whose `samesite` decides whether browsers send the cookie cross-site.
+const COOKIE_WRITES: &[&str] = &["set_secure_cookie", "set_signed_cookie", "set_cookie"];
+
+/// Every cookie the repository sets by a literal name, with the `samesite` it passes
+/// (lower case; `None` when absent or not a literal). Read once per application, on demand.
+type CookieWrites = std::cell::OnceCell<Vec<(String, Option<String>)>>;
+
+fn cookie_writes<'w>(project: &Project, cache: &'w CookieWrites) -> &'w [(String, Option<String>)] {
+    cache.get_or_init(|| {
+        let mut out = Vec::new();
+        project.each_call(&mut |call| {
+            let Expr::Attribute(a) = &*call.func else {
+                return;
+            };
+            if !COOKIE_WRITES.contains(&a.attr.as_str()) {
+                return;
+            }
+            if let Some(name) = call.arguments.args.first().and_then(str_lit) {
+                let policy = call
+                    .arguments
+                    .find_keyword("samesite")
+                    .and_then(|k| str_lit(&k.value))
+                    .map(|p| p.to_ascii_lowercase());
+                out.push((name, policy));
+            }
+        });
+        out
+    })
+}
+
+/// Whether browsers keep every authentication cookie out of cross-site requests of this
+/// kind: each cookie is set somewhere in the repository, and every place that sets it passes
+/// `samesite="Strict"` (or `"Lax"`, which still sends it with cross-site top-level `GET`s, so
+/// it does not cover a write method that is `get` itself). The value names the policy.
+fn same_site(
+    writes: &[(String, Option<String>)],
+    auth: &CookieAuth,
+    write_is_get: bool,
+) -> Option<String> {
+    let mut policies: Vec<&str> = Vec::new();
+    for name in &auth.names {
+        let name = name.as_deref()?;
+        let mut set = false;
+        for (_, policy) in writes.iter().filter(|(n, _)| n == name) {
+            set = true;
+            match policy.as_deref() {
+                Some(p @ "strict") => policies.push(p),
+                Some(p @ "lax") if !write_is_get => policies.push(p),
+                _ => return None,
+            }
+        }
+        if !set {
+            return None;
+        }
+    }
+    policies.sort_unstable();
+    policies.dedup();
+    let shown: Vec<&str> = policies
+        .iter()
+        .map(|p| if *p == "strict" { "Strict" } else { "Lax" })
+        .collect();
+    Some(shown.join("/"))
+}
+
 /// How a handler class authenticates with cookies: the method (its own or inherited, or a
 /// helper it calls on `self`) that reads a cookie to find the current user.
-fn cookie_auth(project: &Project, class: ClassId) -> Option<String> {
+fn cookie_auth(project: &Project, class: ClassId) -> Option<CookieAuth> {
     for entry in ["get_current_user", "prepare"] {
         let Some((owner, def)) = project.method_in_mro(class, entry) else {
             continue;
@@ -75,7 +154,7 @@ fn cookie_auth(project: &Project, class: ClassId) -> Option<String> {
             if seen > 8 {
                 break;
             }
-            let mut reads = false;
+            let mut names: Vec<Option<String>> = Vec::new();
             let mut helpers = Vec::new();
             calls_in(&def.body, &mut |call| {
                 let Expr::Attribute(a) = &*call.func else {
@@ -83,14 +162,17 @@ fn cookie_auth(project: &Project, class: ClassId) -> Option<String> {
                 };
                 let on_self = matches!(&*a.value, Expr::Name(n) if n.id.as_str() == "self");
                 if COOKIE_READS.contains(&a.attr.as_str()) {
-                    reads = true;
+                    names.push(call.arguments.args.first().and_then(str_lit));
                 } else if on_self {
                     helpers.push(a.attr.to_string());
                 }
             });
-            if reads {
+            if !names.is_empty() {
                 let name = project.class(c).def.name.as_str();
-                return Some(format!("{name}.{} reads a cookie", def.name.as_str()));
+                return Some(CookieAuth {
+                    how: format!("{name}.{} reads a cookie", def.name.as_str()),
+                    names,
+                });
             }
             for h in helpers {
                 if let Some(found) = project.method_in_mro(class, &h) {
@@ -137,29 +219,197 @@ fn auth_decorator(d: &ast::Decorator) -> bool {
     last.contains("auth") || last.contains("login_required")
 }
 
+/// A method that only raises (Tornado's own `post = _unimplemented_method`, a `405`): it
+/// accepts no request.
+fn only_raises(def: &ast::StmtFunctionDef) -> bool {
+    let body = match def.body.split_first() {
+        Some((ast::Stmt::Expr(e), rest)) if e.value.is_string_literal_expr() => rest,
+        _ => &def.body[..],
+    };
+    matches!(body, [ast::Stmt::Raise(_)])
+}
+
 /// A state-changing method of a handler class (its own or inherited from the repository)
 /// that acts for the logged-in user: decorated as requiring one, reading the current user,
 /// or behind a `prepare` that does. The second value is any state-changing method at all.
-fn mutating_methods(project: &Project, class: ClassId) -> (Option<String>, Option<String>) {
+fn mutating_methods<'a>(
+    project: &Project<'a>,
+    class: ClassId,
+) -> (Option<(String, &'a ast::StmtFunctionDef)>, Option<String>) {
     let guarded_by_prepare = project
         .method_in_mro(class, "prepare")
         .is_some_and(|(_, def)| reads_current_user(def));
     let name = project.class(class).def.name.as_str();
     let mut any = None;
     for m in MUTATING {
-        let Some((_, def)) = project.method_in_mro(class, m) else {
+        let Some((owner, def)) = project.method_in_mro(class, m) else {
             continue;
         };
-        let label = format!("{name}.{m}");
+        if only_raises(def) {
+            continue;
+        }
+        // Where the method comes from, when it is not the handler's own `def` of that name.
+        let from = project.class(owner).def.name.as_str();
+        let label = match (owner == class, def.name.as_str() == *m) {
+            (true, true) => format!("{name}.{m}"),
+            (true, false) => format!("{name}.{m} (`{m} = {}`)", def.name),
+            (false, true) => format!("{name}.{m} (from {from})"),
+            (false, false) => format!("{name}.{m} (from {from}, `{m} = {}`)", def.name),
+        };
         if guarded_by_prepare
             || def.decorator_list.iter().any(auth_decorator)
             || reads_current_user(def)
         {
-            return (Some(label), any.or(Some(String::new())));
+            return (Some((label, def)), any);
         }
         any.get_or_insert(label);
     }
     (None, any)
+}
+
+/// Header names and form fields that only a same-origin page sends: a handler that reads
+/// them on the way to a state-changing method checks the request's origin itself.
+const OWN_CHECK_FIELDS: &[&str] = &[
+    "origin",
+    "x-requested-with",
+    "x-xsrftoken",
+    "x-csrftoken",
+    "x-xsrf-token",
+    "x-csrf-token",
+    "_xsrf",
+    "_csrf",
+    "csrf_token",
+];
+
+/// Whether a body checks the request's origin itself: calls `check_xsrf_cookie` (Tornado's
+/// check, which only runs by itself when `xsrf_cookies` is on), or reads an anti-forgery
+/// header or field. The second value is the methods it calls on `self`, to follow.
+fn checks_origin(body: &[ast::Stmt]) -> (bool, Vec<String>) {
+    let mut found = false;
+    let mut helpers = Vec::new();
+    calls_in(body, &mut |call| {
+        let Expr::Attribute(a) = &*call.func else {
+            return;
+        };
+        let method = a.attr.as_str();
+        let reads_field = || {
+            call.arguments
+                .args
+                .first()
+                .and_then(str_lit)
+                .is_some_and(|f| OWN_CHECK_FIELDS.contains(&f.to_ascii_lowercase().as_str()))
+        };
+        let field_getter = matches!(
+            method,
+            "get" | "get_list" | "get_argument" | "get_body_argument" | "get_query_argument"
+        );
+        if method == "check_xsrf_cookie" || (field_getter && reads_field()) {
+            found = true;
+        } else if matches!(&*a.value, Expr::Name(n) if n.id.as_str() == "self") {
+            helpers.push(method.to_string());
+        }
+    });
+    struct Headers(bool);
+    impl<'a> Visitor<'a> for Headers {
+        fn visit_expr(&mut self, e: &'a Expr) {
+            if let Expr::Subscript(s) = e {
+                let on_headers =
+                    matches!(&*s.value, Expr::Attribute(a) if a.attr.as_str() == "headers");
+                if on_headers
+                    && str_lit(&s.slice).is_some_and(|f| {
+                        OWN_CHECK_FIELDS.contains(&f.to_ascii_lowercase().as_str())
+                    })
+                {
+                    self.0 = true;
+                }
+            }
+            visitor::walk_expr(self, e);
+        }
+    }
+    let mut h = Headers(false);
+    h.visit_body(body);
+    (found || h.0, helpers)
+}
+
+/// Whether a handler checks the origin of `method`'s requests itself: in `prepare`, in the
+/// method, in what they call on `self`, or by a decorator named for the check.
+fn own_origin_check(project: &Project, class: ClassId, method: &ast::StmtFunctionDef) -> bool {
+    let named = |d: &ast::Decorator| {
+        let target = match &d.expression {
+            Expr::Call(c) => &*c.func,
+            e => e,
+        };
+        let last = match target {
+            Expr::Name(n) => n.id.as_str(),
+            Expr::Attribute(a) => a.attr.as_str(),
+            _ => return false,
+        }
+        .to_ascii_lowercase();
+        last.contains("xsrf") || last.contains("csrf")
+    };
+    if method.decorator_list.iter().any(named) {
+        return true;
+    }
+    let mut queue = vec![method];
+    if let Some((_, prepare)) = project.method_in_mro(class, "prepare") {
+        queue.push(prepare);
+    }
+    let mut seen: Vec<&str> = Vec::new();
+    while let Some(def) = queue.pop() {
+        if seen.len() > 16 {
+            break;
+        }
+        seen.push(def.name.as_str());
+        let (found, helpers) = checks_origin(&def.body);
+        if found {
+            return true;
+        }
+        for h in helpers {
+            if seen.contains(&h.as_str()) {
+                continue;
+            }
+            if let Some((_, d)) = project.method_in_mro(class, &h) {
+                queue.push(d);
+            }
+        }
+    }
+    false
+}
+
+/// How one handler class stands: what it exposes, or why not.
+enum Verdict {
+    /// A cookie-authenticated state-changing method with no origin check of its own.
+    Exposed { method: String, how: String },
+    /// A state-changing method acting for nobody known by a cookie.
+    NoCookieUser(String),
+    /// Nothing to judge: no state-changing method, or one that checks the origin itself.
+    Fine,
+    /// Cookie-authenticated writes whose cookie browsers keep out of cross-site requests.
+    SameSite(String),
+}
+
+fn judge(project: &Project, class: ClassId, writes: &CookieWrites) -> Verdict {
+    let (acting, any) = mutating_methods(project, class);
+    match (acting, cookie_auth(project, class)) {
+        (Some((label, def)), Some(auth)) if !own_origin_check(project, class, def) => {
+            let writes = cookie_writes(project, writes);
+            match same_site(writes, &auth, def.name.as_str() == "get") {
+                Some(policy) => Verdict::SameSite(format!(
+                    "{label} is cookie-authenticated, but every place that sets its cookie sets it SameSite={policy}, which browsers do not send with cross-site writes"
+                )),
+                None => Verdict::Exposed {
+                    method: label,
+                    how: auth.how,
+                },
+            }
+        }
+        (Some(_), Some(_)) => Verdict::Fine,
+        (Some((label, _)), None) => Verdict::NoCookieUser(label),
+        (None, _) => match any {
+            Some(m) => Verdict::NoCookieUser(m),
+            None => Verdict::Fine,
+        },
+    }
 }
 
 pub fn check(project: &Project, app: &AppSite, hits: &mut Vec<Hit>) {
@@ -171,47 +421,105 @@ pub fn check(project: &Project, app: &AppSite, hits: &mut Vec<Hit>) {
         Some(_) => return,
     };
     let step = app_step(app);
-    let Some(routes) = &app.routes else {
-        hits.push(super::hit_at(
-            &RULE,
-            Severity::Info,
-            step,
-            format!("`xsrf_cookies` is {state}; the application's routes could not be followed to tell whether it accepts cookie-authenticated state-changing requests"),
-        ));
-        return;
-    };
-    let mut exposed: Option<(String, String)> = None;
+    let mut exposed: Option<(String, String, Step)> = None;
     let mut unauthenticated: Option<String> = None;
-    for route in routes {
-        let Some(class) = project.class_index(&route.handler) else {
+    let mut same_site_only: Option<String> = None;
+    let writes = CookieWrites::new();
+    // What could not be followed: parts of the table, then handlers outside the repository.
+    let mut unknown: Vec<Step> = app.routes.unfollowed.clone();
+    for route in &app.routes.routes {
+        let Some(class) = project.resolve_class(&route.handler) else {
+            // Tornado's own handlers (static files, redirects) accept no user's writes.
+            if !route.handler.starts_with("tornado.") {
+                let mut s = route.step.clone();
+                s.note = route.handler.clone();
+                unknown.push(s);
+            }
             continue;
         };
-        let (acting, any) = mutating_methods(project, class);
-        match (acting, cookie_auth(project, class)) {
-            (Some(method), Some(how)) => {
-                exposed = Some((method, how));
-                break;
+        match judge(project, class, &writes) {
+            Verdict::Exposed { method, how } => {
+                exposed.get_or_insert((method, how, route.step.clone()));
             }
-            (Some(method), None) => {
-                unauthenticated.get_or_insert(method);
+            Verdict::NoCookieUser(m) => {
+                unauthenticated.get_or_insert(m);
             }
-            (None, _) => {
-                if let Some(m) = any.filter(|m| !m.is_empty()) {
-                    unauthenticated.get_or_insert(m);
-                }
+            Verdict::SameSite(why) => {
+                same_site_only.get_or_insert(why);
             }
+            Verdict::Fine => {}
         }
     }
-    let (severity, message) = match (exposed, unauthenticated) {
-        (Some((method, how)), _) => (
+    let unknown_note = (!unknown.is_empty()).then(|| unfollowed_note(&unknown));
+    let (severity, mut message, mut trace) = match (exposed, unauthenticated) {
+        (Some((method, how, at)), _) => (
             RULE.severity,
             format!("`xsrf_cookies` is {state} but {method} accepts cookie-authenticated state-changing requests ({how}): any site a logged-in user visits can submit them"),
+            vec![at],
+        ),
+        (None, _) if same_site_only.is_some() => (
+            Severity::Info,
+            format!(
+                "`xsrf_cookies` is {state}; {}",
+                same_site_only.unwrap_or_default()
+            ),
+            Vec::new(),
+        ),
+        (None, _) if unknown_note.is_some() && app.routes.routes.is_empty() => (
+            Severity::Info,
+            format!("`xsrf_cookies` is {state}; the application's routes could not be followed to tell whether it accepts cookie-authenticated state-changing requests"),
+            Vec::new(),
+        ),
+        (None, _) if unknown_note.is_some() => (
+            Severity::Info,
+            format!("`xsrf_cookies` is {state}; the routes that could be followed show no cookie-authenticated state-changing handler"),
+            Vec::new(),
         ),
         (None, Some(method)) => (
             Severity::Info,
             format!("`xsrf_cookies` is {state}; {method} accepts state-changing requests, but no handler of this application acts for a user it knows by a cookie"),
+            Vec::new(),
         ),
         (None, None) => return,
     };
-    hits.push(super::hit_at(&RULE, severity, step, message));
+    if let Some(note) = unknown_note {
+        message.push_str(&note);
+        trace.extend(unknown);
+    }
+    // The application is the end of the trace: where the finding is judged.
+    trace.push(step.clone());
+    hits.push(Hit {
+        rule: &RULE,
+        severity,
+        step,
+        message,
+        trace,
+        stage: None,
+    });
+}
+
+/// Names what could not be followed (the trace has where): route table parts by their code,
+/// handlers by name.
+fn unfollowed_note(unknown: &[Step]) -> String {
+    let handlers = unknown
+        .iter()
+        .filter(|s| s.note == crate::routes::UNKNOWN_HANDLER)
+        .count();
+    let mut named: Vec<String> = unknown
+        .iter()
+        .filter(|s| s.note != crate::routes::UNKNOWN_HANDLER)
+        .map(|s| format!("`{}`", s.note))
+        .collect();
+    named.dedup();
+    let extra = named.len().saturating_sub(3);
+    named.truncate(3);
+    if extra > 0 {
+        named.push(format!("{extra} more"));
+    }
+    match handlers {
+        0 => {}
+        1 => named.push("1 route handler".into()),
+        n => named.push(format!("{n} route handlers")),
+    }
+    format!("; not followed: {}", named.join(", "))
 }
