@@ -30,7 +30,11 @@ Without `secure`, the cookie is also sent over plain HTTP and can be captured; w
 ## Example
 
 ```python
-self.set_secure_cookie("session", session_id)
+import tornado.web
+
+class LoginHandler(tornado.web.RequestHandler):
+    def post(self):
+        self.set_secure_cookie("session", session_id)
 ```
 
 ## Fix

@@ -38,6 +38,8 @@ data.
 ## Example
 
 ```python
+import logging
+
 logging.basicConfig(level=logging.DEBUG)
 ```
 

@@ -48,8 +48,16 @@ request forgery).
 ## Example
 
 ```python
-class CommentHandler(tornado.web.RequestHandler):
-    def post(self): ...
+import tornado.web
+
+class BaseHandler(tornado.web.RequestHandler):
+    def get_current_user(self):
+        return self.get_signed_cookie("user")
+
+class CommentHandler(BaseHandler):
+    @tornado.web.authenticated
+    def post(self):
+        save_comment(self.current_user, self.get_argument("text"))
 
 app = tornado.web.Application([(r"/comment", CommentHandler)], cookie_secret=SECRET)
 ```
