@@ -5,9 +5,11 @@ use ruff_python_ast::{self as ast, Expr};
 use stormwatch_findings::Severity;
 
 use super::{app_step, Hit, RuleInfo};
-use crate::engine::{AppSite, ClassId, Project};
+use crate::engine::{AppSite, ClassId, FileId, Project};
+use crate::eval::Scope;
 use crate::value::Step;
 use crate::value::Truth;
+use crate::value::Val;
 use crate::walk::{calls_in, str_lit};
 
 pub const RULE: RuleInfo = RuleInfo {
@@ -21,8 +23,8 @@ An `Application` whose `xsrf_cookies` setting is absent or false, and whose own 
 sends requests to a handler that has `post`, `put`, `patch` or `delete` acting for the
 logged-in user (decorated with `@tornado.web.authenticated` or another `auth`/`login_required`
 decorator, reading `self.current_user`, or behind a `prepare` that does), where that user is
-known by a cookie: its `get_current_user` (or `prepare`, or a helper they call) reads
-`get_secure_cookie`/`get_signed_cookie`/`get_cookie`. Methods are found as Python finds them:
+known by a cookie: its `get_current_user` (or `prepare`, or the write method's decorator, or a
+helper they call) reads `get_secure_cookie`/`get_signed_cookie`/`get_cookie`. Methods are found as Python finds them:
 in the class, its mixins and bases in C3 order across modules, and through class-body aliases
 (`post = get`). The finding names that handler and method.
 
@@ -38,6 +40,8 @@ browsers keep out of cross-site requests (info). Applications whose state-changi
 tokens, or not at all, are reported as info: a cross-site request carries cookies, not
 headers. When the settings cannot all be followed (`**settings` from a source the analysis
 cannot read), "not set" is not claimed; when no route can be followed, the finding is info.
+An `xsrf_cookies` that is off unless the environment turns it on counts as off; one decided by
+something the analysis cannot read gives a low finding when the routes prove an exposure.
 
 ## Why
 
@@ -149,47 +153,86 @@ fn same_site(
 }
 
 /// How a handler class authenticates with cookies: the method (its own or inherited, or a
-/// helper it calls on `self`) that reads a cookie to find the current user.
-fn cookie_auth(project: &Project, class: ClassId) -> Option<CookieAuth> {
+/// helper it calls on `self`) that reads a cookie to find the current user, or a decorator of
+/// the write method `method` (or a function it calls) that reads one before calling it.
+fn cookie_auth(
+    project: &Project,
+    class: ClassId,
+    method: Option<&ast::StmtFunctionDef>,
+) -> Option<CookieAuth> {
+    let file = project.class(class).file;
+    let mut queue: Vec<(FileId, Option<ClassId>, &ast::StmtFunctionDef)> = Vec::new();
     for entry in ["get_current_user", "prepare"] {
-        let Some((owner, def)) = project.method_in_mro(class, entry) else {
-            continue;
+        if let Some((owner, def)) = project.method_in_mro(class, entry) {
+            queue.push((project.class(owner).file, Some(owner), def));
+        }
+    }
+    for d in method.map(|m| &m.decorator_list[..]).unwrap_or_default() {
+        let target = match &d.expression {
+            Expr::Call(c) => &*c.func,
+            e => e,
         };
-        let mut queue = vec![(owner, def)];
-        let mut seen = 0;
-        while let Some((c, def)) = queue.pop() {
-            seen += 1;
-            if seen > 8 {
-                break;
-            }
-            let mut names: Vec<Option<String>> = Vec::new();
-            let mut helpers = Vec::new();
-            calls_in(&def.body, &mut |call| {
-                let Expr::Attribute(a) = &*call.func else {
-                    return;
-                };
-                let on_self = matches!(&*a.value, Expr::Name(n) if n.id.as_str() == "self");
-                if COOKIE_READS.contains(&a.attr.as_str()) {
-                    names.push(call.arguments.args.first().and_then(str_lit));
-                } else if on_self {
-                    helpers.push(a.attr.to_string());
+        if let Some((def, _, f)) = project.callee(file, target, Scope::default()) {
+            queue.push((f, None, def));
+        }
+    }
+    // Breadth first from the entries, in order: `get_current_user` decides before a helper.
+    queue.reverse();
+    let mut seen = 0;
+    while let Some((f, owner, def)) = queue.pop() {
+        seen += 1;
+        if seen > 12 {
+            break;
+        }
+        let mut names: Vec<Option<String>> = Vec::new();
+        let mut next = Vec::new();
+        calls_in(&def.body, &mut |call| {
+            let (attr, on_self) = match &*call.func {
+                Expr::Attribute(a) => (
+                    a.attr.as_str(),
+                    matches!(&*a.value, Expr::Name(n) if n.id.as_str() == "self"),
+                ),
+                _ => ("", false),
+            };
+            if COOKIE_READS.contains(&attr) {
+                names.push(
+                    call.arguments
+                        .args
+                        .first()
+                        .and_then(|a| cookie_name(project, f, a)),
+                );
+            } else if on_self {
+                if let Some((c, d)) = project.method_in_mro(class, attr) {
+                    next.push((project.class(c).file, Some(c), d));
                 }
-            });
-            if !names.is_empty() {
-                let name = project.class(c).def.name.as_str();
-                return Some(CookieAuth {
-                    how: format!("{name}.{} reads a cookie", def.name.as_str()),
-                    names,
-                });
+            } else if let Some((d, _, df)) = project.callee(f, &call.func, Scope::default()) {
+                next.push((df, None, d));
             }
-            for h in helpers {
-                if let Some(found) = project.method_in_mro(class, &h) {
-                    queue.push(found);
-                }
-            }
+        });
+        if !names.is_empty() {
+            let how = match owner {
+                Some(c) => format!("{}.{} reads a cookie", project.class(c).def.name, def.name),
+                None => format!("{}() reads a cookie", def.name),
+            };
+            return Some(CookieAuth { how, names });
+        }
+        for n in next.into_iter().rev() {
+            queue.insert(0, n);
         }
     }
     None
+}
+
+/// A cookie's name: a string literal, or a module-level constant holding one.
+fn cookie_name(project: &Project, file: FileId, e: &Expr) -> Option<String> {
+    if let Some(s) = str_lit(e) {
+        return Some(s);
+    }
+    let Expr::Name(n) = e else { return None };
+    match project.module_binding(file, n.id.as_str(), 0).val {
+        Val::Str(s) => Some(s),
+        _ => None,
+    }
 }
 
 /// Whether a function body reads the current user (`self.current_user`,
@@ -398,7 +441,8 @@ enum Verdict {
 
 fn judge(project: &Project, class: ClassId, writes: &CookieWrites) -> Verdict {
     let (acting, any) = mutating_methods(project, class);
-    match (acting, cookie_auth(project, class)) {
+    let method = acting.as_ref().map(|(_, def)| *def);
+    match (acting, cookie_auth(project, class, method)) {
         (Some((label, def)), Some(auth)) if !own_origin_check(project, class, def) => {
             let writes = cookie_writes(project, writes);
             match same_site(writes, &auth, def.name.as_str() == "get") {
@@ -422,10 +466,34 @@ fn judge(project: &Project, class: ClassId, writes: &CookieWrites) -> Verdict {
 
 pub fn check(project: &Project, app: &AppSite, hits: &mut Vec<Hit>) {
     let setting = app.settings.iter().find(|(k, _)| k == "xsrf_cookies");
-    let state = match setting {
+    // What the setting is, and how much an exposure found with it weighs: a setting decided
+    // at run time only ever gives a finding when the routes prove an exposure.
+    let (state, weight, decided) = match setting.map(|(_, v)| v.truth()) {
         None if !app.complete => return,
-        None => "not set",
-        Some((_, v)) if v.truth() == Truth::False => "false",
+        None => ("not set".to_string(), RULE.severity, true),
+        Some(Truth::False) => ("false".to_string(), RULE.severity, true),
+        Some(Truth::Env {
+            var,
+            when_unset: false,
+            condition,
+        }) => (
+            format!("false unless the environment sets ${var} (`{condition}`)"),
+            RULE.severity,
+            false,
+        ),
+        Some(Truth::Depends(condition)) => (
+            format!("decided by `{condition}`, which the analysis cannot decide; when it is off,"),
+            Severity::Low,
+            false,
+        ),
+        Some(Truth::Unknown) => match setting.map(|(_, v)| &v.val) {
+            Some(Val::Opaque(_)) | None => return,
+            Some(_) => (
+                "set to a value the analysis cannot read; when it is off,".to_string(),
+                Severity::Low,
+                false,
+            ),
+        },
         Some(_) => return,
     };
     let step = app_step(app);
@@ -459,10 +527,16 @@ pub fn check(project: &Project, app: &AppSite, hits: &mut Vec<Hit>) {
         }
     }
     let unknown_note = (!unknown.is_empty()).then(|| unfollowed_note(&unknown));
+    if !decided && exposed.is_none() {
+        return;
+    }
     let (severity, mut message, mut trace) = match (exposed, unauthenticated) {
         (Some((method, how, at)), _) => (
-            RULE.severity,
-            format!("`xsrf_cookies` is {state} but {method} accepts cookie-authenticated state-changing requests ({how}): any site a logged-in user visits can submit them"),
+            weight,
+            format!(
+                "`xsrf_cookies` is {state}{} {method} accepts cookie-authenticated state-changing requests ({how}): any site a logged-in user visits can submit them",
+                if state.ends_with(',') { "" } else { " but" }
+            ),
             vec![at],
         ),
         (None, _) if same_site_only.is_some() => (
