@@ -52,9 +52,15 @@ impl<'a> Project<'a> {
     /// outside the repository are left out. When the hierarchy has no C3 order (Python
     /// would refuse to create the class) or is cyclic, depth-first order, each class once.
     pub fn mro(&self, class: ClassId) -> Vec<ClassId> {
-        let mut memo: HashMap<ClassId, Option<Vec<ClassId>>> = HashMap::new();
-        self.c3(class, &mut memo, 0)
-            .unwrap_or_else(|| self.depth_first(class))
+        let compute = || {
+            let mut memo: HashMap<ClassId, Option<Vec<ClassId>>> = HashMap::new();
+            self.c3(class, &mut memo, 0)
+                .unwrap_or_else(|| self.depth_first(class))
+        };
+        match self.mro_cache.get(class.0) {
+            Some(cell) => cell.get_or_init(compute).clone(),
+            None => compute(),
+        }
     }
 
     fn c3(

@@ -145,6 +145,8 @@ pub struct Project<'a> {
     pub(crate) data_files: std::sync::Mutex<DataFileCache>,
     /// The statements that change each name, for every scope body of every file.
     pub(crate) bindings: crate::bindings::ScopeBindings<'a>,
+    /// Each class's resolution order, computed once (see [`crate::classes`]).
+    pub(crate) mro_cache: Vec<std::sync::OnceLock<Vec<ClassId>>>,
 }
 
 type DataFileCache = HashMap<(std::path::PathBuf, crate::data_files::DataFormat), Option<Tracked>>;
@@ -207,8 +209,10 @@ impl<'a> Project<'a> {
                 .unwrap_or_default(),
             data_files: Default::default(),
             bindings: crate::bindings::ScopeBindings::of(files),
+            mro_cache: Vec::new(),
         };
         p.collect_classes();
+        p.mro_cache = (0..p.classes.len()).map(|_| Default::default()).collect();
         p.app_classes = p
             .subclasses_of(APPLICATION)
             .into_iter()
@@ -285,12 +289,20 @@ impl<'a> Project<'a> {
     }
 
     /// Every call of every file, in file order.
-    pub(crate) fn each_call(&self, f: &mut dyn FnMut(&'a ast::ExprCall)) {
-        for scan in &self.scans {
+    pub(crate) fn each_call(&self, f: &mut dyn FnMut(FileId, &'a ast::ExprCall)) {
+        for (i, scan) in self.scans.iter().enumerate() {
             for raw in &scan.calls {
-                f(raw.call);
+                f(FileId(i), raw.call);
             }
         }
+    }
+
+    /// Each file's `<expr>.settings["key"] = value` statements.
+    pub(crate) fn settings_writes(
+        &self,
+        file: FileId,
+    ) -> impl Iterator<Item = &'a ast::StmtAssign> + '_ {
+        self.scans[file].settings_writes.iter().map(|(a, _)| *a)
     }
 
     pub(crate) fn callers_of(&self, name: &str) -> &[CallRef<'a>] {

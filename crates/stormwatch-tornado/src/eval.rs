@@ -18,7 +18,6 @@ use ruff_python_ast::{self as ast, CmpOp, Expr, Stmt};
 use ruff_text_size::Ranged;
 
 use crate::engine::Project;
-use crate::routes::spliced;
 use crate::value::{convert, literal_eq, EnvTest, Step, Tracked, Truth, Val};
 use crate::walk::{for_each_stmt, is_name, short, str_lit, text_of, Condition};
 
@@ -284,7 +283,7 @@ impl<'a> Project<'a> {
                         match sub(&s.value).val {
                             Val::List(inner) => out.extend(inner),
                             // Zero or more elements nobody can name: kept as such.
-                            _ => out.push(spliced(self.step(file, x, short(text_of(f, x))))),
+                            _ => out.push(self.spliced_from(file, x)),
                         }
                     } else {
                         out.push(sub(x));
@@ -294,27 +293,16 @@ impl<'a> Project<'a> {
             }
             Expr::BinOp(b) if matches!(b.op, ast::Operator::Add | ast::Operator::BitOr) => {
                 let (l, r) = (sub(&b.left), sub(&b.right));
-                let add = matches!(b.op, ast::Operator::Add);
-                // A list plus something unknown is that list with an unknown part spliced in.
-                let splice = |x: &'a Expr| vec![spliced(self.step(file, x, short(text_of(f, x))))];
                 match (l.val, r.val) {
-                    (Val::List(mut a), Val::List(b2)) if add => {
-                        a.extend(b2);
-                        Tracked::new(Val::List(a), here(&short(text_of(f, e))))
-                    }
-                    (Val::List(mut a), Val::Unknown | Val::Opaque(_)) if add => {
-                        a.extend(splice(&b.right));
-                        Tracked::new(Val::List(a), here(&short(text_of(f, e))))
-                    }
-                    (Val::Unknown | Val::Opaque(_), Val::List(b2)) if add => {
-                        let mut a = splice(&b.left);
-                        a.extend(b2);
-                        Tracked::new(Val::List(a), here(&short(text_of(f, e))))
-                    }
                     (Val::Dict(mut a), Val::Dict(b2)) if matches!(b.op, ast::Operator::BitOr) => {
                         merge(&mut a, b2);
                         Tracked::new(Val::Dict(a), here(&short(text_of(f, e))))
                     }
+                    (l, r) if matches!(b.op, ast::Operator::Add) => self
+                        .list_sum(file, b, l, r)
+                        .map_or_else(Tracked::unknown, |a| {
+                            Tracked::new(Val::List(a), here(&short(text_of(f, e))))
+                        }),
                     _ => Tracked::unknown(),
                 }
             }
@@ -1417,11 +1405,7 @@ impl<'a> Project<'a> {
                                 Some(self.extend_list(file, current.take(), items, stmt, name));
                         }
                         (ast::Operator::Add, Val::Unknown | Val::Opaque(_)) => {
-                            let items = vec![spliced(self.step(
-                                file,
-                                &*a.value,
-                                short(text_of(f, &*a.value)),
-                            ))];
+                            let items = vec![self.spliced_from(file, &a.value)];
                             current =
                                 Some(self.extend_list(file, current.take(), items, stmt, name));
                         }
@@ -1490,7 +1474,7 @@ impl<'a> Project<'a> {
                                     chain: v.chain,
                                 }],
                                 (_, Val::List(items)) => items,
-                                _ => vec![spliced(self.step(file, arg, short(text_of(f, arg))))],
+                                _ => vec![self.spliced_from(file, arg)],
                             };
                             current =
                                 Some(self.extend_list(file, current.take(), items, stmt, name));
@@ -1513,30 +1497,6 @@ impl<'a> Project<'a> {
             return None;
         }
         current
-    }
-
-    fn extend_list(
-        &self,
-        file: FileId,
-        current: Option<Tracked>,
-        items: Vec<Tracked>,
-        stmt: &Stmt,
-        name: &str,
-    ) -> Tracked {
-        let step = self.step(file, stmt, format!("{name} extended"));
-        match current.map(|c| c.val) {
-            Some(Val::List(mut list)) => {
-                list.extend(items);
-                Tracked::new(Val::List(list), step)
-            }
-            // A list the analysis cannot read, extended: what it held, then the new items.
-            None | Some(Val::Unknown | Val::Opaque(_)) => {
-                let mut list = vec![spliced(self.step(file, stmt, name.to_string()))];
-                list.extend(items);
-                Tracked::new(Val::List(list), step)
-            }
-            _ => Tracked::unknown(),
-        }
     }
 
     fn eval_compare(

@@ -8,9 +8,10 @@ use ruff_python_ast::visitor::{self, Visitor};
 use ruff_python_ast::{self as ast, Expr, Stmt};
 use ruff_text_size::Ranged;
 
-use crate::engine::Project;
+use crate::engine::{FileId, Project};
 use crate::source::PyFile;
 use crate::value::{Step, Tracked, Val};
+use crate::walk::short;
 
 /// A route of an application: the handler class it sends requests to.
 #[derive(Debug, Clone)]
@@ -70,6 +71,64 @@ impl<'a> Project<'a> {
         let mut out = RouteTable::default();
         self.table_into(table, at, &mut out, 0);
         out
+    }
+
+    /// A list element standing for what the code `e` splices into a list.
+    pub(crate) fn spliced_from(&self, file: FileId, e: &Expr) -> Tracked {
+        spliced(self.step(file, e, short(self.text(file, e))))
+    }
+
+    /// `left + right` as lists: both lists, or a list and a part the analysis cannot read
+    /// (spliced in where it stands).
+    pub(crate) fn list_sum(
+        &self,
+        file: FileId,
+        b: &ast::ExprBinOp,
+        left: Val,
+        right: Val,
+    ) -> Option<Vec<Tracked>> {
+        let unknown = |v: &Val| matches!(v, Val::Unknown | Val::Opaque(_));
+        match (left, right) {
+            (Val::List(mut a), Val::List(b2)) => {
+                a.extend(b2);
+                Some(a)
+            }
+            (Val::List(mut a), r) if unknown(&r) => {
+                a.push(self.spliced_from(file, &b.right));
+                Some(a)
+            }
+            (l, Val::List(b2)) if unknown(&l) => {
+                let mut a = vec![self.spliced_from(file, &b.left)];
+                a.extend(b2);
+                Some(a)
+            }
+            _ => None,
+        }
+    }
+
+    /// `name.append(...)`/`.extend(...)`/`+= ...`: the list with `items` added.
+    pub(crate) fn extend_list(
+        &self,
+        file: FileId,
+        current: Option<Tracked>,
+        items: Vec<Tracked>,
+        stmt: &Stmt,
+        name: &str,
+    ) -> Tracked {
+        let step = self.step(file, stmt, format!("{name} extended"));
+        match current.map(|c| c.val) {
+            Some(Val::List(mut list)) => {
+                list.extend(items);
+                Tracked::new(Val::List(list), step)
+            }
+            // A list the analysis cannot read, extended: what it held, then the new items.
+            None | Some(Val::Unknown | Val::Opaque(_)) => {
+                let mut list = vec![spliced(self.step(file, stmt, name.to_string()))];
+                list.extend(items);
+                Tracked::new(Val::List(list), step)
+            }
+            _ => Tracked::unknown(),
+        }
     }
 
     fn table_into(&self, table: &Tracked, at: &Step, out: &mut RouteTable, depth: usize) {

@@ -166,7 +166,7 @@ fn tw007_write_error() {
 fn tw008_xsrf() {
     let found = check("TW008");
     let positives = found.iter().take_while(|l| !l.starts_with("--")).count();
-    assert_eq!(positives, 11, "{found:#?}");
+    assert_eq!(positives, 12, "{found:#?}");
     insta::assert_snapshot!(found.join("\n"));
 }
 
@@ -176,6 +176,15 @@ fn tw008_xsrf_across_modules() {
     let found = check_in("TW008", &fixtures().join("rules/TW008/modules"));
     let positives = found.iter().take_while(|l| !l.starts_with("--")).count();
     assert_eq!(positives, 2, "{found:#?}");
+    insta::assert_snapshot!(found.join("\n"));
+}
+
+/// `xsrf_cookies` written into the settings after construction, in another module.
+#[test]
+fn tw008_xsrf_set_after_construction() {
+    let found = check_in("TW008", &fixtures().join("rules/TW008/late"));
+    let positives = found.iter().take_while(|l| !l.starts_with("--")).count();
+    assert_eq!(positives, 1, "{found:#?}");
     insta::assert_snapshot!(found.join("\n"));
 }
 
