@@ -52,13 +52,7 @@ impl<T> std::ops::Index<ClassId> for Vec<T> {
     }
 }
 
-/// A route of an application: the handler class it sends requests to.
-#[derive(Debug, Clone)]
-pub struct Route {
-    /// The handler's dotted name (`app.handlers.LoginHandler`).
-    pub handler: String,
-    pub step: Step,
-}
+pub use crate::routes::RouteTable;
 
 /// One place where settings reach an `Application`.
 pub struct AppSite {
@@ -72,9 +66,9 @@ pub struct AppSite {
     /// Whether every setting could be followed: `**unknown`, settings changed after
     /// construction in ways the analysis cannot read, make "not set" unknowable.
     pub complete: bool,
-    /// The route table, when it could be followed (the positional `handlers`, `url()`,
+    /// The route table as far as it could be followed (the positional `handlers`, `url()`,
     /// `URLSpec`, `Rule`, lists built up and imported, and `add_handlers` in the same file).
-    pub routes: Option<Vec<Route>>,
+    pub routes: RouteTable,
 }
 
 /// Any other call, for the rules that look at calls (`tornado.autoreload.start()`,
@@ -159,6 +153,8 @@ pub struct Project<'a> {
     pub(crate) env_defaults: HashMap<String, Vec<CallRef<'a>>>,
     /// The statements that change each name, for every scope body of every file.
     pub(crate) bindings: crate::bindings::ScopeBindings<'a>,
+    /// Each class's resolution order, computed once (see [`crate::classes`]).
+    pub(crate) mro_cache: Vec<std::sync::OnceLock<Vec<ClassId>>>,
 }
 
 type DataFileCache = HashMap<(std::path::PathBuf, crate::data_files::DataFormat), Option<Tracked>>;
@@ -225,8 +221,10 @@ impl<'a> Project<'a> {
             env_defaults: HashMap::new(),
             init_calls: HashMap::new(),
             bindings: crate::bindings::ScopeBindings::of(files),
+            mro_cache: Vec::new(),
         };
         p.collect_classes();
+        p.mro_cache = (0..p.classes.len()).map(|_| Default::default()).collect();
         p.app_classes = p
             .subclasses_of(APPLICATION)
             .into_iter()
@@ -321,6 +319,23 @@ impl<'a> Project<'a> {
         self.callers = callers;
     }
 
+    /// Every call of every file, in file order.
+    pub(crate) fn each_call(&self, f: &mut dyn FnMut(FileId, &'a ast::ExprCall)) {
+        for (i, scan) in self.scans.iter().enumerate() {
+            for raw in &scan.calls {
+                f(FileId(i), raw.call);
+            }
+        }
+    }
+
+    /// Each file's `<expr>.settings["key"] = value` statements.
+    pub(crate) fn settings_writes(
+        &self,
+        file: FileId,
+    ) -> impl Iterator<Item = &'a ast::StmtAssign> + '_ {
+        self.scans[file].settings_writes.iter().map(|(a, _)| *a)
+    }
+
     pub(crate) fn callers_of(&self, name: &str) -> &[CallRef<'a>] {
         self.callers.get(name).map(Vec::as_slice).unwrap_or(&[])
     }
@@ -336,44 +351,6 @@ impl<'a> Project<'a> {
 
     pub fn class_index(&self, qualified: &str) -> Option<ClassId> {
         self.class_index.get(qualified).copied()
-    }
-
-    /// The class itself, then its repository bases, depth first (each once).
-    pub fn mro(&self, class: ClassId) -> Vec<ClassId> {
-        let mut out = vec![class];
-        let mut i = 0;
-        while i < out.len() && out.len() < 64 {
-            for b in &self.classes[out[i]].bases {
-                if let Some(&c) = self.class_index.get(b.as_str()) {
-                    if !out.contains(&c) {
-                        out.push(c);
-                    }
-                }
-            }
-            i += 1;
-        }
-        out
-    }
-
-    /// A method by name, from the class or its repository bases.
-    pub fn method_in_mro(
-        &self,
-        class: ClassId,
-        name: &str,
-    ) -> Option<(ClassId, &'a ast::StmtFunctionDef)> {
-        self.mro(class).into_iter().find_map(|c| {
-            self.classes[c].def.body.iter().find_map(|s| match s {
-                Stmt::FunctionDef(f) if f.name.as_str() == name => Some((c, f)),
-                _ => None,
-            })
-        })
-    }
-
-    /// Whether a class derives from `base` (a dotted name) through repository classes.
-    pub fn derives_from(&self, class: ClassId, base: &str) -> bool {
-        self.mro(class)
-            .into_iter()
-            .any(|c| self.classes[c].bases.iter().any(|b| b == base))
     }
 
     /// Classes that derive, directly or through classes of the repository, from `base`.

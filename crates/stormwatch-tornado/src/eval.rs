@@ -267,7 +267,8 @@ impl<'a> Project<'a> {
                     if let Expr::Starred(s) = x {
                         match sub(&s.value).val {
                             Val::List(inner) => out.extend(inner),
-                            _ => return Tracked::unknown(),
+                            // Zero or more elements nobody can name: kept as such.
+                            _ => out.push(self.spliced_from(file, x)),
                         }
                     } else {
                         out.push(sub(x));
@@ -278,14 +279,15 @@ impl<'a> Project<'a> {
             Expr::BinOp(b) if matches!(b.op, ast::Operator::Add | ast::Operator::BitOr) => {
                 let (l, r) = (sub(&b.left), sub(&b.right));
                 match (l.val, r.val) {
-                    (Val::List(mut a), Val::List(b2)) if matches!(b.op, ast::Operator::Add) => {
-                        a.extend(b2);
-                        Tracked::new(Val::List(a), here(&short(text_of(f, e))))
-                    }
                     (Val::Dict(mut a), Val::Dict(b2)) if matches!(b.op, ast::Operator::BitOr) => {
                         merge(&mut a, b2);
                         Tracked::new(Val::Dict(a), here(&short(text_of(f, e))))
                     }
+                    (l, r) if matches!(b.op, ast::Operator::Add) => self
+                        .list_sum(file, b, l, r)
+                        .map_or_else(Tracked::unknown, |a| {
+                            Tracked::new(Val::List(a), here(&short(text_of(f, e))))
+                        }),
                     _ => Tracked::unknown(),
                 }
             }
@@ -520,6 +522,13 @@ impl<'a> Project<'a> {
                         _ => "json",
                     };
                     return map_str(sub(a), method).via(here);
+                }
+            }
+            // A copy of a sequence holds its elements.
+            "list" | "tuple" if args.args.len() == 1 && args.keywords.is_empty() => {
+                let v = sub(&args.args[0]);
+                if matches!(v.val, Val::List(_)) {
+                    return v.via(here);
                 }
             }
             "tornado.web.url"
@@ -1400,6 +1409,11 @@ impl<'a> Project<'a> {
                             current =
                                 Some(self.extend_list(file, current.take(), items, stmt, name));
                         }
+                        (ast::Operator::Add, Val::Unknown | Val::Opaque(_)) => {
+                            let items = vec![self.spliced_from(file, &a.value)];
+                            current =
+                                Some(self.extend_list(file, current.take(), items, stmt, name));
+                        }
                         _ => current = Some(Tracked::unknown()),
                     }
                     continue;
@@ -1465,10 +1479,7 @@ impl<'a> Project<'a> {
                                     chain: v.chain,
                                 }],
                                 (_, Val::List(items)) => items,
-                                _ => {
-                                    current = Some(Tracked::unknown());
-                                    continue;
-                                }
+                                _ => vec![self.spliced_from(file, arg)],
                             };
                             current =
                                 Some(self.extend_list(file, current.take(), items, stmt, name));
@@ -1491,26 +1502,6 @@ impl<'a> Project<'a> {
             return None;
         }
         current
-    }
-
-    fn extend_list(
-        &self,
-        file: FileId,
-        current: Option<Tracked>,
-        items: Vec<Tracked>,
-        stmt: &Stmt,
-        name: &str,
-    ) -> Tracked {
-        match current.map(|c| c.val) {
-            Some(Val::List(mut list)) => {
-                list.extend(items);
-                Tracked::new(
-                    Val::List(list),
-                    self.step(file, stmt, format!("{name} extended")),
-                )
-            }
-            _ => Tracked::unknown(),
-        }
     }
 
     fn eval_compare(

@@ -8,11 +8,12 @@ use ruff_text_size::Ranged;
 
 use rayon::prelude::*;
 
-use crate::call_args::{Passed, Signature};
-use crate::engine::{last_name, AppSite, CallSite, ClassId, FileId, Project, Route, APPLICATION};
+use crate::call_args::{Arg, Passed, Signature};
+use crate::engine::{last_name, AppSite, CallSite, ClassId, FileId, Project, APPLICATION};
 use crate::eval::{merge, Scope};
+use crate::routes::RouteTable;
 use crate::value::{Step, Tracked, Val};
-use crate::walk::{str_lit, Context};
+use crate::walk::{self, str_lit, Context};
 
 impl<'a> Project<'a> {
     /// Every settings site and every other call in the project.
@@ -91,7 +92,10 @@ impl<'a> Project<'a> {
         let (mut apps, mut calls) = (Vec::new(), Vec::with_capacity(self.scans[file].calls.len()));
         // Routes added with `add_handlers` and settings written after construction, given
         // to the applications of the same file.
-        let mut added_routes: Vec<Tracked> = Vec::new();
+        let mut added_routes: Vec<(Tracked, Step, &'a Expr)> = Vec::new();
+        // Each Application call once, and for each application made, its call's index.
+        let mut app_calls: Vec<&'a ast::ExprCall> = Vec::new();
+        let mut app_call_of: Vec<usize> = Vec::new();
         let mut late_settings: Vec<(String, Tracked)> = Vec::new();
         let mut late_open = false;
         for raw in &self.scans[file].calls {
@@ -103,15 +107,21 @@ impl<'a> Project<'a> {
             };
             let at = call.range().start().to_usize();
             if let Some(skip) = self.is_app_call(file, call, ctx) {
-                apps.extend(self.app_sites(file, call, scope, skip));
+                let made = self.app_sites(file, call, scope, skip);
+                app_call_of.extend(std::iter::repeat_n(app_calls.len(), made.len()));
+                app_calls.push(call);
+                apps.extend(made);
                 continue;
             }
             let Some(qual) = self.qualify(file, &call.func) else {
                 continue;
             };
             if qual.ends_with(".add_handlers") {
-                if let Some(routes) = call.arguments.args.get(1) {
-                    added_routes.push(self.eval(file, routes, scope, at, 0));
+                // `add_handlers(host_pattern, host_handlers)`, also by keyword.
+                let routes = call.arguments.find_argument_value("host_handlers", 1);
+                if let (Some(routes), Expr::Attribute(a)) = (routes, &*call.func) {
+                    let step = self.step(file, routes, walk::short(self.text(file, routes)));
+                    added_routes.push((self.eval(file, routes, scope, at, 0), step, &a.value));
                 }
             } else if qual.ends_with(".settings.update") && !qual.starts_with("self.settings") {
                 for arg in call.arguments.args.iter() {
@@ -164,10 +174,17 @@ impl<'a> Project<'a> {
             for app in &mut apps {
                 merge(&mut app.settings, late_settings.clone());
                 app.complete &= !late_open;
-                for r in &added_routes {
-                    match (&mut app.routes, self.routes_of(file, r)) {
-                        (Some(list), Some(more)) => list.extend(more),
-                        (routes, _) => *routes = None,
+            }
+            let bound = crate::routes::bound_names(&self.files[file], &app_calls);
+            for (r, step, receiver) in &added_routes {
+                let table = self.routes_of(r, step);
+                // The application the receiver names (`app = Application(...)` then
+                // `app.add_handlers(...)`), else every application of the file.
+                let receiver = self.text(file, *receiver);
+                let named = bound.iter().any(|b| b.as_deref() == Some(receiver));
+                for (app, &c) in apps.iter_mut().zip(&app_call_of) {
+                    if !named || bound[c].as_deref() == Some(receiver) {
+                        app.routes.extend(table.clone());
                     }
                 }
             }
@@ -244,11 +261,20 @@ impl<'a> Project<'a> {
         let routes = match signature.bind(&args, "handlers") {
             Some(Passed::Arg(a)) => {
                 let v = self.arg_value(file, &a, scope, at, 0);
-                self.routes_of(file, &v)
+                let step = match &a {
+                    Arg::Expr(e) => self.step(file, *e, walk::short(self.text(file, *e))),
+                    Arg::Value(_) => site_step.clone(),
+                };
+                self.routes_of(&v, &step)
             }
             // `Application()` with routes added later (`add_handlers`) or none.
-            Some(Passed::Default(_)) if !partial => Some(Vec::new()),
-            _ => None,
+            Some(Passed::Default(_)) if !partial => RouteTable::default(),
+            _ if partial => RouteTable::unknown(
+                site_step.clone(),
+                "routes given where the partial application is called",
+            ),
+            // `*args` or `**kwargs` the analysis cannot read may carry the routes.
+            _ => RouteTable::unknown(site_step.clone(), "*args/**kwargs"),
         };
         AppSite {
             file,
@@ -259,38 +285,5 @@ impl<'a> Project<'a> {
             complete,
             routes,
         }
-    }
-
-    /// The handlers of a route table value, or `None` when any entry cannot be read.
-    fn routes_of(&self, file: FileId, table: &Tracked) -> Option<Vec<Route>> {
-        let Val::List(entries) = &table.val else {
-            return None;
-        };
-        let mut out = Vec::new();
-        for entry in entries {
-            let Val::List(parts) = &entry.val else {
-                return None;
-            };
-            match parts.get(1).map(|p| &p.val) {
-                Some(Val::Ref(q)) => out.push(Route {
-                    handler: q.clone(),
-                    step: entry
-                        .chain
-                        .last()
-                        .or(table.chain.last())
-                        .cloned()
-                        .unwrap_or_else(|| Step {
-                            file: self.files[file].path.clone(),
-                            line: 0,
-                            column: 0,
-                            note: String::new(),
-                        }),
-                }),
-                // A nested router or application: its own routes are judged on their own.
-                Some(Val::List(_)) => {}
-                _ => return None,
-            }
-        }
-        Some(out)
     }
 }

@@ -175,6 +175,7 @@ pub fn plain_truth(v: &Val) -> Option<bool> {
         Val::Int(i) => Some(*i != 0),
         Val::None => Some(false),
         Val::Dict(d) => Some(!d.is_empty()),
+        Val::List(l) if l.iter().all(crate::routes::is_spliced) && !l.is_empty() => None,
         Val::List(l) => Some(!l.is_empty()),
         _ => None,
     }
@@ -239,6 +240,10 @@ impl Tracked {
             Val::Int(i) => Truth::from(*i != 0),
             Val::None => Truth::False,
             Val::Dict(d) => Truth::from(!d.is_empty()),
+            // Elements spliced in from unknown lists may be none at all.
+            Val::List(l) if l.iter().all(crate::routes::is_spliced) && !l.is_empty() => {
+                Truth::Unknown
+            }
             Val::List(l) => Truth::from(!l.is_empty()),
             Val::Ref(_) | Val::Object { .. } => Truth::Unknown,
             Val::Env {

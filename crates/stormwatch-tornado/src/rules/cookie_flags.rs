@@ -45,6 +45,8 @@ Without `secure`, the cookie is also sent over plain HTTP and can be captured; w
 ## Example
 
 ```python
+import tornado.web
+
 class Login(tornado.web.RequestHandler):
     def post(self):
         user = self.check_password(self.get_argument("username"), self.get_argument("password"))

@@ -33,6 +33,8 @@ brute-forced.
 ## Example
 
 ```python
+from tornado.web import Application
+
 app = Application(handlers, cookie_secret="change-me")
 ```
 

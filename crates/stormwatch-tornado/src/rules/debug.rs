@@ -34,6 +34,8 @@ and internals to anyone who can trigger an error.
 ## Example
 
 ```python
+import tornado.web
+
 settings = {"debug": True, "cookie_secret": SECRET}
 app = tornado.web.Application(handlers, **settings)
 ```

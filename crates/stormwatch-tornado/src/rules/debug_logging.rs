@@ -41,6 +41,8 @@ data.
 ## Example
 
 ```python
+import logging
+
 logging.basicConfig(level=logging.DEBUG)
 ```
 

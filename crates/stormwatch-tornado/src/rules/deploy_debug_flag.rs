@@ -37,7 +37,18 @@ process is started with the flag.
 ## Example
 
 ```dockerfile
+# Dockerfile
 CMD ["python", "-m", "app.server", "--debug"]
+```
+
+```python
+# app/server.py
+import tornado.web
+from tornado.options import define, options, parse_command_line
+
+define("debug", default=False, type=bool)
+parse_command_line()
+app = tornado.web.Application(handlers, debug=options.debug)
 ```
 
 ## Fix

@@ -26,7 +26,16 @@ headers and bodies.
 ## Example
 
 ```ini
+# deploy/app.service
+[Service]
 ExecStart=/srv/app/venv/bin/python -m app.server --logging=debug
+```
+
+```python
+# app/server.py
+from tornado.options import parse_command_line
+
+parse_command_line()
 ```
 
 ## Fix

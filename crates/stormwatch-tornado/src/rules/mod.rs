@@ -106,6 +106,7 @@ pub mod static_hash_cache;
 pub mod write_error;
 pub mod xheaders;
 pub mod xsrf;
+mod xsrf_handlers;
 
 pub use stormwatch_findings::RuleInfo;
 

@@ -44,6 +44,10 @@ error shows source paths, code and local values to the client.
 ## Example
 
 ```python
+import traceback
+
+import tornado.web
+
 class BaseHandler(tornado.web.RequestHandler):
     def write_error(self, status_code, **kwargs):
         self.finish({"error": traceback.format_exc()})
