@@ -192,9 +192,9 @@ impl<'a> Project<'a> {
         (apps, calls)
     }
 
-    /// The applications a settings site makes. In an `__init__` (a subclass passing on what
-    /// it was constructed with), one per construction, each with the parameters that call
-    /// binds and placed where it is; elsewhere, one.
+    /// The applications a settings site makes. In an Application subclass's `__init__`
+    /// (passing on what it was constructed with), one per construction, each with the
+    /// parameters that call binds and placed where it is; elsewhere, one.
     fn app_sites(
         &self,
         file: FileId,
@@ -202,8 +202,15 @@ impl<'a> Project<'a> {
         scope: Scope<'a>,
         skip: usize,
     ) -> Vec<AppSite> {
+        // Only an Application subclass's own `__init__` is constructed as the application;
+        // another class that builds one keeps it where `Application(...)` is.
+        let is_app_class = scope
+            .class
+            .and_then(|c| self.class_of_def(c))
+            .is_some_and(|c| self.app_classes.contains(&self.class(c).qualified));
         let init = scope.function.filter(|d| {
-            d.name.as_str() == "__init__"
+            is_app_class
+                && d.name.as_str() == "__init__"
                 && self.def_kind(file, d, scope.class) == crate::calls::DefKind::Method
         });
         let Some(def) = init else {
