@@ -9,6 +9,34 @@ struct Stage {
     cmd: Option<(Vec<String>, usize)>,
     entrypoint: Option<(Vec<String>, usize)>,
     workdir: Option<String>,
+    /// `COPY`/`ADD` from the build context: (source, absolute destination).
+    copies: Vec<(String, String)>,
+}
+
+/// `COPY [--chown=..] src... dest` from the build context (not `--from` another stage or an
+/// image, not a URL), with the destination made absolute against `WORKDIR`.
+fn copies(rest: &str, workdir: Option<&str>) -> Vec<(String, String)> {
+    let words = instruction_args(rest);
+    if words.iter().any(|w| w.starts_with("--from")) {
+        return Vec::new();
+    }
+    let paths: Vec<&String> = words.iter().filter(|w| !w.starts_with("--")).collect();
+    let Some((dest, sources)) = paths.split_last() else {
+        return Vec::new();
+    };
+    let dest = if dest.starts_with('/') {
+        dest.to_string()
+    } else {
+        match workdir {
+            Some(w) => format!("{}/{}", w.trim_end_matches('/'), dest),
+            None => format!("/{dest}"),
+        }
+    };
+    sources
+        .iter()
+        .filter(|s| !s.contains("://"))
+        .map(|s| (s.to_string(), dest.clone()))
+        .collect()
 }
 
 /// Exec form (`["python", "app.py"]`) or shell form.
@@ -59,7 +87,20 @@ pub(crate) fn read(r: &mut Reader, text: &str) {
                     current.env.push((k.to_string(), v.to_string(), line));
                 }
             }
-            "WORKDIR" => current.workdir = Some(rest.trim().to_string()),
+            "WORKDIR" => {
+                // A relative WORKDIR is relative to the previous one.
+                let dir = rest.trim();
+                current.workdir = Some(match &current.workdir {
+                    Some(prev) if !dir.starts_with('/') => {
+                        format!("{}/{dir}", prev.trim_end_matches('/'))
+                    }
+                    _ => dir.to_string(),
+                });
+            }
+            "COPY" | "ADD" => {
+                let found = copies(rest, current.workdir.as_deref());
+                current.copies.extend(found);
+            }
             "CMD" => current.cmd = Some((instruction_args(rest), line)),
             "ENTRYPOINT" => {
                 current.entrypoint = Some((instruction_args(rest), line));
@@ -75,11 +116,17 @@ pub(crate) fn read(r: &mut Reader, text: &str) {
     }
     let workdir = current.workdir.clone();
     let entry = current.entrypoint.clone();
+    let before = r.out.commands.len();
     if let Some((args, line)) = &entry {
         r.command(args.clone(), *line, workdir.clone());
     }
     if let Some((args, line)) = current.cmd {
         let prefix = entry.map(|(a, _)| a).unwrap_or_default();
         r.command_with(prefix, args, line, workdir);
+    }
+    // Where the image's paths come from in the repository, for linking a script the command
+    // starts by its absolute path.
+    for cmd in &mut r.out.commands[before..] {
+        cmd.copies = current.copies.clone();
     }
 }

@@ -4,7 +4,10 @@
 
 use stormwatch_yaml::Node;
 
-use super::{compose::args, Reader};
+use super::{
+    compose::{args, args_with_lines},
+    Reader,
+};
 
 pub(crate) fn read(r: &mut Reader, text: &str) {
     r.yaml(text, |r, doc| walk(r, doc, None));
@@ -33,13 +36,18 @@ fn walk(r: &mut Reader, v: &Node, workdir: Option<&str>) {
             "env" | "extraEnv" | "environment" => env_block(r, child),
             "data" if is_configmap => env_block(r, child),
             "command" if child.as_str().is_some() || child.as_seq().is_some() => {
-                r.command(args(child), child.line, workdir.map(str::to_string));
+                r.command_lines(
+                    Vec::new(),
+                    args_with_lines(child),
+                    child.line,
+                    workdir.map(str::to_string),
+                );
             }
-            // A container's `args` follow its `command`.
+            // A container's `args` follow its `command`; each is reported on its own line.
             "args" if child.as_str().is_some() || child.as_seq().is_some() => {
-                r.command_with(
+                r.command_lines(
                     command.clone(),
-                    args(child),
+                    args_with_lines(child),
                     child.line,
                     workdir.map(str::to_string),
                 );

@@ -79,11 +79,28 @@ pub struct CommandLine {
     pub workdir: Option<String>,
     pub file: PathBuf,
     pub line: usize,
+    /// The line of each of `args` when they are written on lines of their own (a YAML list);
+    /// empty when the whole command is on `line`.
+    pub arg_lines: Vec<usize>,
+    /// Where the repository's files are in the container, in order: Dockerfile `COPY`/`ADD`
+    /// from the build context, compose bind mounts (`./src:/app`): (source relative to the
+    /// file's directory, absolute path in the container).
+    pub copies: Vec<(String, String)>,
     pub stage: Stage,
     pub kind: Kind,
 }
 
 impl CommandLine {
+    /// The line an argument is written on.
+    pub fn line_of(&self, arg: &str) -> usize {
+        self.args
+            .iter()
+            .position(|a| a == arg)
+            .and_then(|i| self.arg_lines.get(i))
+            .copied()
+            .unwrap_or(self.line)
+    }
+
     /// The whole command as the process sees it.
     pub fn full(&self) -> Vec<&str> {
         self.prefix
@@ -305,6 +322,7 @@ pub fn scan(root: &Path) -> Deployment {
         });
         let mut reader = Reader {
             path: &path,
+            text: &text,
             root: &root_real,
             stage,
             kind,
@@ -344,6 +362,8 @@ fn dedupe_env(env: &mut Vec<EnvSetting>) {
 /// What a format reader writes to.
 pub(crate) struct Reader<'a> {
     path: &'a Path,
+    /// The file's text, for the lines of continued commands' arguments.
+    text: &'a str,
     root: &'a Path,
     stage: Stage,
     kind: Kind,
@@ -377,15 +397,33 @@ impl Reader<'_> {
         line: usize,
         workdir: Option<String>,
     ) {
+        self.command_lines(prefix, (args, Vec::new()), line, workdir);
+    }
+
+    /// A command whose arguments may each be on a line of their own (`arg_lines`).
+    fn command_lines(
+        &mut self,
+        prefix: Vec<String>,
+        (args, arg_lines): (Vec<String>, Vec<usize>),
+        line: usize,
+        workdir: Option<String>,
+    ) {
         if args.is_empty() && prefix.is_empty() {
             return;
         }
+        let arg_lines = if arg_lines.len() == args.len() {
+            arg_lines
+        } else {
+            continued_lines(self.text, line, &args)
+        };
         self.out.commands.push(CommandLine {
             args,
             prefix,
             workdir,
             file: self.path.to_path_buf(),
             line,
+            arg_lines,
+            copies: Vec::new(),
             stage: self.stage,
             kind: self.kind,
         });
@@ -491,6 +529,35 @@ fn unquote(s: &str) -> &str {
         }
     }
     s
+}
+
+/// The physical line of each argument of a command written over backslash-continued lines
+/// starting at `first`: each found on or after the previous one's line (a few lines ahead at
+/// most), within the instruction (empty when it is one line).
+fn continued_lines(text: &str, first: usize, args: &[String]) -> Vec<usize> {
+    let mut span: Vec<&str> = Vec::new();
+    for l in text.lines().skip(first.saturating_sub(1)).take(1000) {
+        span.push(l);
+        let t = l.trim();
+        if !t.ends_with('\\') && !t.starts_with(['#', ';']) {
+            break;
+        }
+    }
+    if span.len() <= 1 {
+        return Vec::new();
+    }
+    let mut at = 0;
+    args.iter()
+        .map(|a| {
+            // A few lines ahead at most (comments between continued lines), so that the
+            // search stays linear in the arguments.
+            let window = at..span.len().min(at + 8);
+            if let Some(i) = window.into_iter().find(|&i| span[i].contains(a.as_str())) {
+                at = i;
+            }
+            first + at
+        })
+        .collect()
 }
 
 /// Lines with backslash continuations joined, numbered by their first line. Comment lines

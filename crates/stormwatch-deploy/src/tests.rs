@@ -330,3 +330,56 @@ fn damaged_and_ambiguous_yaml_is_reported_never_dropped_silently() {
     assert_eq!((unread[1].0.as_str(), unread[1].1), ("pod.yaml", 8));
     assert!(unread[1].2.contains("invalid UTF-8"));
 }
+
+#[test]
+fn dockerfile_copies_and_relative_workdir() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    write(
+        p,
+        "Dockerfile",
+        "FROM python:3.12-slim\nWORKDIR /srv\nWORKDIR app\nCOPY --from=build /wheels /wheels\nCOPY --chown=app src/ ./\nADD https://example.com/x.tgz /tmp/\nCMD [\"python\", \"server.py\"]\n",
+    );
+    let d = scan(p);
+    let cmd = &d.commands[0];
+    assert_eq!(cmd.workdir.as_deref(), Some("/srv/app"));
+    assert_eq!(
+        cmd.copies,
+        [("src/".to_string(), "/srv/app/./".to_string())]
+    );
+}
+
+#[test]
+fn kubernetes_args_each_on_their_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    write(
+        p,
+        "deployment.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nspec:\n  containers:\n    - command: [\"python\", \"app.py\"]\n      args:\n        - --port=80\n        - --debug=yes\n",
+    );
+    let d = scan(p);
+    let cmd = d
+        .commands
+        .iter()
+        .find(|c| c.args.iter().any(|a| a == "--debug=yes"))
+        .unwrap();
+    assert_eq!(cmd.line_of("--port=80"), 7);
+    assert_eq!(cmd.line_of("--debug=yes"), 8);
+}
+
+#[test]
+fn continued_command_arguments_keep_their_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    write(
+        p,
+        "Dockerfile",
+        "FROM python:3.12-slim\nCMD python app.py \\\n    --port=80 \\\n    # a comment\n    --debug\n",
+    );
+    let d = scan(p);
+    let cmd = &d.commands[0];
+    assert_eq!(cmd.line_of("app.py"), 2);
+    assert_eq!(cmd.line_of("--port=80"), 3);
+    assert_eq!(cmd.line_of("--debug"), 5);
+}

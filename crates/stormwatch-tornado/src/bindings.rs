@@ -7,7 +7,8 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 
 use rayon::prelude::*;
-use ruff_python_ast::{Expr, Stmt};
+use ruff_python_ast::visitor::{self, Visitor};
+use ruff_python_ast::{self as ast, Expr, Stmt};
 use ruff_text_size::Ranged;
 
 use crate::source::PyFile;
@@ -19,7 +20,13 @@ use crate::walk::{for_each_stmt, is_name, Condition};
 /// than building their index.
 pub(crate) struct ScopeBindings<'a> {
     by_body: HashMap<(usize, usize), Bindings<'a>>,
+    /// The assignment expressions (`(x := v)`) of each statement that has any, by the
+    /// statement's address: in its own expressions (an `if`/`while` test, a call, a
+    /// comprehension), not in the statements nested in it.
+    walrus: Walrus<'a>,
 }
+
+type Walrus<'a> = HashMap<usize, Vec<&'a ast::ExprNamed>>;
 
 /// Statements (nested blocks included) from which a scope body is indexed: walking this many
 /// per lookup stays cheap, and a scope built to make lookups quadratic is far larger.
@@ -27,17 +34,40 @@ const INDEXED_BODY: usize = 512;
 
 impl<'a> ScopeBindings<'a> {
     pub fn of(files: &'a [PyFile]) -> Self {
-        let per_file: Vec<Vec<((usize, usize), Bindings<'a>)>> = files
+        type Indexed<'a> = Vec<((usize, usize), Bindings<'a>)>;
+        let per_file: Vec<(Indexed<'a>, Walrus<'a>)> = files
             .par_iter()
             .map(|f| {
+                let mut walrus = WalrusScan::default();
+                // Most files have none: the text says so without a walk.
+                if f.text.contains(":=") {
+                    walrus.visit_body(&f.ast.body);
+                }
                 let mut out = Vec::new();
-                collect(&f.ast.body, &mut out);
-                out
+                collect(&f.ast.body, &walrus.found, &mut out);
+                (out, walrus.found)
             })
             .collect();
-        Self {
-            by_body: per_file.into_iter().flatten().collect(),
+        let mut by_body = HashMap::new();
+        let mut walrus = HashMap::new();
+        for (bodies, w) in per_file {
+            by_body.extend(bodies);
+            walrus.extend(w);
         }
+        Self { by_body, walrus }
+    }
+
+    /// The `(x := v)` expressions in a statement's own expressions.
+    pub fn walrus_of(&self, stmt: &Stmt) -> &[&'a ast::ExprNamed] {
+        self.walrus
+            .get(&(stmt as *const Stmt as usize))
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+    }
+
+    /// Whether `stmt` replaces `name`'s value whatever it was.
+    pub fn rebinds(&self, stmt: &Stmt, name: &str) -> bool {
+        rebinds(stmt, name, &self.walrus)
     }
 
     /// The events that decide `name`'s value at byte offset `at` of the scope `stmts`: those
@@ -48,8 +78,8 @@ impl<'a> ScopeBindings<'a> {
         }
         let mut events = Vec::new();
         for_each_stmt(stmts, None, &mut |stmt, cond| {
-            if stmt.range().start().to_usize() < at && changes(stmt, name) {
-                if cond.is_none() && rebinds(stmt, name) {
+            if stmt.range().start().to_usize() < at && changes(stmt, name, &self.walrus) {
+                if cond.is_none() && rebinds(stmt, name, &self.walrus) {
                     events.clear();
                 }
                 events.push(Event { stmt, cond });
@@ -63,18 +93,70 @@ fn key(stmts: &[Stmt]) -> (usize, usize) {
     (stmts.as_ptr() as usize, stmts.len())
 }
 
-fn collect<'a>(stmts: &'a [Stmt], out: &mut Vec<((usize, usize), Bindings<'a>)>) {
+fn collect<'a>(
+    stmts: &'a [Stmt],
+    walrus: &Walrus<'a>,
+    out: &mut Vec<((usize, usize), Bindings<'a>)>,
+) {
     let mut count = 0;
     for_each_stmt(stmts, None, &mut |s, _| {
         count += 1;
         match s {
-            Stmt::FunctionDef(d) => collect(&d.body, out),
-            Stmt::ClassDef(c) => collect(&c.body, out),
+            Stmt::FunctionDef(d) => collect(&d.body, walrus, out),
+            Stmt::ClassDef(c) => collect(&c.body, walrus, out),
             _ => {}
         }
     });
     if count > INDEXED_BODY {
-        out.push((key(stmts), Bindings::of(stmts)));
+        out.push((key(stmts), Bindings::of(stmts, walrus)));
+    }
+}
+
+/// Finds the `(x := v)` of every statement, with the innermost statement that holds it.
+#[derive(Default)]
+struct WalrusScan<'a> {
+    current: Option<&'a Stmt>,
+    found: Walrus<'a>,
+}
+
+impl<'a> Visitor<'a> for WalrusScan<'a> {
+    fn visit_stmt(&mut self, stmt: &'a Stmt) {
+        let saved = self.current.replace(stmt);
+        visitor::walk_stmt(self, stmt);
+        self.current = saved;
+    }
+
+    fn visit_expr(&mut self, expr: &'a Expr) {
+        if let (Expr::Named(n), Some(s)) = (expr, self.current) {
+            self.found
+                .entry(s as *const Stmt as usize)
+                .or_default()
+                .push(n);
+        }
+        visitor::walk_expr(self, expr);
+    }
+}
+
+/// The names an assignment target binds: `x`, and each name of `x, (y, *z)`.
+fn target_names<'e>(e: &'e Expr, out: &mut Vec<&'e str>) {
+    match e {
+        Expr::Name(n) => out.push(n.id.as_str()),
+        Expr::Tuple(t) => t.elts.iter().for_each(|x| target_names(x, out)),
+        Expr::List(l) => l.elts.iter().for_each(|x| target_names(x, out)),
+        Expr::Starred(s) => target_names(&s.value, out),
+        _ => {}
+    }
+}
+
+/// Whether an unpacking target (`a, b`, `[a, *b]`) binds `name`.
+fn unpacks(e: &Expr, name: &str) -> bool {
+    match e {
+        Expr::Tuple(_) | Expr::List(_) => {
+            let mut names = Vec::new();
+            target_names(e, &mut names);
+            names.contains(&name)
+        }
+        _ => false,
     }
 }
 
@@ -101,12 +183,12 @@ pub(crate) struct Bindings<'a> {
 }
 
 impl<'a> Bindings<'a> {
-    pub fn of(stmts: &'a [Stmt]) -> Self {
+    pub fn of(stmts: &'a [Stmt], walrus: &Walrus<'a>) -> Self {
         let mut by_name: HashMap<&'a str, NameEvents<'a>> = HashMap::new();
         for_each_stmt(stmts, None, &mut |stmt, cond| {
-            for name in changed_names(stmt) {
+            for name in changed_names(stmt, walrus) {
                 let e = by_name.entry(name).or_default();
-                let resets = cond.is_none() && rebinds(stmt, name);
+                let resets = cond.is_none() && rebinds(stmt, name, walrus);
                 let previous = e.reset.last().copied().flatten();
                 e.reset.push(if resets {
                     Some(e.events.len())
@@ -136,11 +218,19 @@ impl<'a> Bindings<'a> {
 }
 
 /// The names a statement may change, each once, as `Project::binding_from` reads
-/// statements: assigned (`x = `, `x: T = `, `x[k] = `, `x += `), defined (`def x`), or
-/// mutated (`x.update(...)`).
-fn changed_names(stmt: &Stmt) -> Vec<&str> {
+/// statements: assigned (`x = `, `x, y = `, `x: T = `, `x[k] = `, `x += `, `(x := v)`),
+/// defined (`def x`), or mutated (`x.update(...)`).
+fn changed_names<'a>(stmt: &'a Stmt, walrus: &Walrus<'a>) -> Vec<&'a str> {
     let mut names: Vec<&str> = match stmt {
-        Stmt::Assign(a) => a.targets.iter().filter_map(name_of).collect(),
+        Stmt::Assign(a) => {
+            let mut names: Vec<&str> = a.targets.iter().filter_map(name_of).collect();
+            for t in &a.targets {
+                if matches!(t, Expr::Tuple(_) | Expr::List(_)) {
+                    target_names(t, &mut names);
+                }
+            }
+            names
+        }
         Stmt::AnnAssign(a) => name_of(&a.target).into_iter().collect(),
         Stmt::AugAssign(a) => name_of(&a.target).into_iter().collect(),
         Stmt::FunctionDef(d) => vec![d.name.as_str()],
@@ -153,16 +243,22 @@ fn changed_names(stmt: &Stmt) -> Vec<&str> {
         },
         _ => Vec::new(),
     };
+    if let Some(w) = walrus.get(&(stmt as *const Stmt as usize)) {
+        names.extend(w.iter().filter_map(|n| name_of(&n.target)));
+    }
     names.sort_unstable();
     names.dedup();
     names
 }
 
 /// Whether `stmt` may change `name` (see [`changed_names`]), without allocating.
-fn changes(stmt: &Stmt, name: &str) -> bool {
+fn changes(stmt: &Stmt, name: &str, walrus: &Walrus) -> bool {
     let is = |e: &Expr| name_of(e) == Some(name);
+    if walrus_binds(stmt, name, walrus) {
+        return true;
+    }
     match stmt {
-        Stmt::Assign(a) => a.targets.iter().any(is),
+        Stmt::Assign(a) => a.targets.iter().any(|t| is(t) || unpacks(t, name)),
         Stmt::AnnAssign(a) => is(&a.target),
         Stmt::AugAssign(a) => is(&a.target),
         Stmt::FunctionDef(d) => d.name.as_str() == name,
@@ -184,11 +280,23 @@ fn name_of(e: &Expr) -> Option<&str> {
     }
 }
 
-/// Whether `stmt` replaces `name`'s value whatever it was: `name = v`, `name: T = v`,
-/// `def name`.
-fn rebinds(stmt: &Stmt, name: &str) -> bool {
+fn walrus_binds(stmt: &Stmt, name: &str, walrus: &Walrus) -> bool {
+    walrus
+        .get(&(stmt as *const Stmt as usize))
+        .is_some_and(|w| w.iter().any(|n| is_name(&n.target, name)))
+}
+
+/// Whether `stmt` replaces `name`'s value whatever it was: `name = v`, `a, name = v`,
+/// `name: T = v`, `def name`, `(name := v)`.
+fn rebinds(stmt: &Stmt, name: &str, walrus: &Walrus) -> bool {
+    if walrus_binds(stmt, name, walrus) {
+        return true;
+    }
     match stmt {
-        Stmt::Assign(a) => a.targets.iter().any(|t| is_name(t, name)),
+        Stmt::Assign(a) => a
+            .targets
+            .iter()
+            .any(|t| is_name(t, name) || unpacks(t, name)),
         Stmt::AnnAssign(a) => a.value.is_some() && is_name(&a.target, name),
         Stmt::FunctionDef(d) => d.name.as_str() == name,
         _ => false,

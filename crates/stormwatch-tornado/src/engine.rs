@@ -10,7 +10,7 @@ use rayon::prelude::*;
 use ruff_python_ast::{self as ast, Expr, Stmt};
 use ruff_text_size::Ranged;
 
-use crate::eval::{merge, Scope, OPEN};
+use crate::eval::Scope;
 use crate::imports::{module_index, Imports};
 use crate::source::{PyFile, Source};
 use crate::value::{Step, Tracked, Val};
@@ -52,13 +52,7 @@ impl<T> std::ops::Index<ClassId> for Vec<T> {
     }
 }
 
-/// A route of an application: the handler class it sends requests to.
-#[derive(Debug, Clone)]
-pub struct Route {
-    /// The handler's dotted name (`app.handlers.LoginHandler`).
-    pub handler: String,
-    pub step: Step,
-}
+pub use crate::routes::RouteTable;
 
 /// One place where settings reach an `Application`.
 pub struct AppSite {
@@ -72,9 +66,9 @@ pub struct AppSite {
     /// Whether every setting could be followed: `**unknown`, settings changed after
     /// construction in ways the analysis cannot read, make "not set" unknowable.
     pub complete: bool,
-    /// The route table, when it could be followed (the positional `handlers`, `url()`,
+    /// The route table as far as it could be followed (the positional `handlers`, `url()`,
     /// `URLSpec`, `Rule`, lists built up and imported, and `add_handlers` in the same file).
-    pub routes: Option<Vec<Route>>,
+    pub routes: RouteTable,
 }
 
 /// Any other call, for the rules that look at calls (`tornado.autoreload.start()`,
@@ -129,7 +123,7 @@ pub struct Project<'a> {
     /// Every file of the repository, beyond the group being analysed (for what is only
     /// searched as text).
     pub repository: &'a [&'a Source],
-    scans: Vec<FileScan<'a>>,
+    pub(crate) scans: Vec<FileScan<'a>>,
     pub(crate) imports: Vec<Imports>,
     /// Each file's top-level classes and functions, so that resolving a name is a lookup
     /// rather than a scan of the module.
@@ -140,7 +134,11 @@ pub struct Project<'a> {
     pub(crate) class_index: HashMap<String, ClassId>,
     /// Class definition (by address) -> class.
     by_def: HashMap<usize, ClassId>,
-    app_classes: HashSet<String>,
+    pub(crate) app_classes: HashSet<String>,
+    /// The simple names of `app_classes`, to rule out most calls before resolving them.
+    pub(crate) app_class_names: HashSet<String>,
+    /// Class -> the classes that name it as a base, by the base's dotted name.
+    children: HashMap<String, Vec<usize>>,
     pub(crate) options: HashMap<String, OptionDef>,
     /// Calls by the last part of the callee's name, for the names the repository defines.
     callers: HashMap<String, Vec<CallRef<'a>>>,
@@ -149,8 +147,14 @@ pub struct Project<'a> {
     pub(crate) root: std::path::PathBuf,
     /// Data files read by the code, by path and how they were read.
     pub(crate) data_files: std::sync::Mutex<DataFileCache>,
+    /// `super().__init__(...)`/`Base.__init__(self, ...)` calls by the class they sit in.
+    pub(crate) init_calls: HashMap<ClassId, Vec<CallRef<'a>>>,
+    /// `os.environ.setdefault("X", v)` calls outside tests, by variable.
+    pub(crate) env_defaults: HashMap<String, Vec<CallRef<'a>>>,
     /// The statements that change each name, for every scope body of every file.
     pub(crate) bindings: crate::bindings::ScopeBindings<'a>,
+    /// Each class's resolution order, computed once (see [`crate::classes`]).
+    pub(crate) mro_cache: Vec<std::sync::OnceLock<Vec<ClassId>>>,
 }
 
 type DataFileCache = HashMap<(std::path::PathBuf, crate::data_files::DataFormat), Option<Tracked>>;
@@ -165,7 +169,7 @@ fn scan_root(path: &Path, rel: &Path) -> std::path::PathBuf {
 }
 
 /// The last part of a callee (`self.make_app` -> `make_app`).
-fn last_name(func: &Expr) -> Option<&str> {
+pub(crate) fn last_name(func: &Expr) -> Option<&str> {
     match func {
         Expr::Name(n) => Some(n.id.as_str()),
         Expr::Attribute(a) => Some(a.attr.as_str()),
@@ -204,6 +208,8 @@ impl<'a> Project<'a> {
             class_index: HashMap::new(),
             by_def: HashMap::new(),
             app_classes: Default::default(),
+            app_class_names: Default::default(),
+            children: HashMap::new(),
             options: HashMap::new(),
             callers: HashMap::new(),
             command_line_options: false,
@@ -212,16 +218,27 @@ impl<'a> Project<'a> {
                 .map(|f| scan_root(&f.path, &f.rel))
                 .unwrap_or_default(),
             data_files: Default::default(),
+            env_defaults: HashMap::new(),
+            init_calls: HashMap::new(),
             bindings: crate::bindings::ScopeBindings::of(files),
+            mro_cache: Vec::new(),
         };
         p.collect_classes();
+        p.mro_cache = (0..p.classes.len()).map(|_| Default::default()).collect();
         p.app_classes = p
             .subclasses_of(APPLICATION)
             .into_iter()
             .map(|c| c.qualified.clone())
             .collect();
+        p.app_class_names = p
+            .subclasses_of(APPLICATION)
+            .into_iter()
+            .map(|c| c.def.name.to_string())
+            .collect();
         p.index_callers();
+        p.env_defaults = crate::environ::setdefaults(&p, &p.scans);
         p.collect_options();
+        p.apply_option_writes();
         p
     }
 
@@ -249,6 +266,9 @@ impl<'a> Project<'a> {
             .collect();
         self.classes = per_file.into_iter().flatten().collect();
         for (i, c) in self.classes.iter().enumerate() {
+            for b in &c.bases {
+                self.children.entry(b.clone()).or_default().push(i);
+            }
             self.class_index
                 .entry(c.qualified.clone())
                 .or_insert(ClassId(i));
@@ -267,6 +287,8 @@ impl<'a> Project<'a> {
             }
         }
         for c in &self.classes {
+            // `Class(...)` runs the class's `__init__`.
+            defined.insert(c.def.name.as_str());
             for s in &c.def.body {
                 if let Stmt::FunctionDef(d) = s {
                     defined.insert(d.name.as_str());
@@ -287,7 +309,31 @@ impl<'a> Project<'a> {
                 }
             }
         }
+        let mut init_calls: HashMap<ClassId, Vec<CallRef<'a>>> = HashMap::new();
+        for c in callers.get("__init__").map(Vec::as_slice).unwrap_or(&[]) {
+            if let Some(k) = c.context.class.and_then(|k| self.class_of_def(k)) {
+                init_calls.entry(k).or_default().push(*c);
+            }
+        }
+        self.init_calls = init_calls;
         self.callers = callers;
+    }
+
+    /// Every call of every file, in file order.
+    pub(crate) fn each_call(&self, f: &mut dyn FnMut(FileId, &'a ast::ExprCall)) {
+        for (i, scan) in self.scans.iter().enumerate() {
+            for raw in &scan.calls {
+                f(FileId(i), raw.call);
+            }
+        }
+    }
+
+    /// Each file's `<expr>.settings["key"] = value` statements.
+    pub(crate) fn settings_writes(
+        &self,
+        file: FileId,
+    ) -> impl Iterator<Item = &'a ast::StmtAssign> + '_ {
+        self.scans[file].settings_writes.iter().map(|(a, _)| *a)
     }
 
     pub(crate) fn callers_of(&self, name: &str) -> &[CallRef<'a>] {
@@ -307,54 +353,11 @@ impl<'a> Project<'a> {
         self.class_index.get(qualified).copied()
     }
 
-    /// The class itself, then its repository bases, depth first (each once).
-    pub fn mro(&self, class: ClassId) -> Vec<ClassId> {
-        let mut out = vec![class];
-        let mut i = 0;
-        while i < out.len() && out.len() < 64 {
-            for b in &self.classes[out[i]].bases {
-                if let Some(&c) = self.class_index.get(b.as_str()) {
-                    if !out.contains(&c) {
-                        out.push(c);
-                    }
-                }
-            }
-            i += 1;
-        }
-        out
-    }
-
-    /// A method by name, from the class or its repository bases.
-    pub fn method_in_mro(
-        &self,
-        class: ClassId,
-        name: &str,
-    ) -> Option<(ClassId, &'a ast::StmtFunctionDef)> {
-        self.mro(class).into_iter().find_map(|c| {
-            self.classes[c].def.body.iter().find_map(|s| match s {
-                Stmt::FunctionDef(f) if f.name.as_str() == name => Some((c, f)),
-                _ => None,
-            })
-        })
-    }
-
-    /// Whether a class derives from `base` (a dotted name) through repository classes.
-    pub fn derives_from(&self, class: ClassId, base: &str) -> bool {
-        self.mro(class)
-            .into_iter()
-            .any(|c| self.classes[c].bases.iter().any(|b| b == base))
-    }
-
     /// Classes that derive, directly or through classes of the repository, from `base`.
     /// One breadth-first walk over a parent -> children index: linear in the number of
     /// classes, whatever the depth of the hierarchy.
     pub fn subclasses_of(&self, base: &str) -> Vec<&ClassInfo<'a>> {
-        let mut children: HashMap<&str, Vec<usize>> = HashMap::new();
-        for (i, c) in self.classes.iter().enumerate() {
-            for b in &c.bases {
-                children.entry(b.as_str()).or_default().push(i);
-            }
-        }
+        let children = &self.children;
         let mut seen = vec![false; self.classes.len()];
         let mut queue: Vec<&str> = vec![base];
         let mut out = Vec::new();
@@ -509,242 +512,5 @@ impl<'a> Project<'a> {
                 })
             })
             .map(FileId)
-    }
-
-    /// Every settings site and every other call in the project.
-    pub fn sites(&self) -> (Vec<AppSite>, Vec<CallSite<'a>>) {
-        let per_file: Vec<(Vec<AppSite>, Vec<CallSite<'a>>)> = (0..self.files.len())
-            .into_par_iter()
-            .map(|i| self.file_sites(FileId(i)))
-            .collect();
-        // Sized once: on a large group, growing by doubling held the old and the new
-        // buffer (and their slack) of hundreds of thousands of calls at once.
-        let mut apps = Vec::with_capacity(per_file.iter().map(|(a, _)| a.len()).sum());
-        let mut calls = Vec::with_capacity(per_file.iter().map(|(_, c)| c.len()).sum());
-        for (a, c) in per_file {
-            apps.extend(a);
-            calls.extend(c);
-        }
-        (apps, calls)
-    }
-
-    /// Whether a call hands settings to `Application`: `Application(...)`, or
-    /// `super().__init__(...)`/`Application.__init__(self, ...)` in a subclass. The second
-    /// value is how many leading positional arguments are not Application's own (`self`).
-    fn is_app_call(&self, file: FileId, call: &ast::ExprCall, context: &Context) -> Option<usize> {
-        let name = last_name(&call.func)?;
-        if name == "__init__" {
-            let class = context.class?;
-            let qual = format!("{}.{}", self.files[file].module, class.name.as_str());
-            if !self.app_classes.contains(&qual) {
-                return None;
-            }
-            let Expr::Attribute(a) = &*call.func else {
-                return None;
-            };
-            let is_super = matches!(&*a.value, Expr::Call(c) if matches!(&*c.func, Expr::Name(n) if n.id.as_str() == "super"));
-            if is_super {
-                return Some(0);
-            }
-            return (self.qualify(file, &a.value).as_deref() == Some(APPLICATION)).then_some(1);
-        }
-        if self.is_partial_application(file, call) {
-            return Some(1);
-        }
-        (self.qualify(file, &call.func).as_deref() == Some(APPLICATION)).then_some(0)
-    }
-
-    /// `functools.partial(Application, ...)`: the settings given there reach every
-    /// application the partial object makes.
-    fn is_partial_application(&self, file: FileId, call: &ast::ExprCall) -> bool {
-        last_name(&call.func) == Some("partial")
-            && self.qualify(file, &call.func).as_deref() == Some("functools.partial")
-            && call
-                .arguments
-                .args
-                .first()
-                .and_then(|f| self.qualify(file, f))
-                .as_deref()
-                == Some(APPLICATION)
-    }
-
-    fn file_sites(&self, file: FileId) -> (Vec<AppSite>, Vec<CallSite<'a>>) {
-        // Nearly every call of the file becomes a call site: no slack from growing.
-        let (mut apps, mut calls) = (Vec::new(), Vec::with_capacity(self.scans[file].calls.len()));
-        // Routes added with `add_handlers` and settings written after construction, given
-        // to the applications of the same file.
-        let mut added_routes: Vec<Tracked> = Vec::new();
-        let mut late_settings: Vec<(String, Tracked)> = Vec::new();
-        let mut late_open = false;
-        for raw in &self.scans[file].calls {
-            let call = raw.call;
-            let ctx = &raw.context;
-            let scope = Scope {
-                function: ctx.function,
-                class: ctx.class,
-            };
-            let at = call.range().start().to_usize();
-            if let Some(skip) = self.is_app_call(file, call, ctx) {
-                apps.push(self.app_site(file, call, scope, skip));
-                continue;
-            }
-            let Some(qual) = self.qualify(file, &call.func) else {
-                continue;
-            };
-            if qual.ends_with(".add_handlers") {
-                if let Some(routes) = call.arguments.args.get(1) {
-                    added_routes.push(self.eval(file, routes, scope, at, 0));
-                }
-            } else if qual.ends_with(".settings.update") && !qual.starts_with("self.settings") {
-                for arg in call.arguments.args.iter() {
-                    match self.eval(file, arg, scope, at, 0).val {
-                        Val::Dict(items) => merge(&mut late_settings, items),
-                        _ => late_open = true,
-                    }
-                }
-                for kw in call.arguments.keywords.iter() {
-                    match &kw.arg {
-                        Some(k) => {
-                            let v = self.eval(file, &kw.value, scope, at, 0);
-                            merge(&mut late_settings, vec![(k.to_string(), v)]);
-                        }
-                        None => late_open = true,
-                    }
-                }
-            }
-            let (line, column) = self.files[file].position(at);
-            calls.push(CallSite {
-                file,
-                line,
-                column,
-                qualified: qual,
-                main_guarded: ctx.main_guarded,
-                condition: ctx.condition,
-                call,
-                scope,
-            });
-        }
-        for (assign, ctx) in &self.scans[file].settings_writes {
-            let scope = Scope {
-                function: ctx.function,
-                class: ctx.class,
-            };
-            let at = assign.range().start().to_usize();
-            for t in &assign.targets {
-                let Expr::Subscript(s) = t else { continue };
-                match str_lit(&s.slice) {
-                    Some(key) => {
-                        let step = self.step(file, assign, "set after construction");
-                        let v = self.eval(file, &assign.value, scope, at, 0).via(step);
-                        merge(&mut late_settings, vec![(key, v)]);
-                    }
-                    None => late_open = true,
-                }
-            }
-        }
-        if !added_routes.is_empty() || !late_settings.is_empty() || late_open {
-            for app in &mut apps {
-                merge(&mut app.settings, late_settings.clone());
-                app.complete &= !late_open;
-                for r in &added_routes {
-                    match (&mut app.routes, self.routes_of(file, r)) {
-                        (Some(list), Some(more)) => list.extend(more),
-                        (routes, _) => *routes = None,
-                    }
-                }
-            }
-        }
-        (apps, calls)
-    }
-
-    fn app_site(
-        &self,
-        file: FileId,
-        call: &'a ast::ExprCall,
-        scope: Scope<'a>,
-        skip: usize,
-    ) -> AppSite {
-        let at = call.range().start().to_usize();
-        let (line, column) = self.files[file].position(at);
-        let site_step = self.step(file, call, "passed to Application(...)");
-        let mut settings: Vec<(String, Tracked)> = Vec::new();
-        let mut complete = true;
-        let mut handlers = call.arguments.args.get(skip);
-        for kw in call.arguments.keywords.iter() {
-            let value = self.eval(file, &kw.value, scope, at, 0);
-            match &kw.arg {
-                Some(name) if name.as_str() == "handlers" => handlers = Some(&kw.value),
-                Some(name) => settings.push((name.to_string(), value.via(site_step.clone()))),
-                None => match value.val {
-                    Val::Dict(items) => {
-                        let spread = self.step(file, kw, "unpacked with **");
-                        for (k, v) in items {
-                            if k == OPEN {
-                                complete = false;
-                                continue;
-                            }
-                            settings.push((k, v.via(spread.clone()).via(site_step.clone())));
-                        }
-                    }
-                    _ => complete = false,
-                },
-            }
-        }
-        // A partial application gets the rest of its arguments where it is called.
-        let partial = self.is_partial_application(file, call);
-        if partial || call.arguments.args.iter().any(|a| a.is_starred_expr()) {
-            complete = false;
-        }
-        let routes = match handlers {
-            Some(h) => {
-                let v = self.eval(file, h, scope, at, 0);
-                self.routes_of(file, &v)
-            }
-            None if partial => None,
-            // `Application()` with routes added later (`add_handlers`) or none.
-            None => Some(Vec::new()),
-        };
-        AppSite {
-            file,
-            path: self.files[file].path.clone(),
-            line,
-            column,
-            settings,
-            complete,
-            routes,
-        }
-    }
-
-    /// The handlers of a route table value, or `None` when any entry cannot be read.
-    fn routes_of(&self, file: FileId, table: &Tracked) -> Option<Vec<Route>> {
-        let Val::List(entries) = &table.val else {
-            return None;
-        };
-        let mut out = Vec::new();
-        for entry in entries {
-            let Val::List(parts) = &entry.val else {
-                return None;
-            };
-            match parts.get(1).map(|p| &p.val) {
-                Some(Val::Ref(q)) => out.push(Route {
-                    handler: q.clone(),
-                    step: entry
-                        .chain
-                        .last()
-                        .or(table.chain.last())
-                        .cloned()
-                        .unwrap_or_else(|| Step {
-                            file: self.files[file].path.clone(),
-                            line: 0,
-                            column: 0,
-                            note: String::new(),
-                        }),
-                }),
-                // A nested router or application: its own routes are judged on their own.
-                Some(Val::List(_)) => {}
-                _ => return None,
-            }
-        }
-        Some(out)
     }
 }

@@ -18,6 +18,7 @@ use ruff_python_ast::{self as ast, CmpOp, Expr, Stmt};
 use ruff_text_size::Ranged;
 
 use crate::engine::Project;
+use crate::unpack::{int_lit, unpack, unpack_path};
 use crate::value::{convert, literal_eq, EnvTest, Step, Tracked, Truth, Val};
 use crate::walk::{for_each_stmt, is_name, short, str_lit, text_of, Condition};
 
@@ -45,11 +46,14 @@ fn within_budget(depth: usize) -> bool {
     })
 }
 
+/// Starts a new evaluation budget on this thread (for a site whose parts are evaluated at a
+/// depth above 0).
+pub(crate) fn reset_budget() {
+    within_budget(0);
+}
+
 /// How a step that declares or reads a command-line flag begins (`command-line flag --debug`).
 pub(crate) const FLAG_NOTE: &str = "command-line flag ";
-
-/// Most call sites of one function that are followed to learn a parameter's value.
-const MAX_CALLERS: usize = 8;
 
 /// A key of [`Val::Dict`] that stands for "and possibly more keys": the dict took in a value
 /// that could not be followed (`**unknown`, `.update(unknown)`).
@@ -69,6 +73,13 @@ pub(crate) enum FieldClass {
 pub struct Scope<'a> {
     pub function: Option<&'a ast::StmtFunctionDef>,
     pub class: Option<&'a ast::StmtClassDef>,
+}
+
+/// The items of a dict nothing is known about.
+fn open_items() -> Vec<(String, Tracked)> {
+    let mut items = Vec::new();
+    open_dict(&mut items);
+    items
 }
 
 /// A dict's items, `OPEN` marking that it may hold more.
@@ -188,32 +199,6 @@ fn is_self(e: &Expr) -> bool {
     is_name(e, "self")
 }
 
-/// A parameter of a function: its position among those that can be passed positionally
-/// (after `self`/`cls` for methods) and its default.
-fn parameter<'a>(
-    def: &'a ast::StmtFunctionDef,
-    name: &str,
-    method: bool,
-) -> Option<(Option<usize>, Option<&'a Expr>)> {
-    let p = &def.parameters;
-    let positional: Vec<&ast::ParameterWithDefault> =
-        p.posonlyargs.iter().chain(p.args.iter()).collect();
-    let skip = usize::from(method && !positional.is_empty());
-    if let Some(i) = positional
-        .iter()
-        .position(|a| a.parameter.name.as_str() == name)
-    {
-        if i < skip {
-            return None;
-        }
-        return Some((Some(i - skip), positional[i].default.as_deref()));
-    }
-    p.kwonlyargs
-        .iter()
-        .find(|a| a.parameter.name.as_str() == name)
-        .map(|a| (None, a.default.as_deref()))
-}
-
 impl<'a> Project<'a> {
     pub(crate) fn step(&self, file: FileId, node: &impl Ranged, note: impl Into<String>) -> Step {
         let f = &self.files[file];
@@ -282,7 +267,8 @@ impl<'a> Project<'a> {
                     if let Expr::Starred(s) = x {
                         match sub(&s.value).val {
                             Val::List(inner) => out.extend(inner),
-                            _ => return Tracked::unknown(),
+                            // Zero or more elements nobody can name: kept as such.
+                            _ => out.push(self.spliced_from(file, x)),
                         }
                     } else {
                         out.push(sub(x));
@@ -293,14 +279,15 @@ impl<'a> Project<'a> {
             Expr::BinOp(b) if matches!(b.op, ast::Operator::Add | ast::Operator::BitOr) => {
                 let (l, r) = (sub(&b.left), sub(&b.right));
                 match (l.val, r.val) {
-                    (Val::List(mut a), Val::List(b2)) if matches!(b.op, ast::Operator::Add) => {
-                        a.extend(b2);
-                        Tracked::new(Val::List(a), here(&short(text_of(f, e))))
-                    }
                     (Val::Dict(mut a), Val::Dict(b2)) if matches!(b.op, ast::Operator::BitOr) => {
                         merge(&mut a, b2);
                         Tracked::new(Val::Dict(a), here(&short(text_of(f, e))))
                     }
+                    (l, r) if matches!(b.op, ast::Operator::Add) => self
+                        .list_sum(file, b, l, r)
+                        .map_or_else(Tracked::unknown, |a| {
+                            Tracked::new(Val::List(a), here(&short(text_of(f, e))))
+                        }),
                     _ => Tracked::unknown(),
                 }
             }
@@ -311,20 +298,26 @@ impl<'a> Project<'a> {
             Expr::Name(n) => self.lookup(file, n.id.as_str(), scope, at, depth + 1),
             Expr::Attribute(a) => self.eval_attribute(file, e, a, scope, at, depth),
             Expr::Subscript(s) => {
-                // `SETTINGS["debug"]`, `os.environ["DEBUG"]`.
+                // `SETTINGS["debug"]`, `os.environ["DEBUG"]`, `args[0]`.
                 let Some(key) = str_lit(&s.slice) else {
-                    return Tracked::unknown();
+                    return match (int_lit(&s.slice), sub(&s.value).val) {
+                        (Some(i), Val::List(items)) => {
+                            let at = if i < 0 {
+                                items.len().checked_sub(i.unsigned_abs() as usize)
+                            } else {
+                                usize::try_from(i).ok()
+                            };
+                            at.and_then(|i| items.into_iter().nth(i))
+                                .map(|v| v.via(here(&short(text_of(f, e)))))
+                                .unwrap_or_else(Tracked::unknown)
+                        }
+                        _ => Tracked::unknown(),
+                    };
                 };
                 if self.qualify(file, &s.value).as_deref() == Some("os.environ") {
-                    return Tracked::new(
-                        Val::Env {
-                            var: key,
-                            unset: Box::new(Tracked::unknown()),
-                            condition: short(text_of(f, e)),
-                            test: EnvTest::Raw,
-                        },
-                        here(&short(text_of(f, e))),
-                    );
+                    let text = short(text_of(f, e));
+                    let step = here(&text);
+                    return self.env_read(key, Tracked::unknown(), text, step, depth);
                 }
                 match sub(&s.value).val {
                     Val::Dict(items) => items
@@ -379,29 +372,7 @@ impl<'a> Project<'a> {
                     ),
                 }
             }
-            Expr::BoolOp(b) => {
-                // `x or y` / `x and y`, decided left to right when truthiness is known.
-                let is_or = matches!(b.op, ast::BoolOp::Or);
-                let mut last = Tracked::unknown();
-                for v in &b.values {
-                    let t = sub(v);
-                    match (t.truth(), is_or) {
-                        (Truth::True, true) | (Truth::False, false) => return t,
-                        (Truth::False, true) | (Truth::True, false) => last = t,
-                        _ => {
-                            return Tracked::new(
-                                Val::Cond {
-                                    condition: short(text_of(f, e)),
-                                    then: Box::new(Tracked::new(Val::Bool(true), here("True"))),
-                                    orelse: Box::new(Tracked::new(Val::Bool(false), here("False"))),
-                                },
-                                here(&short(text_of(f, e))),
-                            )
-                        }
-                    }
-                }
-                last
-            }
+            Expr::BoolOp(b) => self.eval_boolop(file, e, b, scope, at, depth),
             _ => Tracked::unknown(),
         }
     }
@@ -508,15 +479,7 @@ impl<'a> Project<'a> {
                     Some(d) => sub(d),
                     None => Tracked::new(Val::None, here.clone()),
                 };
-                return Tracked::new(
-                    Val::Env {
-                        var,
-                        unset: Box::new(unset),
-                        condition: short(text_of(f, e)),
-                        test: EnvTest::Raw,
-                    },
-                    here,
-                );
+                return self.env_read(var, unset, short(text_of(f, e)), here, depth);
             }
             "dict" => {
                 let mut items = Vec::new();
@@ -559,6 +522,13 @@ impl<'a> Project<'a> {
                         _ => "json",
                     };
                     return map_str(sub(a), method).via(here);
+                }
+            }
+            // A copy of a sequence holds its elements.
+            "list" | "tuple" if args.args.len() == 1 && args.keywords.is_empty() => {
+                let v = sub(&args.args[0]);
+                if matches!(v.val, Val::List(_)) {
+                    return v.via(here);
                 }
             }
             "tornado.web.url"
@@ -650,8 +620,18 @@ impl<'a> Project<'a> {
                                 None => Tracked::new(Val::None, here),
                             };
                         }
-                        return Tracked::unknown();
                     }
+                    // A mapping the analysis does not hold whole (a config file read at run
+                    // time): its value, else a literal default that production then uses.
+                    if let Some(d) = args.args.get(1) {
+                        return crate::boolops::mapping_default(
+                            &short(text_of(f, &*a.value)),
+                            &key,
+                            sub(d),
+                            here,
+                        );
+                    }
+                    return Tracked::unknown();
                 }
             }
             if method == "parse_args" {
@@ -839,7 +819,7 @@ impl<'a> Project<'a> {
     /// A parameter that a `@click.option("--debug", is_flag=True, default=...)` decorator
     /// fills: its value when the command line does not pass the flag (the default, or False
     /// for a flag without one).
-    fn click_option(
+    pub(crate) fn click_option(
         &self,
         file: FileId,
         def: &'a ast::StmtFunctionDef,
@@ -1126,11 +1106,23 @@ impl<'a> Project<'a> {
         }
         if let Some(def) = scope.function {
             // A parameter is the starting value that the body's statements then change
-            // (`settings.update(...)` on a dict a caller passed).
+            // (`settings.update(...)` on a dict a caller passed); a name the function only
+            // changes (`settings["k"] = v`) is the module's or an import's.
             let param = self.parameter_value(file, def, scope, name, depth);
-            if let Some(v) =
-                self.binding_from(file, &def.body, name, scope, at, depth, param.clone())
-            {
+            let outer = || match &param {
+                Some(p) => Some(p.clone()),
+                None => Some(self.lookup(file, name, Scope::default(), usize::MAX, depth + 1)),
+            };
+            if let Some(v) = self.binding_from(
+                file,
+                &def.body,
+                name,
+                scope,
+                at,
+                depth,
+                param.clone(),
+                &outer,
+            ) {
                 return v;
             }
             if let Some(v) = param {
@@ -1143,16 +1135,15 @@ impl<'a> Project<'a> {
             at
         };
         let body = &self.files[file].ast.body;
-        if let Some(v) = self.binding_in(file, body, name, Scope::default(), module_at, depth) {
+        let imported = || self.import_value(file, name, depth);
+        let scope0 = Scope::default();
+        if let Some(v) =
+            self.binding_from(file, body, name, scope0, module_at, depth, None, &imported)
+        {
             return v;
         }
-        if let Some(q) = self.imports[file].get(name) {
-            if let Some((module, attr)) = q.rsplit_once('.') {
-                if let Some(&target) = self.index.get(module) {
-                    return self.module_binding(target, attr, depth + 1);
-                }
-            }
-            return Tracked::bare(Val::Ref(q.to_string()));
+        if let Some(v) = imported() {
+            return v;
         }
         if self.top_level[file].contains_key(name) {
             return self.local_ref(file, name);
@@ -1160,68 +1151,48 @@ impl<'a> Project<'a> {
         Tracked::unknown()
     }
 
-    /// A parameter of `def`: what the repository's calls of the function pass for it (when
-    /// every call can be read), else its default.
-    fn parameter_value(
-        &self,
-        file: FileId,
-        def: &'a ast::StmtFunctionDef,
-        scope: Scope<'a>,
-        name: &str,
-        depth: usize,
-    ) -> Option<Tracked> {
-        if let Some(flag) = self.click_option(file, def, name, depth) {
-            return Some(flag);
-        }
-        let method = scope.class.is_some();
-        let (position, default) = parameter(def, name, method)?;
-        let default_value = || match default {
-            Some(d) => self
-                .eval(file, d, Scope::default(), usize::MAX, depth + 1)
-                .via(self.step(file, d, format!("default of parameter `{name}`"))),
-            None => Tracked::unknown(),
+    /// What an import binds `name` to in `file`: the value in the repository module it comes
+    /// from, or a reference to what it names outside the repository; else what a
+    /// `from M import *` of a repository module brings in.
+    fn import_value(&self, file: FileId, name: &str, depth: usize) -> Option<Tracked> {
+        let Some(q) = self.imports[file].get(name) else {
+            return self.star_value(file, name, depth);
         };
-        let callers = self.callers_of(def.name.as_str());
-        if callers.is_empty() || callers.len() > MAX_CALLERS {
-            return Some(default_value());
-        }
-        let mut values: Vec<Tracked> = Vec::new();
-        for c in callers {
-            let args = &c.call.arguments;
-            if args.args.iter().any(|a| a.is_starred_expr()) {
-                return Some(Tracked::unknown());
-            }
-            let passed = args
-                .find_keyword(name)
-                .map(|k| &k.value)
-                .or_else(|| position.and_then(|p| args.args.get(p)));
-            let v = match passed {
-                Some(x) => {
-                    let at = c.call.range().start().to_usize();
-                    let caller_scope = Scope {
-                        function: c.context.function,
-                        class: c.context.class,
-                    };
-                    self.eval(c.file, x, caller_scope, at, depth + 1)
-                        .via(self.step(c.file, c.call, format!("passed as `{name}`")))
+        if let Some((module, attr)) = q.rsplit_once('.') {
+            if let Some(&target) = self.index.get(module) {
+                if target != file {
+                    return Some(self.module_binding(target, attr, depth + 1));
                 }
-                None if args.keywords.iter().any(|k| k.arg.is_none()) => Tracked::unknown(),
-                None => default_value(),
-            };
-            values.push(v);
+            }
         }
-        let first_truth = values[0].truth();
-        if values.iter().all(|v| v.truth() == first_truth) {
-            return values.into_iter().next();
+        Some(Tracked::bare(Val::Ref(q.to_string())))
+    }
+
+    /// `name` from the repository modules `file` imports with `*` (the last that binds it;
+    /// names starting with `_` are not exported).
+    fn star_value(&self, file: FileId, name: &str, depth: usize) -> Option<Tracked> {
+        if name.starts_with('_') || depth > MAX_DEPTH {
+            return None;
         }
-        // Callers disagree: the value depends on which one runs.
-        let then = values.iter().find(|v| v.truth() == Truth::True).cloned();
-        let orelse = values.iter().find(|v| v.truth() != Truth::True).cloned();
-        Some(Tracked::bare(Val::Cond {
-            condition: format!("which caller of {}() runs", def.name),
-            then: Box::new(then.unwrap_or_else(Tracked::unknown)),
-            orelse: Box::new(orelse.unwrap_or_else(Tracked::unknown)),
-        }))
+        self.imports[file].star_modules().find_map(|m| {
+            let &target = self.index.get(m)?;
+            if target == file {
+                return None;
+            }
+            let v = self.module_binding(target, name, depth + 1);
+            if matches!(v.val, Val::Unknown) {
+                return None;
+            }
+            // The import statement is the next step (module level, where `*` is allowed).
+            let stmt = self.files[file].ast.body.iter().find(|s| {
+                matches!(s, Stmt::ImportFrom(i) if i.names.iter().any(|a| a.name.as_str() == "*")
+                    && i.module.as_ref().is_some_and(|x| m.ends_with(x.as_str())))
+            });
+            Some(match stmt {
+                Some(s) => v.via(self.step(file, s, format!("from {m} import *"))),
+                None => v,
+            })
+        })
     }
 
     /// A class or function defined at the top of `file`, by its dotted name.
@@ -1250,6 +1221,7 @@ impl<'a> Project<'a> {
                     .contains_key(name)
                     .then(|| self.local_ref(file, name))
             })
+            .or_else(|| self.star_value(file, name, depth))
             .unwrap_or_else(Tracked::unknown)
     }
 
@@ -1324,10 +1296,11 @@ impl<'a> Project<'a> {
         at: usize,
         depth: usize,
     ) -> Option<Tracked> {
-        self.binding_from(file, stmts, name, scope, at, depth, None)
+        self.binding_from(file, stmts, name, scope, at, depth, None, &|| None)
     }
 
-    /// [`Self::binding_in`] starting from a known value (a parameter's). `None` when no
+    /// [`Self::binding_in`] starting from a known value (a parameter's), or from `outer`'s
+    /// when the first statement changes the name without binding it. `None` when no
     /// statement changes the name.
     #[allow(clippy::too_many_arguments)]
     fn binding_from(
@@ -1339,13 +1312,32 @@ impl<'a> Project<'a> {
         at: usize,
         depth: usize,
         initial: Option<Tracked>,
+        outer: &dyn Fn() -> Option<Tracked>,
     ) -> Option<Tracked> {
         let f = &self.files[file];
         let start = initial.clone();
         let mut current: Option<Tracked> = initial;
         let events = self.bindings.before(stmts, name, at);
+        let mut seeded = false;
         for &Event { stmt, cond } in events.iter() {
             let offset = stmt.range().start().to_usize();
+            // Under an `if` whose test is decided, a branch that cannot run changes nothing.
+            let never = match cond {
+                Some(Condition::If(t)) => Some((t, Truth::False)),
+                Some(Condition::Else(t)) => Some((t, Truth::True)),
+                _ => None,
+            };
+            if let Some((test, skip)) = never {
+                if self.eval(file, test, scope, offset, depth + 1).truth() == skip {
+                    continue;
+                }
+            }
+            // Changed before any assignment here (`x[k] = v`, `x.update()`): the value it
+            // changes is the enclosing scope's.
+            if current.is_none() && !seeded && !self.bindings.rebinds(stmt, name) {
+                seeded = true;
+                current = outer().filter(|v| !matches!(v.val, Val::Unknown));
+            }
             let eval = |x: &'a Expr| self.eval(file, x, scope, offset, depth + 1);
             // Worded only for the statements that bind the name.
             let cond = || cond.map(|c| c.text(f));
@@ -1356,7 +1348,17 @@ impl<'a> Project<'a> {
                 let step = self.step(file, stmt, note);
                 let mut items = match current.take().map(|c| c.val) {
                     Some(Val::Dict(items)) => items,
-                    _ => Vec::new(),
+                    // Bound only under a condition: the call runs where the dict exists
+                    // (elsewhere the name is unbound or None and the call raises).
+                    Some(Val::Cond { then, orelse, .. }) if orelse.val == Val::None => {
+                        match then.val {
+                            Val::Dict(items) => items,
+                            _ => open_items(),
+                        }
+                    }
+                    None => Vec::new(),
+                    // Something the analysis does not hold whole: it may have more keys.
+                    Some(_) => open_items(),
                 };
                 let c = cond();
                 let added = added
@@ -1369,9 +1371,21 @@ impl<'a> Project<'a> {
                 }
                 *current = Some(Tracked::new(Val::Dict(items), step));
             };
+            // `(name := v)` in the statement's own expressions; `a, name = v`.
+            let walrus = self.bindings.walrus_of(stmt);
+            let walrus = walrus.iter().rev().find(|w| is_name(&w.target, name));
+            let unpacked = match stmt {
+                Stmt::Assign(a) => a.targets.iter().find_map(|t| unpack_path(t, name)),
+                _ => None,
+            };
             let update: Option<Tracked> = match stmt {
+                _ if walrus.is_some() => walrus.map(|w| eval(&w.value)),
                 Stmt::Assign(a) if a.targets.iter().any(|t| is_name(t, name)) => {
                     Some(eval(&a.value))
+                }
+                Stmt::Assign(a) if unpacked.is_some() => {
+                    let path = unpacked.unwrap_or_default();
+                    Some(unpack(eval(&a.value), &path))
                 }
                 Stmt::AnnAssign(a) if is_name(&a.target, name) => a.value.as_deref().map(eval),
                 Stmt::FunctionDef(d) if d.name.as_str() == name => Some(self.local_ref(file, name)),
@@ -1392,6 +1406,11 @@ impl<'a> Project<'a> {
                             fold_items(&mut current, items, false, format!("{name} |= ..."));
                         }
                         (ast::Operator::Add, Val::List(items)) => {
+                            current =
+                                Some(self.extend_list(file, current.take(), items, stmt, name));
+                        }
+                        (ast::Operator::Add, Val::Unknown | Val::Opaque(_)) => {
+                            let items = vec![self.spliced_from(file, &a.value)];
                             current =
                                 Some(self.extend_list(file, current.take(), items, stmt, name));
                         }
@@ -1460,10 +1479,7 @@ impl<'a> Project<'a> {
                                     chain: v.chain,
                                 }],
                                 (_, Val::List(items)) => items,
-                                _ => {
-                                    current = Some(Tracked::unknown());
-                                    continue;
-                                }
+                                _ => vec![self.spliced_from(file, arg)],
                             };
                             current =
                                 Some(self.extend_list(file, current.take(), items, stmt, name));
@@ -1486,26 +1502,6 @@ impl<'a> Project<'a> {
             return None;
         }
         current
-    }
-
-    fn extend_list(
-        &self,
-        file: FileId,
-        current: Option<Tracked>,
-        items: Vec<Tracked>,
-        stmt: &Stmt,
-        name: &str,
-    ) -> Tracked {
-        match current.map(|c| c.val) {
-            Some(Val::List(mut list)) => {
-                list.extend(items);
-                Tracked::new(
-                    Val::List(list),
-                    self.step(file, stmt, format!("{name} extended")),
-                )
-            }
-            _ => Tracked::unknown(),
-        }
     }
 
     fn eval_compare(
@@ -1560,11 +1556,18 @@ impl<'a> Project<'a> {
             Val::Env {
                 var, unset, test, ..
             } if matches!(op, CmpOp::Eq | CmpOp::NotEq | CmpOp::In | CmpOp::NotIn) => {
-                match decide(&unset.val) {
-                    Some(b) => Tracked {
+                // `os.environ["X"]` has no unset value (it raises): the comparison is still
+                // decided by what a deployment sets.
+                let unset_result = match (&unset.val, decide(&unset.val)) {
+                    (_, Some(b)) => Some(Tracked::new(Val::Bool(b), here.clone())),
+                    (Val::Unknown, None) => Some(Tracked::unknown()),
+                    _ => None,
+                };
+                match unset_result {
+                    Some(unset_result) => Tracked {
                         val: Val::Env {
                             var: var.clone(),
-                            unset: Box::new(Tracked::new(Val::Bool(b), here.clone())),
+                            unset: Box::new(unset_result),
                             condition: short(text_of(f, e)),
                             test: EnvTest::Cmp {
                                 negate: negated,

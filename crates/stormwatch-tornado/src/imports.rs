@@ -17,6 +17,8 @@ pub struct Imports {
     /// Every module the file imports (`a.b.c` for `import a.b.c`; `x` and `x.y` for
     /// `from x import y`), for following what an entry point reaches.
     modules: Vec<String>,
+    /// Modules whose public names `from M import *` binds, in import order.
+    star: Vec<String>,
 }
 
 impl Imports {
@@ -31,6 +33,11 @@ impl Imports {
 
     pub fn modules(&self) -> &[String] {
         &self.modules
+    }
+
+    /// The modules imported with `from M import *`, last first (a later import wins).
+    pub fn star_modules(&self) -> impl Iterator<Item = &str> {
+        self.star.iter().rev().map(String::as_str)
     }
 }
 
@@ -95,6 +102,12 @@ fn collect_into(imports: &mut Imports, body: &[Stmt], module: &str, is_package: 
                 imports.modules.push(base.clone());
             }
             for alias in &i.names {
+                if alias.name.as_str() == "*" {
+                    if !base.is_empty() {
+                        imports.star.push(base.clone());
+                    }
+                    continue;
+                }
                 let local = alias.asname.as_ref().unwrap_or(&alias.name).as_str();
                 let full = if base.is_empty() {
                     alias.name.as_str().to_string()

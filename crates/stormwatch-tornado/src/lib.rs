@@ -14,14 +14,26 @@ use stormwatch_findings::{
 use stormwatch_manifest::text::{LineIndex, MAX_INPUT_BYTES};
 
 mod bindings;
+mod boolops;
+mod call_args;
+mod calls;
+mod classes;
+mod cookies;
 mod data_files;
+mod deploy_paths;
 mod engine;
+mod environ;
 mod eval;
 mod imports;
+mod option_writes;
 pub mod roles;
+mod routes;
 pub mod rules;
+mod sites;
 mod source;
 mod summary;
+mod templates;
+mod unpack;
 mod value;
 mod vendored;
 mod walk;
@@ -266,7 +278,19 @@ fn analyze(
     let lines = sources.par_iter().map(|f| f.text.lines().count()).sum();
     let deployment = stormwatch_deploy::scan(root);
     let rels: Vec<&Path> = sources.iter().map(|f| f.rel.as_path()).collect();
-    let mut roles = roles::Roles::new(&rels, deployment.commands.iter().map(|c| c.full()));
+    // Scripts named by their path in the image (`/srv/server.py`) are linked to the file.
+    let rel_set: std::collections::HashSet<&Path> = rels.iter().copied().collect();
+    let started: Vec<Vec<String>> = deployment
+        .commands
+        .iter()
+        .map(|c| deploy_paths::resolved_args(c, base, &rel_set))
+        .collect();
+    let mut roles = roles::Roles::new(
+        &rels,
+        started
+            .iter()
+            .map(|c| c.iter().map(String::as_str).collect()),
+    );
     if root.is_dir() {
         let literals = sources
             .iter()

@@ -70,6 +70,13 @@ pub enum EnvTest {
     },
     /// `not ...`
     Not(Box<EnvTest>),
+    /// `<test> or other` (`or`), `<test> and other`: the variable's value when its truth
+    /// decides, else `other`.
+    Fallback {
+        inner: Box<EnvTest>,
+        other: Box<Val>,
+        or: bool,
+    },
     /// `a if <test> else b`
     Select {
         inner: Box<EnvTest>,
@@ -97,6 +104,14 @@ impl EnvTest {
                 Some(b) => Val::Bool(!b),
                 None => Val::Unknown,
             },
+            EnvTest::Fallback { inner, other, or } => {
+                let v = inner.apply(text);
+                match plain_truth(&v) {
+                    Some(b) if b == *or => v,
+                    Some(_) => (**other).clone(),
+                    None => Val::Unknown,
+                }
+            }
             EnvTest::Select {
                 inner,
                 then,
@@ -160,6 +175,7 @@ pub fn plain_truth(v: &Val) -> Option<bool> {
         Val::Int(i) => Some(*i != 0),
         Val::None => Some(false),
         Val::Dict(d) => Some(!d.is_empty()),
+        Val::List(l) if l.iter().all(crate::routes::is_spliced) && !l.is_empty() => None,
         Val::List(l) => Some(!l.is_empty()),
         _ => None,
     }
@@ -174,6 +190,9 @@ pub fn literal_eq(a: &Val, b: &Val) -> Option<bool> {
         (Val::None, Val::None) => Some(true),
         (Val::None, Val::Str(_) | Val::Bool(_) | Val::Int(_)) => Some(false),
         (Val::Str(_), Val::Bool(_) | Val::Int(_) | Val::None) => Some(false),
+        // A class, function, module or instance is never None.
+        (Val::Ref(_) | Val::Object { .. }, Val::None) => Some(false),
+        (Val::None, Val::Ref(_) | Val::Object { .. }) => Some(false),
         _ => None,
     }
 }
@@ -221,6 +240,10 @@ impl Tracked {
             Val::Int(i) => Truth::from(*i != 0),
             Val::None => Truth::False,
             Val::Dict(d) => Truth::from(!d.is_empty()),
+            // Elements spliced in from unknown lists may be none at all.
+            Val::List(l) if l.iter().all(crate::routes::is_spliced) && !l.is_empty() => {
+                Truth::Unknown
+            }
             Val::List(l) => Truth::from(!l.is_empty()),
             Val::Ref(_) | Val::Object { .. } => Truth::Unknown,
             Val::Env {

@@ -157,6 +157,8 @@ pub struct FileScan<'a> {
     pub calls: Vec<RawCall<'a>>,
     /// `<expr>.settings["key"] = value`: settings written after an application is built.
     pub settings_writes: Vec<(&'a ast::StmtAssign, Context<'a>)>,
+    /// `<...>options.NAME = value`: candidates for `tornado.options` set in code.
+    pub option_writes: Vec<(&'a ast::StmtAssign, Context<'a>)>,
 }
 
 struct Scanner<'a> {
@@ -259,6 +261,16 @@ impl<'a> Visitor<'a> for Scanner<'a> {
                 });
                 if writes_settings {
                     self.scan.settings_writes.push((a, ctx));
+                }
+                let writes_option = a.targets.iter().any(|t| {
+                    matches!(t, Expr::Attribute(x) if match &*x.value {
+                        Expr::Name(n) => n.id.as_str() == "options",
+                        Expr::Attribute(o) => o.attr.as_str() == "options",
+                        _ => false,
+                    })
+                });
+                if writes_option {
+                    self.scan.option_writes.push((a, ctx));
                 }
                 visitor::walk_stmt(self, stmt);
             }

@@ -27,6 +27,8 @@ the last fixed version makes the manifest itself safe.
 tornado>=6.0        # admits 6.0, affected by PYSEC-2020-213 and others
 ```
 
+Reported at high: the worst of the advisories the range admits.
+
 ## Fix
 
 Raise the floor to the version the finding gives (`tornado>=6.5.5`), or pin exactly in a

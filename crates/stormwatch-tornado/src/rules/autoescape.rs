@@ -25,6 +25,8 @@ that reaches a template from a request is a cross-site scripting hole.
 ## Example
 
 ```python
+from tornado.web import Application
+
 app = Application(handlers, template_path="templates", autoescape=None)
 ```
 

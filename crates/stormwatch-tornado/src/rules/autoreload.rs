@@ -25,6 +25,8 @@ in-flight requests, and is incompatible with multi-process mode.
 ## Example
 
 ```python
+from tornado.web import Application
+
 app = Application(handlers, autoreload=True)
 ```
 

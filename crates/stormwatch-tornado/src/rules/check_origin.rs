@@ -29,6 +29,8 @@ hijacking).
 ## Example
 
 ```python
+import tornado.websocket
+
 class Feed(tornado.websocket.WebSocketHandler):
     def check_origin(self, origin):
         return True

@@ -22,6 +22,8 @@ CPU in production and means template files changed on disk take effect immediate
 ## Example
 
 ```python
+from tornado.web import Application
+
 app = Application(handlers, compiled_template_cache=False)
 ```
 

@@ -13,8 +13,14 @@ pub const RULE: RuleInfo = RuleInfo {
     summary: "cookie_secret hard-coded in source",
     docs: r#"## What it catches
 
-A `cookie_secret` setting whose value is a string literal in the code, or an environment
-read that falls back to a literal (`os.environ.get("COOKIE_SECRET", "dev-secret")`). The
+A `cookie_secret` setting whose value is a string literal in the code (also as the default of
+a config dict production reads it from), or an environment read that falls back to a literal:
+`os.environ.get("COOKIE_SECRET", "dev-secret")`, `os.getenv("COOKIE_SECRET") or "dev-secret"`
+(after `or` the literal is used when the variable is unset or empty). A literal taken only
+under a condition (`conf.get("cookie_secret", "dev-secret")` on a config read at run time, a
+mode switch) is medium. A fallback generated at
+start-up (`secrets.token_hex()`, `os.urandom(...)`, `uuid4()`) is not a literal and is not
+reported. The
 message says when the secret is short, and when the same literal also appears in test code
 (a production secret shared with tests is known to everyone who runs them).
 
@@ -27,6 +33,8 @@ brute-forced.
 ## Example
 
 ```python
+from tornado.web import Application
+
 app = Application(handlers, cookie_secret="change-me")
 ```
 
@@ -56,12 +64,29 @@ pub fn check(project: &Project, app: &AppSite, hits: &mut Vec<Hit>) {
         if name != "cookie_secret" {
             continue;
         }
+        let conditional = matches!(value.val, Val::Cond { .. });
         let (secret, how) = match &value.val {
             Val::Str(s) => (s.clone(), "is a string literal in the code".to_string()),
             Val::Env { var, unset, .. } => match &unset.val {
                 Val::Str(s) if !s.is_empty() => (
                     s.clone(),
                     format!("falls back to a string literal when ${var} is unset"),
+                ),
+                _ => continue,
+            },
+            // A literal taken when a condition holds (a config file without the key, a mode
+            // switch): medium, since whether production takes it is not known.
+            Val::Cond {
+                condition,
+                then,
+                orelse,
+            } => match (&then.val, &orelse.val) {
+                (Val::Str(s), _) if !s.is_empty() => {
+                    (s.clone(), format!("is a string literal when `{condition}`"))
+                }
+                (_, Val::Str(s)) if !s.is_empty() => (
+                    s.clone(),
+                    format!("is a string literal unless `{condition}`"),
                 ),
                 _ => continue,
             },
@@ -80,7 +105,11 @@ pub fn check(project: &Project, app: &AppSite, hits: &mut Vec<Hit>) {
         };
         hits.push(Hit {
             rule: &RULE,
-            severity: RULE.severity,
+            severity: if conditional {
+                Severity::Medium
+            } else {
+                RULE.severity
+            },
             step: origin,
             message: format!("`cookie_secret` {how}{short}"),
             trace: value.chain.clone(),

@@ -16,7 +16,13 @@ pub const RULE: RuleInfo = RuleInfo {
 `**settings` dict (built with a literal, `dict(...)`, `settings["debug"] = ...` or
 `settings.update(...)`, possibly in another module), from `tornado.options` (`define("debug",
 default=True)` or a config file read with `parse_config_file`), or from an environment read
-with a truthy default (`os.environ.get("DEBUG", "1")`; any non-empty string is true).
+with a truthy default (`os.environ.get("DEBUG", "1")`, `os.environ.get("DEBUG") or True`, or a
+default set with `os.environ.setdefault("DEBUG", "1")`; any non-empty string is true). Values
+are followed through function and constructor arguments bound as Python binds them
+(positional, keyword, defaults, `*args`, `**kwargs`), through `Application` subclasses to
+each place they are constructed (`App(handlers, debug=True)`, passed on with
+`super().__init__(...)`), and through unpacking, `(x := v)`, `from settings import *` and
+`options.debug = True` set in code.
 
 ## Why
 
@@ -28,6 +34,8 @@ and internals to anyone who can trigger an error.
 ## Example
 
 ```python
+import tornado.web
+
 settings = {"debug": True, "cookie_secret": SECRET}
 app = tornado.web.Application(handlers, **settings)
 ```

@@ -27,7 +27,10 @@ level DEBUG, with the dict followed like settings are. A dedicated logger
 or handler set to DEBUG (`logging.getLogger("serial").setLevel(DEBUG)` writing its own file)
 is a deliberate choice, not the application's level, and is not reported. A call that runs
 only under a condition (`if os.environ.get("DEBUG"):`, `if options.debug:`) is reported as
-info with the condition, like a setting that depends on the environment.
+info with the condition, like a setting that depends on the environment. Tornado's own
+`logging` option set to `"debug"` (its `define` default, or `options.logging = "debug"` in
+code) in an application that lets Tornado configure logging (`parse_command_line`,
+`parse_config_file`, `enable_pretty_logging`) is reported too.
 
 ## Why
 
@@ -38,6 +41,8 @@ data.
 ## Example
 
 ```python
+import logging
+
 logging.basicConfig(level=logging.DEBUG)
 ```
 
@@ -272,4 +277,49 @@ pub fn check(
         }),
     };
     hits.push(hit_at(&RULE, severity, step, message));
+}
+
+/// `tornado.options.options.logging` at "debug" (its define, a config file, or set in code),
+/// when the application lets Tornado configure logging from it.
+pub fn check_options(project: &Project, calls: &[CallSite], hits: &mut Vec<Hit>) {
+    let Some(option) = project.options.get("logging") else {
+        return;
+    };
+    let configures = project.command_line_options
+        || calls.iter().any(|c| {
+            matches!(
+                c.qualified.as_str(),
+                "tornado.log.enable_pretty_logging"
+                    | "tornado.options.parse_config_file"
+                    | "tornado.options.options.parse_config_file"
+            )
+        });
+    if !configures {
+        return;
+    }
+    let is_debug = |v: &Val| matches!(v, Val::Str(s) if s.eq_ignore_ascii_case("debug"));
+    let (severity, value, when) = match &option.value.val {
+        v if is_debug(v) => (RULE.severity, &option.value, String::new()),
+        Val::Cond {
+            condition, then, ..
+        } if is_debug(&then.val) => (
+            Severity::Info,
+            &**then,
+            format!(" when `{condition}`: make sure that is never true in production"),
+        ),
+        _ => return,
+    };
+    let Some(origin) = value.chain.first().cloned() else {
+        return;
+    };
+    hits.push(Hit {
+        rule: &RULE,
+        severity,
+        step: origin,
+        message: format!(
+            "`options.logging` is \"debug\"{when}: Tornado logs at DEBUG level, request data ends up in the logs"
+        ),
+        trace: value.chain.clone(),
+        stage: None,
+    });
 }

@@ -29,10 +29,21 @@ Code that is safe by default is unsafe in the environment it actually runs in.
 ## Example
 
 ```yaml
+# docker-compose.yml
 services:
   web:
+    build: .
     environment:
       APP_DEBUG: "1"
+```
+
+```python
+# app/server.py
+import os
+
+import tornado.web
+
+app = tornado.web.Application(handlers, debug=os.environ.get("APP_DEBUG") == "1")
 ```
 
 ## Fix

@@ -23,7 +23,8 @@ with `define("NAME", ...)`, or a flag read with `argparse` (`add_argument("--deb
 action="store_true")`) or from `sys.argv` (`"--debug" in sys.argv`), and that turns on
 debug mode or one of its parts (it flows into
 `debug`, `autoreload` or `serve_traceback`, or is named so). A flag the application does not
-define is ignored: it cannot change anything.
+define is ignored: it cannot change anything. A `tornado.options` flag takes effect only where
+the application calls `parse_command_line()`; without that call the finding is info, saying so.
 
 Tornado parses boolean options leniently: `--debug`, `--debug=yes` and `--debug=no` are all
 true; only `false`, `f` and `0` are false.
@@ -36,7 +37,18 @@ process is started with the flag.
 ## Example
 
 ```dockerfile
+# Dockerfile
 CMD ["python", "-m", "app.server", "--debug"]
+```
+
+```python
+# app/server.py
+import tornado.web
+from tornado.options import define, options, parse_command_line
+
+define("debug", default=False, type=bool)
+parse_command_line()
+app = tornado.web.Application(handlers, debug=options.debug)
 ```
 
 ## Fix
@@ -134,6 +146,13 @@ pub fn check(facts: &Facts, apps: &[AppSite], deployment: &Deployment, hits: &mu
             );
             if let Some((_, _, chain)) = flow {
                 hit.trace.extend(chain.iter().cloned());
+            }
+            // `tornado.options` reads the command line only in `parse_command_line`.
+            if !facts.command_line_options {
+                hit.severity = Severity::Info;
+                hit.message.push_str(
+                    "; but the application never calls `parse_command_line`, so the flag does nothing",
+                );
             }
             hits.push(hit);
         }

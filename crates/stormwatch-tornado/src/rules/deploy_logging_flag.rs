@@ -15,7 +15,8 @@ pub const RULE: RuleInfo = RuleInfo {
 
 `--logging=debug` on a deployment command line of an application that parses its command
 line with `tornado.options.parse_command_line()` (Tornado defines the `logging` option
-itself).
+itself). Where nothing calls `parse_command_line`, the flag does nothing: reported at info,
+saying so.
 
 ## Why
 
@@ -25,7 +26,16 @@ headers and bodies.
 ## Example
 
 ```ini
+# deploy/app.service
+[Service]
 ExecStart=/srv/app/venv/bin/python -m app.server --logging=debug
+```
+
+```python
+# app/server.py
+from tornado.options import parse_command_line
+
+parse_command_line()
 ```
 
 ## Fix
@@ -35,9 +45,6 @@ Use `--logging=info` (the default) or `warning` in production.
 };
 
 pub fn check(facts: &Facts, deployment: &Deployment, hits: &mut Vec<Hit>) {
-    if !facts.command_line_options {
-        return;
-    }
     for cmd in &deployment.commands {
         for arg in &cmd.args {
             let Some(level) = arg.strip_prefix("--logging=") else {
@@ -46,7 +53,7 @@ pub fn check(facts: &Facts, deployment: &Deployment, hits: &mut Vec<Hit>) {
             if !level.eq_ignore_ascii_case("debug") {
                 continue;
             }
-            let hit = command_hit(
+            let mut hit = command_hit(
                 &RULE,
                 cmd,
                 arg,
@@ -55,6 +62,14 @@ pub fn check(facts: &Facts, deployment: &Deployment, hits: &mut Vec<Hit>) {
                     cmd.kind.label()
                 ),
             );
+            // Only `parse_command_line` reads it: without that call it does nothing, said so.
+            if !facts.command_line_options {
+                hit.severity = Severity::Info;
+                hit.message = format!(
+                    "{} passes `{arg}`, but the application never calls `parse_command_line`, so it does nothing",
+                    cmd.kind.label()
+                );
+            }
             hits.push(hit);
         }
     }

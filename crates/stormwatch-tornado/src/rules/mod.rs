@@ -59,7 +59,7 @@ pub(crate) fn command_hit(
 ) -> Hit {
     let step = Step {
         file: cmd.file.clone(),
-        line: cmd.line,
+        line: cmd.line_of(arg),
         column: 1,
         note: format!("{} passes {arg}", cmd.kind.label()),
     };
@@ -106,6 +106,7 @@ pub mod static_hash_cache;
 pub mod write_error;
 pub mod xheaders;
 pub mod xsrf;
+mod xsrf_handlers;
 
 pub use stormwatch_findings::RuleInfo;
 
@@ -164,13 +165,15 @@ pub fn check(
         autoescape::check(app, &mut hits);
     }
     let tornado_quieted = debug_logging::tornado_quieted(project, calls);
+    let cookie_reads = crate::cookies::Reads::collect(project, calls);
     for call in calls {
         autoreload_call::check(project, call, roles, &mut hits);
-        cookie_flags::check(project, call, &mut hits);
+        cookie_flags::check(project, call, &cookie_reads, &mut hits);
         debug_logging::check(project, call, &tornado_quieted, &mut hits);
         xheaders::check(project, call, &mut hits);
         autoescape::check_call(project, call, &mut hits);
     }
+    debug_logging::check_options(project, calls, &mut hits);
     write_error::check(project, &mut hits);
     check_origin::check(project, &mut hits);
     hits

@@ -23,6 +23,8 @@ raises.
 ## Example
 
 ```python
+from tornado.web import Application
+
 app = Application(handlers, serve_traceback=True)
 ```
 

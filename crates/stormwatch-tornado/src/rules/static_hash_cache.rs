@@ -22,6 +22,8 @@ production.
 ## Example
 
 ```python
+from tornado.web import Application
+
 app = Application(handlers, static_path="static", static_hash_cache=False)
 ```
 

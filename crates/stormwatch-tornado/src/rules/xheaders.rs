@@ -25,6 +25,8 @@ them, and wrong when clients reach the server directly: they can then spoof thei
 ## Example
 
 ```python
+import tornado.httpserver
+
 server = tornado.httpserver.HTTPServer(app, xheaders=True)
 ```
 
