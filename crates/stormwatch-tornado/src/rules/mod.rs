@@ -154,13 +154,14 @@ pub fn check(
     roles: &crate::roles::Roles,
 ) -> Vec<Hit> {
     let mut hits = Vec::new();
+    let xsrf_late = xsrf::LateWrites::of(project);
     for app in apps {
         debug::check(app, &mut hits);
         autoreload::check(app, &mut hits);
         serve_traceback::check(app, &mut hits);
         compiled_template_cache::check(app, &mut hits);
         static_hash_cache::check(app, &mut hits);
-        xsrf::check(project, app, &mut hits);
+        xsrf::check(project, app, &xsrf_late, &mut hits);
         cookie_secret::check(project, app, &mut hits);
         autoescape::check(app, &mut hits);
     }

@@ -2,6 +2,7 @@
 
 use stormwatch_findings::Severity;
 
+pub use super::xsrf_handlers::LateWrites;
 use super::xsrf_handlers::{judge, CookieWrites, Verdict};
 use super::{app_step, Hit, RuleInfo};
 use crate::engine::{AppSite, Project};
@@ -71,13 +72,13 @@ and include `{% module xsrf_form_html() %}` in forms (or send the `X-XSRFToken` 
 "#,
 };
 
-pub fn check(project: &Project, app: &AppSite, hits: &mut Vec<Hit>) {
+pub fn check(project: &Project, app: &AppSite, late: &LateWrites, hits: &mut Vec<Hit>) {
     let setting = app.settings.iter().find(|(k, _)| k == "xsrf_cookies");
     // What the setting is, and how much an exposure found with it weighs: a setting decided
     // at run time only ever gives a finding when the routes prove an exposure.
     let (state, weight, decided) = match setting.map(|(_, v)| v.truth()) {
         None if !app.complete => return,
-        None => match super::xsrf_handlers::written_elsewhere(project, app.file) {
+        None => match late.reaching(app.file) {
             // Set after construction where the analysis cannot tell which application it is.
             Some((file, at)) => {
                 let (line, column) = project.files[file].position(at);

@@ -443,51 +443,63 @@ pub(super) fn judge(project: &Project, class: ClassId, writes: &CookieWrites) ->
     }
 }
 
-/// Where code writes `xsrf_cookies` into an application's settings after construction in a
-/// way the application's own site does not take in: `x.settings["xsrf_cookies"] = ...` in
-/// another file, or `self.settings.update(xsrf_cookies=...)` anywhere. The setting may reach
-/// the application from there, so "not set" cannot be claimed.
-pub(super) fn written_elsewhere(project: &Project, app_file: FileId) -> Option<(FileId, usize)> {
-    const KEY: &str = "xsrf_cookies";
-    for i in 0..project.files.len() {
-        let file = FileId(i);
-        // Test code does not configure what production runs.
-        if file == app_file || super::is_test_file(&project.files[file].rel) {
-            continue;
-        }
-        for assign in project.settings_writes(file) {
-            let hit = assign.targets.iter().any(
-                |t| matches!(t, Expr::Subscript(s) if str_lit(&s.slice).as_deref() == Some(KEY)),
-            );
-            if hit {
-                return Some((file, assign.range().start().to_usize()));
+/// Where code writes `xsrf_cookies` into an application's settings after construction:
+/// `x.settings["xsrf_cookies"] = ...` (taken in by the applications of its own file only), and
+/// `self.settings.update(xsrf_cookies=...)` (by none). Test code is left out. Found once per
+/// project; see [`LateWrites::reaching`].
+pub struct LateWrites(Vec<(FileId, usize, bool)>);
+
+impl LateWrites {
+    pub fn of(project: &Project) -> Self {
+        const KEY: &str = "xsrf_cookies";
+        let mut out = Vec::new();
+        for i in 0..project.files.len() {
+            let file = FileId(i);
+            if super::is_test_file(&project.files[file].rel) {
+                continue;
+            }
+            for assign in project.settings_writes(file) {
+                let hit = assign.targets.iter().any(|t| {
+                    matches!(t, Expr::Subscript(s) if str_lit(&s.slice).as_deref() == Some(KEY))
+                });
+                if hit {
+                    out.push((file, assign.range().start().to_usize(), false));
+                }
             }
         }
-    }
-    let mut found = None;
-    project.each_call(&mut |file, call| {
-        let Expr::Attribute(a) = &*call.func else {
-            return;
-        };
-        let Expr::Attribute(settings) = &*a.value else {
-            return;
-        };
-        let on_self = matches!(&*settings.value, Expr::Name(n) if n.id.as_str() == "self");
-        if found.is_some()
-            || super::is_test_file(&project.files[file].rel)
-            || a.attr.as_str() != "update"
-            || settings.attr.as_str() != "settings"
-            || (file == app_file && !on_self)
-        {
-            return;
-        }
-        let by_keyword = call.arguments.find_keyword(KEY).is_some();
-        let by_dict = call.arguments.args.iter().any(|d| {
-            matches!(d, Expr::Dict(d) if d.items.iter().any(|i| i.key.as_ref().and_then(str_lit).as_deref() == Some(KEY)))
+        project.each_call(&mut |file, call| {
+            let Expr::Attribute(a) = &*call.func else {
+                return;
+            };
+            if a.attr.as_str() != "update" {
+                return;
+            }
+            let Expr::Attribute(settings) = &*a.value else {
+                return;
+            };
+            if settings.attr.as_str() != "settings"
+                || super::is_test_file(&project.files[file].rel)
+            {
+                return;
+            }
+            let on_self = matches!(&*settings.value, Expr::Name(n) if n.id.as_str() == "self");
+            let by_keyword = call.arguments.find_keyword(KEY).is_some();
+            let by_dict = call.arguments.args.iter().any(|d| {
+                matches!(d, Expr::Dict(d) if d.items.iter().any(|i| i.key.as_ref().and_then(str_lit).as_deref() == Some(KEY)))
+            });
+            if by_keyword || by_dict {
+                out.push((file, call.range().start().to_usize(), on_self));
+            }
         });
-        if by_keyword || by_dict {
-            found = Some((file, call.range().start().to_usize()));
-        }
-    });
-    found
+        LateWrites(out)
+    }
+
+    /// A write the application built in `app_file` does not take in at its own site, which
+    /// may reach it: so "not set" cannot be claimed.
+    pub(super) fn reaching(&self, app_file: FileId) -> Option<(FileId, usize)> {
+        self.0
+            .iter()
+            .find(|(file, _, on_self)| *file != app_file || *on_self)
+            .map(|&(file, at, _)| (file, at))
+    }
 }
