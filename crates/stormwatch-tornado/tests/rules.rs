@@ -200,7 +200,7 @@ fn tw009_cookie_secret() {
 fn tw010_check_origin() {
     let found = check("TW010");
     let positives = found.iter().take_while(|l| !l.starts_with("--")).count();
-    assert_eq!(positives, 4, "{found:#?}");
+    assert_eq!(positives, 5, "{found:#?}");
     insta::assert_snapshot!(found.join("\n"));
 }
 

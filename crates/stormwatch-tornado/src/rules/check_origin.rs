@@ -18,7 +18,10 @@ pub const RULE: RuleInfo = RuleInfo {
 
 A `check_origin` override in a `tornado.websocket.WebSocketHandler` subclass (or a mixin or
 base class it inherits it from) whose every `return` returns `True`, or
-`check_origin = lambda self, origin: True`.
+`check_origin = lambda self, origin: True`, in a handler that knows its user by a cookie
+(`get_current_user` or `prepare` reading one, a decorator of `open`, or `open` itself). A
+socket with no cookie authentication is reported as info: another site can open it, but
+gains nothing a direct connection would not.
 
 ## Why
 
@@ -32,6 +35,9 @@ hijacking).
 import tornado.websocket
 
 class Feed(tornado.websocket.WebSocketHandler):
+    def get_current_user(self):
+        return self.get_secure_cookie("user")
+
     def check_origin(self, origin):
         return True
 ```
@@ -118,12 +124,22 @@ pub fn check(project: &Project, hits: &mut Vec<Hit>) {
             continue;
         };
         let step = step_at(project, defining.file, &range, note);
+        // Hijacking needs the browser's ambient credentials: a socket that knows no user
+        // by a cookie gives another site nothing a direct connection would not.
+        let (severity, why) = match super::xsrf_handlers::websocket_cookie_user(project, index) {
+            Some(how) => (RULE.severity, format!(" and is cookie-authenticated ({how})")),
+            None => (
+                Severity::Info,
+                ": no cookie authentication found (get_current_user, prepare, open), so other sites gain nothing a direct connection would not"
+                    .to_string(),
+            ),
+        };
         hits.push(hit_at(
             &RULE,
-            RULE.severity,
+            severity,
             step,
             format!(
-                "`{}.check_origin` returns True for every origin",
+                "`{}.check_origin` returns True for every origin{why}",
                 defining.def.name.as_str()
             ),
         ));

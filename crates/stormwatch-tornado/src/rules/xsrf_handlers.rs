@@ -202,6 +202,24 @@ fn cookie_auth(
     None
 }
 
+/// How a WebSocket handler knows its user by a cookie, if it does: `get_current_user` or
+/// `prepare` (and what they call), a decorator of `open`, or `open` reading a cookie itself.
+/// Browsers send cookies with cross-site handshakes, so only such a socket can be hijacked.
+pub(super) fn websocket_cookie_user(project: &Project, class: ClassId) -> Option<String> {
+    let open = project.method_in_mro(class, "open");
+    if let Some(auth) = cookie_auth(project, class, open.map(|(_, d)| d)) {
+        return Some(auth.how);
+    }
+    let (owner, def) = open?;
+    let mut reads = false;
+    calls_in(&def.body, &mut |call| {
+        if let Expr::Attribute(a) = &*call.func {
+            reads |= COOKIE_READS.contains(&a.attr.as_str());
+        }
+    });
+    reads.then(|| format!("{}.open reads a cookie", project.class(owner).def.name))
+}
+
 /// A cookie's name: a string literal, or a module-level constant holding one.
 fn cookie_name(project: &Project, file: FileId, e: &Expr) -> Option<String> {
     if let Some(s) = str_lit(e) {
