@@ -241,9 +241,11 @@ pub fn config_audit(
             all_code,
         },
     );
-    Ok(result
-        .found_anything()
-        .then(|| result.into_audit(target, root)))
+    Ok(result.found_anything().then(|| {
+        let mut audit = result.into_audit(target, root);
+        audit.ran.configuration = true;
+        audit
+    }))
 }
 
 /// Every rule stormwatch reports under, configuration and dependency audits alike.

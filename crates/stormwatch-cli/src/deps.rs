@@ -206,6 +206,7 @@ pub fn audit_inputs(
         }
     }
     out.advisory_data = Some(advisories.data);
+    out.ran.dependencies = true;
     let mut notices = advisories.notices;
     notices.append(&mut out.notices);
     notices.extend(left_out);

@@ -74,3 +74,93 @@ fn allow_empty_is_documented() {
         "README documents --allow-empty"
     );
 }
+
+// Item 5: an ignore is unused only if the audit it belongs to ran.
+
+#[test]
+fn strict_judges_each_ignore_only_by_the_audit_it_belongs_to() {
+    let tmp = project();
+    let p = tmp.path();
+    policy(
+        p,
+        "fail-on = \"none\"\n\n[[ignore]]\nid = \"TW101\"\nreason = \"dev image\"\n\n\
+         [[ignore]]\nid = \"PYSEC-2023-75\"\nreason = \"not reachable\"\n",
+    );
+    for cmd in ["deps", "config", "check"] {
+        sw(p)
+            .args([cmd, "--strict", "--today", TODAY])
+            .assert()
+            .code(0)
+            .stderr(predicate::str::contains("policy problems").not());
+    }
+    // An unused config ignore is still judged where the configuration audit ran.
+    policy(
+        p,
+        "fail-on = \"none\"\n\n[[ignore]]\nid = \"TW003\"\nreason = \"not used\"\n",
+    );
+    sw(p)
+        .args(["deps", "--strict", "--today", TODAY])
+        .assert()
+        .code(0);
+    for cmd in ["config", "check"] {
+        sw(p)
+            .args([cmd, "--strict", "--today", TODAY])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("policy problems"));
+    }
+    // And an unused advisory ignore where the dependency audit ran.
+    policy(
+        p,
+        "fail-on = \"none\"\n\n[[ignore]]\nid = \"GHSA-nope-nope-nope\"\nreason = \"typo\"\n",
+    );
+    sw(p)
+        .args(["config", "--strict", "--today", TODAY])
+        .assert()
+        .code(0);
+    for cmd in ["deps", "check"] {
+        sw(p)
+            .args([cmd, "--strict", "--today", TODAY])
+            .assert()
+            .code(2);
+    }
+}
+
+// Item 6: a fresh baseline records every current finding.
+
+#[test]
+fn a_fresh_baseline_includes_findings_whose_ignore_expired() {
+    let tmp = project();
+    let p = tmp.path();
+    policy(
+        p,
+        "[[ignore]]\nid = \"PYSEC-2023-75\"\nreason = \"was fine\"\nexpires = \"2026-01-31\"\n",
+    );
+    sw(p)
+        .args([
+            "check",
+            "--today",
+            TODAY,
+            "--write-baseline",
+            "baseline.json",
+        ])
+        .assert()
+        .code(1);
+    let out = sw(p)
+        .args([
+            "check",
+            "--today",
+            TODAY,
+            "--baseline",
+            "baseline.json",
+            "--format",
+            "json",
+        ])
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let v = json_of(&out);
+    assert_eq!(v["baseline"]["new"], 0, "{}", v["baseline"]);
+}

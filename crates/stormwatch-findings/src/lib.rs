@@ -675,6 +675,19 @@ pub struct Audit {
     pub deployment_files: Vec<String>,
     /// Every inline suppression comment that named a finding, and what the policy made of it.
     pub inline_suppressions: Vec<InlineSuppression>,
+    /// Which audits ran: an ignore is judged unused only by the audit it belongs to.
+    pub ran: Ran,
+}
+
+/// The audits behind one [`Audit`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Ran {
+    /// The dependency audit (advisory ids, dependency rules).
+    pub dependencies: bool,
+    /// The configuration audit (configuration rules, inline-suppression rules).
+    pub configuration: bool,
+    /// A probe of a running service (probe rules).
+    pub probe: bool,
 }
 
 impl Audit {
@@ -703,6 +716,9 @@ impl Audit {
             out.advisory_ids.extend(part.advisory_ids);
             out.deployment_files.extend(part.deployment_files);
             out.inline_suppressions.extend(part.inline_suppressions);
+            out.ran.dependencies |= part.ran.dependencies;
+            out.ran.configuration |= part.ran.configuration;
+            out.ran.probe |= part.ran.probe;
         }
         out.findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
         out

@@ -23,6 +23,9 @@ pub struct Facts<'a> {
     /// Every id the policy may name: the advisories of the audited packages (ids and
     /// aliases) and the rule ids.
     pub known_ids: &'a HashSet<String>,
+    /// Whether the audit an ignore of this id belongs to ran: an ignore of another audit's
+    /// id (a configuration rule in a dependency run) is neither used nor unused here.
+    pub judged: &'a dyn Fn(&str) -> bool,
 }
 
 /// The outcome, beside the changes to the audit.
@@ -173,6 +176,9 @@ pub fn apply(policy: &Policy, audit: &mut Audit, facts: &Facts) -> Applied {
             .iter()
             .any(|k| k.eq_ignore_ascii_case(&ig.id));
         let note = |msg: String| Notice::at(at.clone(), msg);
+        if u.matched == 0 && !(facts.judged)(&ig.id) {
+            continue;
+        }
         if !known && u.matched == 0 {
             applied.problems += 1;
             audit.policy.push(note(format!(
@@ -307,6 +313,7 @@ mod tests {
                 today: parse_date(today).unwrap(),
                 root: "repo",
                 known_ids: &known,
+                judged: &|_| true,
             },
         );
         (audit, applied)
