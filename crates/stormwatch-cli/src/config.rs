@@ -72,6 +72,9 @@ pub fn check_audit(
                 "{}: no dependency files found; dependency audit skipped",
                 root.display()
             )));
+            skipped
+                .coverage
+                .push("the dependency audit was skipped: no dependency files found".into());
             None
         }
         Some(inputs) => Some(crate::deps::audit_inputs(
@@ -92,6 +95,9 @@ pub fn check_audit(
             "{}: no Python or deployment files found; configuration audit skipped",
             root.display()
         )));
+        skipped.coverage.push(
+            "the configuration audit was skipped: no Python or deployment files found".into(),
+        );
     }
     let probe = match &args.probe {
         Some(url) => Some(probe_against(
@@ -113,6 +119,7 @@ pub fn check_audit(
             bail!("{what}");
         }
         skipped.notices = vec![Notice::new(format!("{what} (--allow-empty)"))];
+        skipped.coverage = vec![what];
     }
     let audit = Audit::merge([skipped].into_iter().chain(deps).chain(config).chain(probe));
     Ok((audit, root, policy))

@@ -202,6 +202,13 @@ fn emit(report: &Report, args: &OutputArgs, gate: Gate) -> Result<bool> {
         },
     };
     let format = format(args.format);
+    // What the audit did not cover reaches a reader of the log whatever the report shows:
+    // with --quiet, in a file, or in a format a person does not read.
+    if args.quiet || args.output.is_some() || args.format != FormatArg::Table {
+        for c in &report.coverage {
+            eprintln!("warning: {}", stormwatch_report::escape_controls(c));
+        }
+    }
     match &args.output {
         Some(path) => write_atomically(path, |out| write(report, format, &ctx, out))?,
         None => {

@@ -164,3 +164,65 @@ fn a_fresh_baseline_includes_findings_whose_ignore_expired() {
     let v = json_of(&out);
     assert_eq!(v["baseline"]["new"], 0, "{}", v["baseline"]);
 }
+
+// Item 7: coverage warnings survive --quiet and lead every format.
+
+#[test]
+fn quiet_keeps_coverage_warnings_on_stderr() {
+    let tmp = project();
+    for cmd in ["deps", "check"] {
+        sw(tmp.path())
+            .args([cmd, "--quiet", "--today", TODAY])
+            .assert()
+            .code(1)
+            .stderr(predicate::str::contains("only Tornado was checked"));
+    }
+}
+
+#[test]
+fn coverage_warnings_lead_every_report_format() {
+    let tmp = project();
+    let p = tmp.path();
+    for format in ["table", "markdown"] {
+        let out = sw(p)
+            .args(["deps", "--today", TODAY, "--format", format])
+            .assert()
+            .code(1)
+            .get_output()
+            .stdout
+            .clone();
+        let text = String::from_utf8(out).unwrap();
+        let warning = text
+            .find("only Tornado was checked")
+            .unwrap_or_else(|| panic!("{format}: no coverage warning:\n{text}"));
+        let first_finding = text.find("GHSA-").unwrap();
+        assert!(
+            warning < first_finding,
+            "{format}: warning after findings:\n{text}"
+        );
+    }
+    let out = sw(p)
+        .args(["deps", "--today", TODAY, "--format", "json"])
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let v: Value = json_of(&out);
+    let coverage = v["coverage"].as_array().expect("coverage field");
+    assert!(
+        coverage.iter().any(|c| c
+            .as_str()
+            .unwrap_or("")
+            .contains("only Tornado was checked")),
+        "{coverage:?}"
+    );
+}
+
+#[test]
+fn the_action_can_refresh_the_advisory_data_with_a_cache() {
+    let action = fs::read_to_string(repo_root().join("action.yml")).unwrap();
+    assert!(action.contains("update-db:"), "an update-db input");
+    assert!(action.contains("db update"), "runs `stormwatch db update`");
+    assert!(action.contains("actions/cache"), "caches the database");
+}

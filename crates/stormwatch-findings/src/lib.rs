@@ -677,6 +677,9 @@ pub struct Audit {
     pub inline_suppressions: Vec<InlineSuppression>,
     /// Which audits ran: an ignore is judged unused only by the audit it belongs to.
     pub ran: Ran,
+    /// What this audit did not cover (an audit skipped, inputs left out), besides what the
+    /// advisory data and the incomplete inputs say: see [`Report::coverage`].
+    pub coverage: Vec<String>,
 }
 
 /// The audits behind one [`Audit`].
@@ -719,6 +722,7 @@ impl Audit {
             out.ran.dependencies |= part.ran.dependencies;
             out.ran.configuration |= part.ran.configuration;
             out.ran.probe |= part.ran.probe;
+            out.coverage.extend(part.coverage);
         }
         out.findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
         out
@@ -756,6 +760,11 @@ pub struct Report {
     /// Policy problems that fail a `--strict` run.
     #[serde(skip)]
     pub policy_errors: usize,
+    /// Why a clean result is not the all-clear: no advisory database (only Tornado was
+    /// checked), stale data, an audit skipped, inputs not analysed. Every format leads with
+    /// these, and they reach standard error even with `--quiet`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub coverage: Vec<String>,
 }
 
 /// Counts of the findings that count (not suppressed) by severity, plus the suppressed ones
@@ -800,7 +809,22 @@ impl From<Audit> for Report {
                 Severity::Info => summary.info += 1,
             }
         }
+        let mut coverage: Vec<String> = audit
+            .advisory_data
+            .as_ref()
+            .and_then(DataSource::caveat)
+            .into_iter()
+            .collect();
+        coverage.extend(audit.coverage);
+        if !audit.incomplete.is_empty() {
+            let n = audit.incomplete.len();
+            coverage.push(format!(
+                "audit incomplete: {n} input{} not fully analysed",
+                if n == 1 { "" } else { "s" }
+            ));
+        }
         Report {
+            coverage,
             version: SCHEMA_VERSION,
             tool: format!("stormwatch {}", env!("CARGO_PKG_VERSION")),
             findings,

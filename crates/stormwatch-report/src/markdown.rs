@@ -72,6 +72,9 @@ pub fn markdown(report: &Report, ctx: &Context) -> String {
         ":white_check_mark: no findings".to_string()
     };
     let _ = writeln!(out, "## stormwatch\n\n{verdict}\n");
+    for c in &report.coverage {
+        let _ = writeln!(out, "> :warning: **{}**\n", md(c));
+    }
     let _ = writeln!(out, "| severity | findings |\n|---|---:|");
     for (sev, n) in ORDER
         .iter()

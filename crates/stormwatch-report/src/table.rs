@@ -210,6 +210,9 @@ fn header(out: &mut String, report: &Report, p: &Painter) {
         let advisories = format!("Advisories: {}", crate::data_text(data));
         let _ = writeln!(out, "{}", p.dim(&advisories));
     }
+    for c in &report.coverage {
+        let _ = writeln!(out, "{}", p.warn(&format!("warning: {c}")));
+    }
     let scope = if report.summary.packages > 0 || report.advisory_data.is_some() {
         format!(
             "Audited {} package{} from {} input{}.",
