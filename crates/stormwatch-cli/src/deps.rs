@@ -1,11 +1,11 @@
 //! `stormwatch deps`: the dependency audit.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
 use stormwatch_audit::{audit, AuditOptions};
-use stormwatch_findings::{Audit, Notice};
+use stormwatch_findings::{Audit, Detail, Finding, Notice};
 use stormwatch_manifest::{discover_checked, file_format, parse_in, Inputs};
 
 use crate::cli::{AdvisoryArgs, DepsArgs};
@@ -77,6 +77,43 @@ fn leave_out_other_targets(
             ""
         }
     )))
+}
+
+/// One finding per package, version and advisory (and environment marker): a version
+/// declared in several places (pinned in pyproject.toml, locked in uv.lock) is one
+/// vulnerability to fix, reported at its first place with every place in `declared`.
+fn one_per_advisory(findings: &mut Vec<Finding>) {
+    type Key = (String, String, String, Option<String>);
+    let mut first: HashMap<Key, usize> = HashMap::new();
+    let mut keep = vec![true; findings.len()];
+    for i in 0..findings.len() {
+        let Detail::Dependency(d) = &findings[i].detail else {
+            continue;
+        };
+        let key = (
+            d.package.clone(),
+            d.version.clone(),
+            findings[i].id.clone(),
+            d.marker.clone(),
+        );
+        let Some(&j) = first.get(&key) else {
+            first.insert(key, i);
+            continue;
+        };
+        keep[i] = false;
+        let here = findings[i].location.clone();
+        let there = findings[j].location.clone();
+        if let Detail::Dependency(d) = &mut findings[j].detail {
+            if d.declared.is_empty() {
+                d.declared.push(there);
+            }
+            if !d.declared.contains(&here) {
+                d.declared.push(here);
+            }
+        }
+    }
+    let mut kept = keep.into_iter();
+    findings.retain(|_| kept.next().unwrap_or(true));
 }
 
 /// Reads every input named on the command line; with `--allow-empty`, a directory without
@@ -200,6 +237,7 @@ pub fn audit_inputs(
         AuditOptions { ignore_unpinned },
     );
     let mut out = result.into_audit(&inputs);
+    one_per_advisory(&mut out.findings);
     for name in &names {
         for adv in advisories.set.for_package(name) {
             out.advisory_ids.extend(adv.all_ids().map(str::to_string));

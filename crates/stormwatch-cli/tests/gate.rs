@@ -226,3 +226,88 @@ fn the_action_can_refresh_the_advisory_data_with_a_cache() {
     assert!(action.contains("db update"), "runs `stormwatch db update`");
     assert!(action.contains("actions/cache"), "caches the database");
 }
+
+// Item 4: one finding per (package, version, advisory), every place listed.
+
+fn uv_project(dir: &Path) {
+    fs::write(
+        dir.join("pyproject.toml"),
+        "[project]\nname = \"demo\"\nversion = \"0.1.0\"\ndependencies = [\"tornado==6.1\"]\n",
+    )
+    .unwrap();
+    fs::write(
+        dir.join("uv.lock"),
+        "version = 1\nrequires-python = \">=3.8\"\n\n[[package]]\nname = \"demo\"\nversion = \"0.1.0\"\n\
+         source = { editable = \".\" }\ndependencies = [{ name = \"tornado\" }]\n\n[[package]]\n\
+         name = \"tornado\"\nversion = \"6.1\"\nsource = { registry = \"https://pypi.org/simple\" }\n",
+    )
+    .unwrap();
+}
+
+#[test]
+fn a_package_declared_and_locked_is_counted_once_with_both_places() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path();
+    uv_project(p);
+    let out = sw(p)
+        .args(["deps", "--today", TODAY, "--format", "json"])
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let v = json_of(&out);
+    let findings = v["findings"].as_array().unwrap();
+    let pysec: Vec<&Value> = findings
+        .iter()
+        .filter(|f| f["id"] == "PYSEC-2023-75")
+        .collect();
+    assert_eq!(pysec.len(), 1, "{pysec:#?}");
+    let places: Vec<&str> = pysec[0]["declared"]
+        .as_array()
+        .expect("declared places")
+        .iter()
+        .map(|l| l["file"].as_str().unwrap())
+        .collect();
+    assert_eq!(places, ["pyproject.toml", "uv.lock"]);
+    let table = sw(p)
+        .args(["deps", "--today", TODAY])
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let table = String::from_utf8(table).unwrap();
+    assert!(table.contains("Vulnerable packages (1)"), "{table}");
+    assert!(table.contains("pyproject.toml:4, uv.lock:"), "{table}");
+    let n = findings.len();
+    assert!(
+        table.contains(&format!("{n} findings")),
+        "summary counts each advisory once: {table}"
+    );
+}
+
+#[test]
+fn the_data_date_is_never_later_than_today_and_counts_are_labelled() {
+    let tmp = project();
+    let out = sw(tmp.path())
+        .args(["deps", "--today", "2026-01-01", "--format", "json"])
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let v = json_of(&out);
+    let as_of = v["advisory_data"]["as_of"].as_str().unwrap();
+    assert!(as_of <= "2026-01-01", "as_of {as_of}");
+    let table = sw(tmp.path())
+        .args(["deps", "--today", "2026-01-01"])
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let table = String::from_utf8(table).unwrap();
+    assert!(table.contains("later than today"), "{table}");
+    assert!(table.contains("advisories loaded"), "{table}");
+}

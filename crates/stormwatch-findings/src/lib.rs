@@ -196,6 +196,11 @@ pub struct DependencyFinding {
     pub group: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub marker: Option<String>,
+    /// Every place this version is declared (a pin in pyproject.toml and its lock in
+    /// uv.lock), the finding's own location first, when there is more than one: one
+    /// finding per package, version and advisory.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub declared: Vec<Location>,
 }
 
 /// A version range that still admits known-vulnerable versions.
@@ -594,6 +599,12 @@ pub struct DataSource {
     /// ISO 8601 date the data was current as of, when known.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub as_of: Option<String>,
+    /// The date the data claimed when it was later than today (a wrong clock, or a record
+    /// dated in the future): `as_of` is then today.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claimed_as_of: Option<String>,
+    /// Advisories loaded for this audit: those of the audited packages, and the whole
+    /// bundled Tornado set unless `--no-bundled`.
     pub advisories: usize,
     /// When the data was last updated or found current (`db update`, `db import`), as an
     /// ISO 8601 date; absent for sources read directly and the bundled set.
@@ -1001,6 +1012,7 @@ mod tests {
                 published: Some("2023-05-25".into()),
                 group: None,
                 marker: None,
+                declared: Vec::new(),
             }),
             "PYSEC-2023-75",
             Severity::Medium,

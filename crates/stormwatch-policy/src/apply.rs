@@ -272,6 +272,7 @@ mod tests {
                 published: Some(published.into()),
                 group: None,
                 marker: None,
+                declared: Vec::new(),
             }),
             id,
             Severity::High,

@@ -122,7 +122,7 @@ pub fn markdown(report: &Report, ctx: &Context) -> String {
                 f.severity.as_str(),
                 md(&subject(f)),
                 md(&f.id),
-                code(&place(&f.location.file, f.location.line)),
+                code(&crate::places(f)),
                 md(&fix_text(f)),
                 due,
                 f.owner.as_deref().map(md).unwrap_or_default()
@@ -171,7 +171,7 @@ pub fn markdown(report: &Report, ctx: &Context) -> String {
                 out,
                 "- {} `{}` ({})",
                 md(&f.id),
-                code(&place(&f.location.file, f.location.line)),
+                code(&crate::places(f)),
                 md(&reason.unwrap_or_default())
             );
         }
