@@ -311,3 +311,19 @@ fn the_data_date_is_never_later_than_today_and_counts_are_labelled() {
     assert!(table.contains("later than today"), "{table}");
     assert!(table.contains("advisories loaded"), "{table}");
 }
+
+#[test]
+fn monitor_of_an_empty_directory_is_nothing_to_audit() {
+    let tmp = tempfile::tempdir().unwrap();
+    let state = tmp.path().join("state.db");
+    for extra in [&[][..], &["--include-config"][..]] {
+        sw(tmp.path())
+            .args(["monitor", "--offline", "--state"])
+            .arg(&state)
+            .args(extra)
+            .arg(tmp.path())
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("nothing to audit in"));
+    }
+}
