@@ -401,6 +401,37 @@ expires = "2026-06-10"
     }
 
     #[test]
+    fn an_ignore_of_an_audit_that_did_not_run_is_not_judged() {
+        let policy = parse(
+            "[[ignore]]\nid = \"TW003\"\nreason = \"config\"\n\n[[ignore]]\nid = \"GHSA-nope\"\nreason = \"deps\"\n",
+            Path::new("stormwatch.toml"),
+            false,
+        )
+        .unwrap()
+        .unwrap();
+        let known = HashSet::new();
+        // A dependency-only run: the TW003 ignore is the configuration audit's business.
+        let mut audit = Audit::default();
+        let applied = apply(
+            &policy,
+            &mut audit,
+            &Facts {
+                today: parse_date("2026-06-01").unwrap(),
+                root: ".",
+                known_ids: &known,
+                judged: &|id| !id.starts_with("TW"),
+            },
+        );
+        assert_eq!(applied.problems, 1);
+        assert_eq!(audit.policy.len(), 1);
+        assert!(
+            audit.policy[0].message.contains("GHSA-nope"),
+            "{:?}",
+            audit.policy
+        );
+    }
+
+    #[test]
     fn until_fixed_holds_only_without_a_fix() {
         let policy = "[[ignore]]\nid = \"PYSEC-1\"\nreason = \"no fix yet\"\nuntil-fixed = true\n";
         let (a, _) = run(
