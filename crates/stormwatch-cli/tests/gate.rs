@@ -327,3 +327,37 @@ fn monitor_of_an_empty_directory_is_nothing_to_audit() {
             .stderr(predicate::str::contains("nothing to audit in"));
     }
 }
+
+#[test]
+fn sarif_and_junit_carry_coverage_warnings_first() {
+    let tmp = project();
+    let p = tmp.path();
+    let out = sw(p)
+        .args(["deps", "--today", TODAY, "--format", "sarif"])
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let v = json_of(&out);
+    let first = &v["runs"][0]["invocations"][0]["toolExecutionNotifications"][0];
+    assert!(
+        first["message"]["text"]
+            .as_str()
+            .unwrap_or("")
+            .contains("only Tornado was checked"),
+        "{first}"
+    );
+    let out = sw(p)
+        .args(["deps", "--today", TODAY, "--format", "junit"])
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    let warning = text
+        .find("only Tornado was checked")
+        .expect("coverage property");
+    assert!(warning < text.find("<testcase").unwrap(), "{text}");
+}
