@@ -381,6 +381,7 @@ fn pinned_finding(
         published,
         group: dep.group.clone(),
         marker: dep.marker.clone(),
+        declared: Vec::new(),
     });
     Finding::new(detail, &id, severity, location.clone(), &parts)
 }

@@ -1,5 +1,6 @@
 //! Choosing and loading the advisory source for an audit.
 
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -168,7 +169,10 @@ pub fn load(
         }
     } else {
         if !bundled_only {
-            description.push_str(" + bundled Tornado set");
+            let _ = write!(
+                description,
+                " + bundled Tornado set ({bundle_count} advisories)"
+            );
         }
         // Records the source already has are replaced only by newer bundled copies.
         for adv in bundle.advisories {
@@ -176,11 +180,23 @@ pub fn load(
         }
     }
     let advisories = set.len();
+    // A date later than today is not a fact to print: shown as today, with the claim.
+    let today_text = stormwatch_policy::format_date(today);
+    let mut claimed_as_of = None;
+    if as_of.as_deref().is_some_and(|d| d > today_text.as_str()) {
+        claimed_as_of = as_of.replace(today_text.clone());
+        notices.push(Notice::new(format!(
+            "the advisory data claims to be current as of {}, later than today ({today_text}): \
+             shown as today; check the system clock and the data's dates",
+            stormwatch_report::escape_controls(claimed_as_of.as_deref().unwrap_or_default())
+        )));
+    }
     Ok(Loaded {
         set,
         data: DataSource {
             description,
             as_of,
+            claimed_as_of,
             advisories,
             updated,
             age_days: age,

@@ -421,6 +421,12 @@ pub struct ConfigArgs {
     #[arg(long, visible_alias = "include-tests")]
     pub all_code: bool,
 
+    /// Succeed (exit 0, with a note) when PATH holds nothing to audit: no Python code, no
+    /// deployment files, no dependency files. By default that fails (exit 2): a wrong path
+    /// in CI must not pass as a clean audit.
+    #[arg(long)]
+    pub allow_empty: bool,
+
     #[command(flatten)]
     pub output: OutputArgs,
 }
@@ -460,6 +466,12 @@ pub struct DepsArgs {
     /// Audit the distributions installed in this site-packages directory.
     #[arg(long, value_name = "DIR")]
     pub site_packages: Option<PathBuf>,
+
+    /// Succeed (exit 0, with a note) when PATH holds nothing to audit: no Python code, no
+    /// deployment files, no dependency files. By default that fails (exit 2): a wrong path
+    /// in CI must not pass as a clean audit.
+    #[arg(long)]
+    pub allow_empty: bool,
 
     /// Do not report version ranges that still allow vulnerable versions.
     #[arg(long)]
@@ -515,6 +527,12 @@ pub struct CheckArgs {
     /// production code (by default findings there are reported as info, with the reason).
     #[arg(long, visible_alias = "include-tests")]
     pub all_code: bool,
+
+    /// Succeed (exit 0, with a note) when PATH holds nothing to audit: no Python code, no
+    /// deployment files, no dependency files. By default that fails (exit 2): a wrong path
+    /// in CI must not pass as a clean audit.
+    #[arg(long)]
+    pub allow_empty: bool,
 
     #[command(flatten)]
     pub target: TargetArgs,

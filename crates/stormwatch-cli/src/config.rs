@@ -21,10 +21,21 @@ pub fn run(args: ConfigArgs) -> Result<bool> {
     };
     let policy = load_policy(&project, &args.output)?;
     let env = environment(args.env, policy.as_ref());
-    match config_audit(&root, &args.select, &args.ignore, env, args.all_code)? {
-        Some(audit) => finish(audit, &args.output, &project, policy.as_ref()),
-        None => bail!("{}: no Python or deployment files found", root.display()),
-    }
+    let audit = match config_audit(&root, &args.select, &args.ignore, env, args.all_code)? {
+        Some(audit) => audit,
+        None if args.allow_empty => Audit {
+            notices: vec![Notice::new(format!(
+                "nothing to audit in {}: no Python or deployment files found (--allow-empty)",
+                root.display()
+            ))],
+            ..Audit::default()
+        },
+        None => bail!(
+            "nothing to audit in {}: no Python or deployment files found",
+            root.display()
+        ),
+    };
+    finish(audit, &args.output, &project, policy.as_ref())
 }
 
 /// The environment judged: the command line's, else the policy's, else production.
@@ -61,6 +72,9 @@ pub fn check_audit(
                 "{}: no dependency files found; dependency audit skipped",
                 root.display()
             )));
+            skipped
+                .coverage
+                .push("the dependency audit was skipped: no dependency files found".into());
             None
         }
         Some(inputs) => Some(crate::deps::audit_inputs(
@@ -81,6 +95,9 @@ pub fn check_audit(
             "{}: no Python or deployment files found; configuration audit skipped",
             root.display()
         )));
+        skipped.coverage.push(
+            "the configuration audit was skipped: no Python or deployment files found".into(),
+        );
     }
     let probe = match &args.probe {
         Some(url) => Some(probe_against(
@@ -92,6 +109,18 @@ pub fn check_audit(
         )?),
         None => None,
     };
+    if deps.is_none() && config.is_none() && probe.is_none() {
+        // A wrong `path:` in CI must not pass as a clean audit.
+        let what = format!(
+            "nothing to audit in {}: no Python code, deployment files or dependency files found",
+            root.display()
+        );
+        if !args.allow_empty {
+            bail!("{what}");
+        }
+        skipped.notices = vec![Notice::new(format!("{what} (--allow-empty)"))];
+        skipped.coverage = vec![what];
+    }
     let audit = Audit::merge([skipped].into_iter().chain(deps).chain(config).chain(probe));
     Ok((audit, root, policy))
 }
@@ -219,9 +248,11 @@ pub fn config_audit(
             all_code,
         },
     );
-    Ok(result
-        .found_anything()
-        .then(|| result.into_audit(target, root)))
+    Ok(result.found_anything().then(|| {
+        let mut audit = result.into_audit(target, root);
+        audit.ran.configuration = true;
+        audit
+    }))
 }
 
 /// Every rule stormwatch reports under, configuration and dependency audits alike.

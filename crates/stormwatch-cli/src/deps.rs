@@ -1,11 +1,11 @@
 //! `stormwatch deps`: the dependency audit.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
 use stormwatch_audit::{audit, AuditOptions};
-use stormwatch_findings::{Audit, Notice};
+use stormwatch_findings::{Audit, Detail, Finding, Notice};
 use stormwatch_manifest::{discover_checked, file_format, parse_in, Inputs};
 
 use crate::cli::{AdvisoryArgs, DepsArgs};
@@ -79,9 +79,48 @@ fn leave_out_other_targets(
     )))
 }
 
-/// Reads every input named on the command line.
-pub fn collect_inputs(args: &DepsArgs) -> Result<Inputs> {
+/// One finding per package, version and advisory (and environment marker): a version
+/// declared in several places (pinned in pyproject.toml, locked in uv.lock) is one
+/// vulnerability to fix, reported at its first place with every place in `declared`.
+fn one_per_advisory(findings: &mut Vec<Finding>) {
+    type Key = (String, String, String, Option<String>);
+    let mut first: HashMap<Key, usize> = HashMap::new();
+    let mut keep = vec![true; findings.len()];
+    for i in 0..findings.len() {
+        let Detail::Dependency(d) = &findings[i].detail else {
+            continue;
+        };
+        let key = (
+            d.package.clone(),
+            d.version.clone(),
+            findings[i].id.clone(),
+            d.marker.clone(),
+        );
+        let Some(&j) = first.get(&key) else {
+            first.insert(key, i);
+            continue;
+        };
+        keep[i] = false;
+        let here = findings[i].location.clone();
+        let there = findings[j].location.clone();
+        if let Detail::Dependency(d) = &mut findings[j].detail {
+            if d.declared.is_empty() {
+                d.declared.push(there);
+            }
+            if !d.declared.contains(&here) {
+                d.declared.push(here);
+            }
+        }
+    }
+    let mut kept = keep.into_iter();
+    findings.retain(|_| kept.next().unwrap_or(true));
+}
+
+/// Reads every input named on the command line; with `--allow-empty`, a directory without
+/// dependency files is a notice instead of an error.
+pub fn collect_inputs(args: &DepsArgs) -> Result<(Inputs, Vec<Notice>)> {
     let mut inputs = Inputs::default();
+    let mut empty = Vec::new();
     let mut paths = args.paths.clone();
     if paths.is_empty() && args.python.is_none() && args.site_packages.is_none() {
         paths.push(PathBuf::from("."));
@@ -89,7 +128,14 @@ pub fn collect_inputs(args: &DepsArgs) -> Result<Inputs> {
     for path in &paths {
         let meta = std::fs::metadata(path);
         if meta.as_ref().is_ok_and(|m| m.is_dir()) {
-            inputs.extend(read_dir(path)?);
+            match read_dir_if_any(path)? {
+                Some(found) => inputs.extend(found),
+                None if args.allow_empty => empty.push(Notice::new(format!(
+                    "{} (--allow-empty)",
+                    no_dependency_files(path)
+                ))),
+                None => return Err(no_dependency_files(path)),
+            }
         } else {
             let format = file_format(path)?;
             inputs.extend(parse_in(path, format, &include_root(path))?);
@@ -108,7 +154,7 @@ pub fn collect_inputs(args: &DepsArgs) -> Result<Inputs> {
         }
         inputs.extend(dir_inputs);
     }
-    Ok(inputs)
+    Ok((inputs, empty))
 }
 
 /// Every dependency file found under `dir`; an error when there is none.
@@ -138,7 +184,7 @@ pub fn read_dir_if_any(dir: &Path) -> Result<Option<Inputs>> {
 
 fn no_dependency_files(dir: &Path) -> anyhow::Error {
     anyhow::anyhow!(
-        "{}: no dependency files found (looked for requirements*.txt, pyproject.toml, \
+        "nothing to audit in {}: no dependency files found (looked for requirements*.txt, pyproject.toml, \
          poetry.lock, Pipfile, Pipfile.lock, uv.lock, pdm.lock, pylock.toml)",
         dir.display()
     )
@@ -151,8 +197,8 @@ pub fn run(args: DepsArgs) -> Result<bool> {
         _ => PathBuf::from("."),
     };
     let policy = load_policy(&root, &args.output)?;
-    let inputs = collect_inputs(&args)?;
-    let audit = audit_inputs(
+    let (inputs, empty) = collect_inputs(&args)?;
+    let mut audit = audit_inputs(
         inputs,
         args.ignore_unpinned,
         &args.target.target(),
@@ -160,6 +206,7 @@ pub fn run(args: DepsArgs) -> Result<bool> {
         policy.as_ref(),
         crate::output::today(&args.output),
     )?;
+    audit.notices.extend(empty);
     finish(audit, &args.output, &root, policy.as_ref())
 }
 
@@ -190,12 +237,14 @@ pub fn audit_inputs(
         AuditOptions { ignore_unpinned },
     );
     let mut out = result.into_audit(&inputs);
+    one_per_advisory(&mut out.findings);
     for name in &names {
         for adv in advisories.set.for_package(name) {
             out.advisory_ids.extend(adv.all_ids().map(str::to_string));
         }
     }
     out.advisory_data = Some(advisories.data);
+    out.ran.dependencies = true;
     let mut notices = advisories.notices;
     notices.append(&mut out.notices);
     notices.extend(left_out);

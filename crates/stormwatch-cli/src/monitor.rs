@@ -165,7 +165,7 @@ fn audit(
             )?)
         }
         None if !args.include_config => bail!(
-            "{}: no dependency files found (requirements*.txt, pyproject.toml, lockfiles): nothing to monitor",
+            "nothing to audit in {}: no dependency files found (requirements*.txt, pyproject.toml, lockfiles)",
             root.display()
         ),
         None => {}
@@ -173,6 +173,13 @@ fn audit(
     if args.include_config {
         let env = crate::config::environment(None, policy);
         parts.extend(crate::config::config_audit(root, &[], &[], env, false)?);
+    }
+    if parts.is_empty() {
+        // Neither audit found anything to read: a wrong path, never "nothing new".
+        bail!(
+            "nothing to audit in {}: no dependency files, Python code or deployment files found",
+            root.display()
+        );
     }
     let audit = Audit::merge(parts);
     present.advisory_ids = audit.advisory_ids.iter().cloned().collect();

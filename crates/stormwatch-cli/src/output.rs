@@ -76,6 +76,8 @@ fn with_policy_and(
             .collect();
         known.extend(crate::config::all_rules().iter().map(|r| r.id.to_string()));
         let root = root.display().to_string();
+        let ran = audit.ran;
+        let judged = move |id: &str| judged_by(ran, id);
         stormwatch_policy::apply(
             policy,
             &mut audit,
@@ -83,10 +85,26 @@ fn with_policy_and(
                 today,
                 root: &root,
                 known_ids: &known,
+                judged: &judged,
             },
         );
     }
     audit
+}
+
+/// Whether the audits that `ran` can tell an ignore of `id` unused: rule ids belong to the
+/// audit that has the rule, every other id (an advisory or an alias) to the dependency audit.
+fn judged_by(ran: stormwatch_findings::Ran, id: &str) -> bool {
+    let has = |rules: &[&stormwatch_findings::RuleInfo]| {
+        rules.iter().any(|r| r.id.eq_ignore_ascii_case(id))
+    };
+    let config = has(stormwatch_tornado::rules::ALL) || has(stormwatch_policy::rules::ALL);
+    let deps = has(stormwatch_audit::rules::ALL);
+    let probe = has(stormwatch_probe::rules::ALL);
+    if !(config || deps || probe) {
+        return ran.dependencies;
+    }
+    (config && ran.configuration) || (deps && ran.dependencies) || (probe && ran.probe)
 }
 
 /// Policy, baseline comparison and `--write-baseline`, on the final findings.
@@ -184,6 +202,13 @@ fn emit(report: &Report, args: &OutputArgs, gate: Gate) -> Result<bool> {
         },
     };
     let format = format(args.format);
+    // What the audit did not cover reaches a reader of the log whatever the report shows:
+    // with --quiet, in a file, or in a format a person does not read.
+    if args.quiet || args.output.is_some() || args.format != FormatArg::Table {
+        for c in &report.coverage {
+            eprintln!("warning: {}", stormwatch_report::escape_controls(c));
+        }
+    }
     match &args.output {
         Some(path) => write_atomically(path, |out| write(report, format, &ctx, out))?,
         None => {

@@ -82,6 +82,10 @@ pub fn probe(
         inputs: vec![probed.origin.clone()],
         notices: std::mem::take(&mut probed.notices),
         incomplete: std::mem::take(&mut probed.undetermined),
+        ran: stormwatch_findings::Ran {
+            probe: true,
+            ..Default::default()
+        },
         ..Audit::default()
     };
     audit.notices.insert(

@@ -196,6 +196,11 @@ pub struct DependencyFinding {
     pub group: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub marker: Option<String>,
+    /// Every place this version is declared (a pin in pyproject.toml and its lock in
+    /// uv.lock), the finding's own location first, when there is more than one: one
+    /// finding per package, version and advisory.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub declared: Vec<Location>,
 }
 
 /// A version range that still admits known-vulnerable versions.
@@ -594,6 +599,12 @@ pub struct DataSource {
     /// ISO 8601 date the data was current as of, when known.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub as_of: Option<String>,
+    /// The date the data claimed when it was later than today (a wrong clock, or a record
+    /// dated in the future): `as_of` is then today.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claimed_as_of: Option<String>,
+    /// Advisories loaded for this audit: those of the audited packages, and the whole
+    /// bundled Tornado set unless `--no-bundled`.
     pub advisories: usize,
     /// When the data was last updated or found current (`db update`, `db import`), as an
     /// ISO 8601 date; absent for sources read directly and the bundled set.
@@ -675,6 +686,22 @@ pub struct Audit {
     pub deployment_files: Vec<String>,
     /// Every inline suppression comment that named a finding, and what the policy made of it.
     pub inline_suppressions: Vec<InlineSuppression>,
+    /// Which audits ran: an ignore is judged unused only by the audit it belongs to.
+    pub ran: Ran,
+    /// What this audit did not cover (an audit skipped, inputs left out), besides what the
+    /// advisory data and the incomplete inputs say: see [`Report::coverage`].
+    pub coverage: Vec<String>,
+}
+
+/// The audits behind one [`Audit`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Ran {
+    /// The dependency audit (advisory ids, dependency rules).
+    pub dependencies: bool,
+    /// The configuration audit (configuration rules, inline-suppression rules).
+    pub configuration: bool,
+    /// A probe of a running service (probe rules).
+    pub probe: bool,
 }
 
 impl Audit {
@@ -703,6 +730,10 @@ impl Audit {
             out.advisory_ids.extend(part.advisory_ids);
             out.deployment_files.extend(part.deployment_files);
             out.inline_suppressions.extend(part.inline_suppressions);
+            out.ran.dependencies |= part.ran.dependencies;
+            out.ran.configuration |= part.ran.configuration;
+            out.ran.probe |= part.ran.probe;
+            out.coverage.extend(part.coverage);
         }
         out.findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
         out
@@ -740,6 +771,11 @@ pub struct Report {
     /// Policy problems that fail a `--strict` run.
     #[serde(skip)]
     pub policy_errors: usize,
+    /// Why a clean result is not the all-clear: no advisory database (only Tornado was
+    /// checked), stale data, an audit skipped, inputs not analysed. Every format leads with
+    /// these, and they reach standard error even with `--quiet`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub coverage: Vec<String>,
 }
 
 /// Counts of the findings that count (not suppressed) by severity, plus the suppressed ones
@@ -784,7 +820,22 @@ impl From<Audit> for Report {
                 Severity::Info => summary.info += 1,
             }
         }
+        let mut coverage: Vec<String> = audit
+            .advisory_data
+            .as_ref()
+            .and_then(DataSource::caveat)
+            .into_iter()
+            .collect();
+        coverage.extend(audit.coverage);
+        if !audit.incomplete.is_empty() {
+            let n = audit.incomplete.len();
+            coverage.push(format!(
+                "audit incomplete: {n} input{} not fully analysed",
+                if n == 1 { "" } else { "s" }
+            ));
+        }
         Report {
+            coverage,
             version: SCHEMA_VERSION,
             tool: format!("stormwatch {}", env!("CARGO_PKG_VERSION")),
             findings,
@@ -961,6 +1012,7 @@ mod tests {
                 published: Some("2023-05-25".into()),
                 group: None,
                 marker: None,
+                declared: Vec::new(),
             }),
             "PYSEC-2023-75",
             Severity::Medium,

@@ -23,6 +23,9 @@ pub struct Facts<'a> {
     /// Every id the policy may name: the advisories of the audited packages (ids and
     /// aliases) and the rule ids.
     pub known_ids: &'a HashSet<String>,
+    /// Whether the audit an ignore of this id belongs to ran: an ignore of another audit's
+    /// id (a configuration rule in a dependency run) is neither used nor unused here.
+    pub judged: &'a dyn Fn(&str) -> bool,
 }
 
 /// The outcome, beside the changes to the audit.
@@ -173,6 +176,9 @@ pub fn apply(policy: &Policy, audit: &mut Audit, facts: &Facts) -> Applied {
             .iter()
             .any(|k| k.eq_ignore_ascii_case(&ig.id));
         let note = |msg: String| Notice::at(at.clone(), msg);
+        if u.matched == 0 && !(facts.judged)(&ig.id) {
+            continue;
+        }
         if !known && u.matched == 0 {
             applied.problems += 1;
             audit.policy.push(note(format!(
@@ -266,6 +272,7 @@ mod tests {
                 published: Some(published.into()),
                 group: None,
                 marker: None,
+                declared: Vec::new(),
             }),
             id,
             Severity::High,
@@ -307,6 +314,7 @@ mod tests {
                 today: parse_date(today).unwrap(),
                 root: "repo",
                 known_ids: &known,
+                judged: &|_| true,
             },
         );
         (audit, applied)
@@ -390,6 +398,37 @@ expires = "2026-06-10"
         );
         assert_eq!(applied.problems, 2);
         assert_eq!(a.policy_errors, 2);
+    }
+
+    #[test]
+    fn an_ignore_of_an_audit_that_did_not_run_is_not_judged() {
+        let policy = parse(
+            "[[ignore]]\nid = \"TW003\"\nreason = \"config\"\n\n[[ignore]]\nid = \"GHSA-nope\"\nreason = \"deps\"\n",
+            Path::new("stormwatch.toml"),
+            false,
+        )
+        .unwrap()
+        .unwrap();
+        let known = HashSet::new();
+        // A dependency-only run: the TW003 ignore is the configuration audit's business.
+        let mut audit = Audit::default();
+        let applied = apply(
+            &policy,
+            &mut audit,
+            &Facts {
+                today: parse_date("2026-06-01").unwrap(),
+                root: ".",
+                known_ids: &known,
+                judged: &|id| !id.starts_with("TW"),
+            },
+        );
+        assert_eq!(applied.problems, 1);
+        assert_eq!(audit.policy.len(), 1);
+        assert!(
+            audit.policy[0].message.contains("GHSA-nope"),
+            "{:?}",
+            audit.policy
+        );
     }
 
     #[test]

@@ -22,14 +22,15 @@ pub struct BaselineFile {
     pub findings: Vec<BaselineEntry>,
 }
 
-/// The baseline of `audit`: every finding that is not already suppressed some other way.
-/// Fingerprints must be final (see [`Audit::finalize_fingerprints`]).
+/// The baseline of `audit`: every finding that counts today (an expired ignore accepts
+/// nothing) or is in the baseline already, not those accepted some other way. Fingerprints
+/// must be final (see [`Audit::finalize_fingerprints`]).
 pub fn of(audit: &Audit) -> BaselineFile {
     let mut findings: Vec<BaselineEntry> = audit
         .findings
         .iter()
         .filter(|f| {
-            f.suppression.is_none()
+            !f.is_suppressed()
                 || f.suppression
                     .as_ref()
                     .is_some_and(|s| s.kind == SuppressionKind::Baseline)

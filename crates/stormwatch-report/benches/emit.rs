@@ -37,6 +37,7 @@ fn report() -> Report {
                     published: Some("2026-01-01".into()),
                     group: None,
                     marker: None,
+                    declared: Vec::new(),
                 }),
                 &id,
                 Severity::from_cvss_score(5.0 + (adv as f64) / 2.0),

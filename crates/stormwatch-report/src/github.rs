@@ -36,6 +36,10 @@ fn property(text: &str) -> String {
 
 pub fn github(report: &Report, ctx: &Context) -> String {
     let mut out = String::new();
+    // Coverage first, as a workflow-level warning: a green step must not hide it.
+    for c in &report.coverage {
+        let _ = writeln!(out, "::warning title=stormwatch coverage::{}", data(c));
+    }
     let mut shown = [0usize; 3];
     let mut hidden = 0;
     for f in crate::ordered(report)

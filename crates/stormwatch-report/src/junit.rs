@@ -123,8 +123,16 @@ pub fn junit(report: &Report, ctx: &Context) -> String {
     // What the scanned code asked to hide, honoured or not: suite properties, so that the
     // cases stay one per finding.
     let mut properties = String::new();
-    if !report.inline_suppressions.is_empty() {
+    if !report.inline_suppressions.is_empty() || !report.coverage.is_empty() {
         properties.push_str("    <properties>\n");
+        // What the audit did not cover comes first.
+        for c in &report.coverage {
+            let _ = writeln!(
+                properties,
+                "      <property name=\"coverage warning\" value=\"{}\"/>",
+                xml(c)
+            );
+        }
         for i in &report.inline_suppressions {
             let _ = writeln!(
                 properties,

@@ -158,13 +158,17 @@ pub(crate) fn deadline_and_owner(f: &stormwatch_findings::Finding) -> Vec<String
     out
 }
 
-/// Where the advisories came from: `bundled set (23 advisories, data as of 2026-11-23)`.
+/// Where the advisories came from: `bundled set (23 advisories loaded, data as of
+/// 2026-11-23)`; a data date later than today is shown as today, with the claim.
 pub fn data_text(data: &stormwatch_findings::DataSource) -> String {
-    let as_of = data
-        .as_of
-        .as_deref()
-        .map(|d| format!(", data as of {d}"))
-        .unwrap_or_default();
+    let as_of = match (data.as_of.as_deref(), data.claimed_as_of.as_deref()) {
+        (Some(d), Some(claimed)) => format!(
+            ", data as of {d} (it claims {}, later than today)",
+            escape_controls(claimed)
+        ),
+        (Some(d), None) => format!(", data as of {d}"),
+        _ => String::new(),
+    };
     let updated = match (&data.updated, data.age_days) {
         (Some(d), Some(0)) => format!(", updated {d} (today)"),
         (Some(d), Some(1)) => format!(", updated {d} (1 day ago)"),
@@ -174,7 +178,7 @@ pub fn data_text(data: &stormwatch_findings::DataSource) -> String {
     };
     let stale = if data.stale { "; STALE" } else { "" };
     format!(
-        "{} ({} advisories{as_of}{updated}{stale})",
+        "{} ({} advisories loaded{as_of}{updated}{stale})",
         data.description, data.advisories
     )
 }
@@ -222,6 +226,19 @@ pub fn place(file: &str, line: usize) -> String {
         format!("{file}:{line}")
     } else {
         file.to_string()
+    }
+}
+
+/// Every place a finding is declared (`pyproject.toml:4, uv.lock:11`): its location, and
+/// for a dependency declared in several files, each of them.
+pub fn places(f: &stormwatch_findings::Finding) -> String {
+    match f.vulnerability().map(|d| d.declared.as_slice()) {
+        Some(declared) if declared.len() > 1 => declared
+            .iter()
+            .map(|l| place(&l.file, l.line))
+            .collect::<Vec<_>>()
+            .join(", "),
+        _ => place(&f.location.file, f.location.line),
     }
 }
 

@@ -72,6 +72,9 @@ pub fn markdown(report: &Report, ctx: &Context) -> String {
         ":white_check_mark: no findings".to_string()
     };
     let _ = writeln!(out, "## stormwatch\n\n{verdict}\n");
+    for c in &report.coverage {
+        let _ = writeln!(out, "> :warning: **{}**\n", md(c));
+    }
     let _ = writeln!(out, "| severity | findings |\n|---|---:|");
     for (sev, n) in ORDER
         .iter()
@@ -119,7 +122,7 @@ pub fn markdown(report: &Report, ctx: &Context) -> String {
                 f.severity.as_str(),
                 md(&subject(f)),
                 md(&f.id),
-                code(&place(&f.location.file, f.location.line)),
+                code(&crate::places(f)),
                 md(&fix_text(f)),
                 due,
                 f.owner.as_deref().map(md).unwrap_or_default()
@@ -168,7 +171,7 @@ pub fn markdown(report: &Report, ctx: &Context) -> String {
                 out,
                 "- {} `{}` ({})",
                 md(&f.id),
-                code(&place(&f.location.file, f.location.line)),
+                code(&crate::places(f)),
                 md(&reason.unwrap_or_default())
             );
         }

@@ -27,6 +27,7 @@ fn dependency(id: &str, aliases: &[&str], severity: Severity, score: Option<f64>
             published: Some("2026-03-11".into()),
             group: None,
             marker: None,
+            declared: Vec::new(),
         }),
         id,
         severity,

@@ -199,10 +199,15 @@ pub fn sarif(report: &Report, ctx: &Context) -> Value {
         .tool
         .strip_prefix("stormwatch ")
         .unwrap_or(&report.tool);
-    let notifications: Vec<Value> = report
-        .incomplete
-        .iter()
-        .map(|n| {
+    // What the audit did not cover leads the notifications.
+    let coverage = report.coverage.iter().map(|c| {
+        json!({
+            "level": "warning",
+            "message": { "text": format!("coverage: {c}") },
+        })
+    });
+    let notifications: Vec<Value> = coverage
+        .chain(report.incomplete.iter().map(|n| {
             let mut v = json!({
                 "level": "warning",
                 "message": { "text": format!("not fully analysed: {}", n.message) },
@@ -211,7 +216,7 @@ pub fn sarif(report: &Report, ctx: &Context) -> Value {
                 v["locations"] = json!([physical(&l.file, l.line, 0)]);
             }
             v
-        })
+        }))
         .chain(report.inline_suppressions.iter().map(|i| {
             // What the scanned code asked to hide, honoured or not, at its comment.
             json!({

@@ -210,6 +210,9 @@ fn header(out: &mut String, report: &Report, p: &Painter) {
         let advisories = format!("Advisories: {}", crate::data_text(data));
         let _ = writeln!(out, "{}", p.dim(&advisories));
     }
+    for c in &report.coverage {
+        let _ = writeln!(out, "{}", p.warn(&format!("warning: {c}")));
+    }
     let scope = if report.summary.packages > 0 || report.advisory_data.is_some() {
         format!(
             "Audited {} package{} from {} input{}.",
@@ -248,7 +251,11 @@ fn block(out: &mut String, report: &Report, b: &Block, p: &Painter, verbose: boo
         p.bold(b.package),
         esc(b.version),
         p.bold(&target),
-        p.dim(&place(b.file, b.line))
+        p.dim(
+            &b.findings
+                .first()
+                .map_or_else(|| place(b.file, b.line), |(f, _)| crate::places(f))
+        )
     );
     let mut counts = Vec::new();
     for sev in ORDER {
@@ -531,19 +538,30 @@ fn summary_line(report: &Report, p: &Painter) -> String {
     }
     let mut line = format!("{active} finding{} ({})", plural(active), parts.join(", "));
     if report.advisory_data.is_some() {
-        let vulns = report
+        // The declared versions and the version a probed service runs are counted apart:
+        // the same advisory in both is one to fix in the repository, one to redeploy.
+        let declared = report
             .active()
-            .filter(|f| match &f.detail {
-                Detail::Dependency(_) => true,
-                Detail::Probe(p) => p.vulnerability.is_some(),
-                _ => false,
-            })
+            .filter(|f| matches!(f.detail, Detail::Dependency(_)))
             .count();
-        let _ = write!(
-            line,
-            "; {vulns} known vulnerabilit{}",
-            if vulns == 1 { "y" } else { "ies" }
-        );
+        let served = report
+            .active()
+            .filter(|f| matches!(&f.detail, Detail::Probe(p) if p.vulnerability.is_some()))
+            .count();
+        if declared > 0 || served == 0 {
+            let _ = write!(
+                line,
+                "; {declared} known vulnerabilit{} in declared versions",
+                if declared == 1 { "y" } else { "ies" }
+            );
+        }
+        if served > 0 {
+            let _ = write!(
+                line,
+                "; {served} known vulnerabilit{} in the version the service runs",
+                if served == 1 { "y" } else { "ies" }
+            );
+        }
     }
     if s.overdue > 0 {
         let _ = write!(line, "; {} overdue", s.overdue);

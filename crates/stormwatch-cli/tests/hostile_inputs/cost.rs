@@ -96,11 +96,15 @@ fn deeply_nested_markers_are_reported_and_the_pin_still_audited() {
             .as_bytes(),
     );
     let report = bounded_json(tmp.path(), &["deps", "--format", "json"], 1);
+    // One finding per advisory, each place it is declared listed.
     let files: Vec<&str> = report["findings"]
         .as_array()
         .unwrap()
         .iter()
-        .filter_map(|f| f["location"]["file"].as_str())
+        .flat_map(|f| {
+            std::iter::once(&f["location"]).chain(f["declared"].as_array().into_iter().flatten())
+        })
+        .filter_map(|l| l["file"].as_str())
         .collect();
     assert!(files.contains(&"requirements.txt"), "{files:?}");
     assert!(files.contains(&"pyproject.toml"), "{files:?}");
