@@ -675,6 +675,12 @@ pub struct Audit {
     pub deployment_files: Vec<String>,
     /// Every inline suppression comment that named a finding, and what the policy made of it.
     pub inline_suppressions: Vec<InlineSuppression>,
+    /// Where the configuration audit found a `tornado.web.Application` constructed: what
+    /// its settings were judged on (none: nothing to decide).
+    pub applications: Vec<Location>,
+    /// Settings the configuration audit could not determine, each with the incomplete-result
+    /// notice that says where and why (the notice is also under `incomplete`).
+    pub undetermined: Vec<(String, Notice)>,
 }
 
 impl Audit {
@@ -703,6 +709,8 @@ impl Audit {
             out.advisory_ids.extend(part.advisory_ids);
             out.deployment_files.extend(part.deployment_files);
             out.inline_suppressions.extend(part.inline_suppressions);
+            out.applications.extend(part.applications);
+            out.undetermined.extend(part.undetermined);
         }
         out.findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
         out

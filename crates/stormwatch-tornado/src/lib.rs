@@ -31,6 +31,7 @@ mod sites;
 mod source;
 mod summary;
 mod templates;
+pub mod undetermined;
 mod unpack;
 mod value;
 mod walk;
@@ -50,6 +51,10 @@ pub struct ConfigAudit {
     pub warnings: Vec<SkippedFile>,
     pub files: usize,
     pub lines: usize,
+    /// Where a `tornado.web.Application` is constructed (file relative to the root, line).
+    pub applications: Vec<(String, usize)>,
+    /// Settings that could not be determined: (setting, file, line, why).
+    pub undetermined: Vec<undetermined::Undetermined>,
 }
 
 impl ConfigAudit {
@@ -89,6 +94,13 @@ impl ConfigAudit {
         for (path, _, _) in &mut self.deployment_files {
             rebase(path);
         }
+        for (path, _) in &mut self.applications {
+            rebase(path);
+        }
+        for u in &mut self.undetermined {
+            rebase(&mut u.file);
+        }
+        let (incomplete, undetermined) = undetermined::notices(&self.undetermined);
         let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
         let inputs = vec![format!(
             "{} ({}) and {}",
@@ -122,10 +134,16 @@ impl ConfigAudit {
             .collect();
         Audit {
             deployment_files,
-            incomplete: self.skipped.iter().map(notice).collect(),
+            incomplete: self.skipped.iter().map(notice).chain(incomplete).collect(),
+            undetermined,
             findings: self.findings,
             inputs,
             notices,
+            applications: self
+                .applications
+                .into_iter()
+                .map(|(file, line)| Location::new(file, line))
+                .collect(),
             ..Audit::default()
         }
     }
@@ -353,6 +371,18 @@ fn analyze(
             )
         })
         .collect();
+    let mut applications: Vec<(String, usize)> = apps
+        .iter()
+        .map(|a| {
+            (
+                display(a.path.strip_prefix(base).unwrap_or(&a.path)),
+                a.line,
+            )
+        })
+        .collect();
+    applications.sort();
+    applications.dedup();
+    let undetermined = undetermined::of(&apps, |p| display(p.strip_prefix(base).unwrap_or(p)));
     let mut findings: Vec<Finding> = Vec::new();
     let mut warnings = Vec::new();
     let mut seen: std::collections::HashMap<(String, String, usize, usize, String), usize> =
@@ -484,6 +514,8 @@ fn analyze(
         skipped: skipped.into_iter().map(relative).collect(),
         files: sources.len(),
         lines,
+        applications,
+        undetermined,
     }
 }
 
