@@ -150,3 +150,46 @@ fn a_hardened_app_holds_with_evidence() {
     }
     assert!(text.contains("app.py:4"), "{text}");
 }
+
+/// Options filled from `APP_*` variables in a loop: the compose file's `APP_DEBUG` decides
+/// `debug`; a loop whose prefix cannot be read leaves it unverified, with the place.
+#[test]
+fn options_from_prefixed_environment_variables() {
+    let app = |naming: &str| {
+        format!(
+            "import os\nimport tornado.web\nfrom tornado.options import define, options\n{naming}\n\
+define('debug', default=False)\n\n\
+for k, v in os.environ.items():\n    if k.startswith('APP_'):\n        setattr(options, k[4:].lower(), v)\n\n\
+app = tornado.web.Application([], debug=options.debug, cookie_secret=os.environ['S'], xsrf_cookies=True)\n"
+        )
+    };
+    let compose = "services:\n  web:\n    build: .\n    command: python app.py\n    environment:\n      APP_DEBUG: \"true\"\n";
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path();
+    write(
+        p,
+        &[
+            ("requirements.txt", "tornado==6.5.9\n"),
+            ("docker-compose.yml", compose),
+            ("app.py", &app("")),
+        ],
+    );
+    let (text, states) = checklist(p, 1);
+    assert_eq!(state(&states, "debug-off"), "fails", "{text}");
+    assert!(text.contains("TW102"), "{text}");
+
+    // The name is computed by a function the analysis cannot read.
+    let odd = app("from naming import option_name\n")
+        .replace("k[4:].lower()", "option_name(k)")
+        .replace(
+            "    if k.startswith('APP_'):\n        setattr",
+            "    setattr",
+        );
+    write(p, &[("app.py", &odd)]);
+    let (text, states) = checklist(p, 1);
+    assert_eq!(state(&states, "debug-off"), "unverified", "{text}");
+    assert!(
+        text.contains("could not determine `debug`") && text.contains("by a prefix"),
+        "{text}"
+    );
+}

@@ -21,6 +21,7 @@ mod cookies;
 mod data_files;
 mod deploy_paths;
 mod engine;
+mod env_prefix;
 mod environ;
 mod eval;
 mod imports;
@@ -253,6 +254,7 @@ fn analyse_group(
     loaded: &[Loaded],
     sources: &[&source::Source],
     roles: &roles::Roles,
+    deployed_env: &HashSet<&str>,
 ) -> GroupResult {
     let files: Vec<source::PyFile> = group
         .par_iter()
@@ -269,7 +271,8 @@ fn analyse_group(
             }
         })
         .collect();
-    let project = engine::Project::new(&files, sources);
+    let mut project = engine::Project::new(&files, sources);
+    project.apply_env_prefix_writes(deployed_env);
     let (apps, calls) = project.sites();
     let hits = rules::check(&project, &apps, &calls, roles);
     GroupResult {
@@ -334,9 +337,10 @@ fn analyze(
     // Each group of files that can reach each other is analysed on its own, so that only
     // the syntax trees of the groups in progress are alive.
     let groups = summary::components(&sources, &summaries, &modules);
+    let deployed_env: HashSet<&str> = deployment.env.iter().map(|e| e.var.as_str()).collect();
     let results: Vec<GroupResult> = groups
         .par_iter()
-        .map(|g| analyse_group(g, loaded, &sources, &roles))
+        .map(|g| analyse_group(g, loaded, &sources, &roles, &deployed_env))
         .collect();
     let mut facts = rules::Facts::default();
     let mut hits = Vec::new();
