@@ -20,6 +20,7 @@ mod calls;
 mod cookies;
 mod data_files;
 mod deploy_paths;
+mod dict_writes;
 mod engine;
 mod env_prefix;
 mod environ;

@@ -159,6 +159,8 @@ pub struct FileScan<'a> {
     pub settings_writes: Vec<(&'a ast::StmtAssign, Context<'a>)>,
     /// `<...>options.NAME = value`: candidates for `tornado.options` set in code.
     pub option_writes: Vec<(&'a ast::StmtAssign, Context<'a>)>,
+    /// `NAME["key"] = value` inside a function: a module's dict filled in by a setup function.
+    pub keyed_writes: Vec<(&'a ast::StmtAssign, Context<'a>)>,
 }
 
 struct Scanner<'a> {
@@ -261,6 +263,14 @@ impl<'a> Visitor<'a> for Scanner<'a> {
                 });
                 if writes_settings {
                     self.scan.settings_writes.push((a, ctx));
+                }
+                let keyed = ctx.function.is_some()
+                    && a.targets.iter().any(|t| {
+                        matches!(t, Expr::Subscript(s) if matches!(&*s.value, Expr::Name(_))
+                            && str_lit(&s.slice).is_some())
+                    });
+                if keyed {
+                    self.scan.keyed_writes.push((a, ctx));
                 }
                 let writes_option = a.targets.iter().any(|t| {
                     matches!(t, Expr::Attribute(x) if match &*x.value {

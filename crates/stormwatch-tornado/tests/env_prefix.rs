@@ -154,3 +154,67 @@ app = tornado.web.Application([], **settings)\n";
     assert_eq!(found, without);
     assert!(incomplete.is_empty(), "{incomplete:#?}");
 }
+
+/// A module's settings dict filled in by a setup function, options from the environment by
+/// prefix, and the application built from `**settings` in another module.
+#[test]
+fn settings_dict_filled_by_a_setup_function() {
+    let urls = "settings = dict(template_path='t')\n";
+    let main = "import os\n\
+import tornado.web\n\
+from tornado.options import define, options\n\n\
+from app.urls import settings\n\n\
+define('debug', default=False)\n\n\n\
+def apply_env():\n    for k in filter(lambda n: n.startswith('SVC_'), os.environ):\n        setattr(options, k.replace('SVC_', '', 1).lower(), os.environ[k])\n\n\n\
+def extract_settings():\n    settings['debug'] = options.debug\n\n\n\
+def local_only():\n    settings = {}\n    settings['debug'] = True\n    return settings\n\n\n\
+def main():\n    apply_env()\n    extract_settings()\n    app = tornado.web.Application([], **settings)\n    app.listen(8000)\n\n\n\
+if __name__ == '__main__':\n    main()\n";
+    let files = |env: &str| {
+        (
+            compose(env).replace("python app.py", "python -m app.main"),
+            [
+                ("app/__init__.py", ""),
+                ("app/urls.py", urls),
+                ("app/main.py", main),
+            ],
+        )
+    };
+    let (c, f) = files("      SVC_DEBUG: \"true\"\n");
+    let mut all: Vec<(&str, &str)> = f.to_vec();
+    all.push(("docker-compose.yml", &c));
+    let (found, _) = run(&all);
+    assert!(
+        found
+            .iter()
+            .any(|f| f.starts_with("TW102 high") && f.contains("SVC_DEBUG")),
+        "{found:#?}"
+    );
+    // Unset: debug keeps its default, and the local dict's `True` is not the module's.
+    let (c, f) = files("      SVC_PORT: \"80\"\n");
+    let mut all: Vec<(&str, &str)> = f.to_vec();
+    all.push(("docker-compose.yml", &c));
+    let (found, _) = run(&all);
+    assert!(!found.iter().any(|f| !f.contains(" info ")), "{found:#?}");
+
+    // Through an Application subclass whose constructor passes `**kwargs` on.
+    let sub = main
+        .replace(
+            "def main():",
+            "class App(tornado.web.Application):\n    def __init__(self, **kwargs):\n        super().__init__([], **kwargs)\n\n\ndef main():",
+        )
+        .replace("tornado.web.Application([], **settings)", "App(**settings)");
+    let c = compose("      SVC_DEBUG: \"true\"\n").replace("python app.py", "python -m app.main");
+    let (found, _) = run(&[
+        ("app/__init__.py", ""),
+        ("app/urls.py", urls),
+        ("app/main.py", &sub),
+        ("docker-compose.yml", &c),
+    ]);
+    assert!(
+        found
+            .iter()
+            .any(|f| f.starts_with("TW102 high") && f.contains("SVC_DEBUG")),
+        "{found:#?}"
+    );
+}
