@@ -18,9 +18,10 @@ use crate::walk::str_lit;
 const OPTIONS: &str = "tornado.options.options";
 
 /// One loop that sets options from the environment by a computed name.
-struct PrefixLoop<'a> {
+struct PrefixLoop {
     file: FileId,
-    call: &'a ast::ExprCall,
+    /// The write, for the trace.
+    step: crate::value::Step,
     prefix: Option<String>,
 }
 
@@ -157,23 +158,35 @@ impl<'a> Project<'a> {
         None
     }
 
-    fn prefix_loops(&self) -> Vec<PrefixLoop<'a>> {
+    fn prefix_loops(&self) -> Vec<PrefixLoop> {
         let mut out = Vec::new();
         for (i, scan) in self.scans.iter().enumerate() {
             let file = FileId(i);
             if crate::rules::is_test_file(&self.files[file].rel) {
                 continue;
             }
-            for raw in &scan.calls {
-                if !self.dynamic_option_write(file, raw.call) {
-                    continue;
-                }
-                let body: &'a [Stmt] = match raw.context.function {
+            // `setattr(options, name, v)`, `options.__setattr__(name, v)`, `options[name] = v`.
+            let calls = scan
+                .calls
+                .iter()
+                .filter(|raw| self.dynamic_option_write(file, raw.call))
+                .map(|raw| (raw.call.range(), raw.context));
+            let items = scan
+                .option_item_writes
+                .iter()
+                .filter(|(a, _)| {
+                    a.targets.iter().any(|t| {
+                        matches!(t, Expr::Subscript(s)
+                            if self.qualify(file, &s.value).as_deref() == Some(OPTIONS))
+                    })
+                })
+                .map(|(a, ctx)| (a.range(), *ctx));
+            for (range, context) in calls.chain(items) {
+                let body: &'a [Stmt] = match context.function {
                     Some(f) => &f.body,
                     None => &self.files[file].ast.body,
                 };
-                let at = raw.call.range().start().to_usize();
-                let Some(l) = enclosing_for(body, at) else {
+                let Some(l) = enclosing_for(body, range.start().to_usize()) else {
                     continue;
                 };
                 let source = self.loop_source(body, l);
@@ -181,10 +194,15 @@ impl<'a> Project<'a> {
                 if !text.contains("environ") {
                     continue;
                 }
+                let prefix = self.loop_prefix(file, l, source);
+                let note = match &prefix {
+                    Some(p) => format!("options set from each ${p}* environment variable"),
+                    None => "options filled from environment variables by prefix".to_string(),
+                };
                 out.push(PrefixLoop {
                     file,
-                    call: raw.call,
-                    prefix: self.loop_prefix(file, l, source),
+                    step: self.step(file, &range, note),
+                    prefix,
                 });
             }
         }
@@ -199,11 +217,7 @@ impl<'a> Project<'a> {
     pub(crate) fn apply_env_prefix_writes(&mut self, deployed: &HashSet<&str>) {
         let loops = self.prefix_loops();
         for l in loops {
-            let note = match &l.prefix {
-                Some(p) => format!("options set from each ${p}* environment variable"),
-                None => "options filled from environment variables by prefix".to_string(),
-            };
-            let step = self.step(l.file, l.call, note);
+            let step = l.step.clone();
             for (name, def) in self.options.iter_mut() {
                 let watched = crate::rules::DEBUG_FAMILY.iter().any(|(k, _)| k == name);
                 let var = l

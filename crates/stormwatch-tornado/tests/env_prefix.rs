@@ -218,3 +218,27 @@ if __name__ == '__main__':\n    main()\n";
         "{found:#?}"
     );
 }
+
+/// `options[name] = value` (Tornado's `OptionParser.__setitem__`) in the loop.
+#[test]
+fn item_assignment_on_options() {
+    let app = LOOP_APP.replace(
+        "setattr(options, k[4:].lower(), v)",
+        "options[k[4:].lower()] = v",
+    );
+    let c = compose("      APP_DEBUG: \"yes\"\n");
+    let (found, _) = run(&[("app.py", &app), ("docker-compose.yml", &c)]);
+    assert!(
+        found
+            .iter()
+            .any(|f| f.starts_with("TW102 high") && f.contains("APP_DEBUG")),
+        "{found:#?}"
+    );
+    // A dict of another name is not the options.
+    let other = app.replace(
+        "options[k[4:].lower()] = v",
+        "config = {}\n        config[k] = v",
+    );
+    let (found, _) = run(&[("app.py", &other), ("docker-compose.yml", &c)]);
+    assert!(!found.iter().any(|f| f.starts_with("TW102")), "{found:#?}");
+}
