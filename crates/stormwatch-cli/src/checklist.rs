@@ -365,7 +365,12 @@ fn config_item(
         let e = accepted.iter().take(5).map(|f| accepted_text(f)).collect();
         return Item::new(id, title, State::Accepted, e);
     }
-    let probed = ctx.probed.as_deref().filter(|_| PROBED_ITEMS.contains(&id));
+    // The probe's answer counts only when it ran to the end (a probe cut short, like any
+    // incomplete input, leaves the audit incomplete and proves nothing by silence).
+    let probed = ctx
+        .probed
+        .as_deref()
+        .filter(|_| PROBED_ITEMS.contains(&id) && report.incomplete.is_empty());
     let unknown: Vec<String> = ctx
         .undetermined
         .iter()
