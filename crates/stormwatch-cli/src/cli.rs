@@ -50,12 +50,17 @@ pub enum Command {
     /// last run (stdout, webhook, Slack, Teams, email).
     #[command(after_help = MONITOR_HELP)]
     Monitor(MonitorArgs),
-    /// The deployment checklist as Markdown, each item ticked or not from this repository's
-    /// actual results, with its evidence: ready to paste into a release ticket.
+    /// The deployment checklist as Markdown, each item answered from this repository's
+    /// actual results (holds, fails, accepted, cannot be verified), with its evidence.
     #[command(after_help = "\
 Runs the same audits as `stormwatch check` (same options, policy and baseline) and answers
-the release checklist from their results. `--format json` for automation; every other
-format prints Markdown. The exit code is 1 when an item is not ticked.
+the release checklist from their results. Each item holds (ticked, with the evidence), fails
+(with the finding), is accepted (its finding suppressed by the policy, an inline comment or
+the baseline: shown with the reason and expiry, not ticked) or cannot be verified (nothing
+to judge, or a setting the analysis could not follow: says where and why). `debug` counts
+against autoreload and serve_traceback too; with `--probe`, the live service's error pages
+count. `--format json` for automation (each item's `state`); every other format prints
+Markdown. The exit code is 1 when an item fails or cannot be verified.
 
 Examples:
   stormwatch checklist
@@ -676,8 +681,9 @@ pub struct OutputArgs {
     pub write_baseline: Option<PathBuf>,
 
     /// Fail (exit 2) when the audit is incomplete (a file that could not be analysed:
-    /// unreadable, malformed, past a size or nesting limit, outside the scanned tree), or
-    /// when a policy ignore matched nothing or names an unknown id.
+    /// unreadable, malformed, past a size or nesting limit, outside the scanned tree; a
+    /// setting such as `debug` that could not be determined where it reaches the
+    /// Application), or when a policy ignore matched nothing or names an unknown id.
     #[arg(long)]
     pub strict: bool,
 

@@ -338,10 +338,11 @@ fn checklist_is_answered_from_the_results() {
             "## Production deployment checklist",
         ))
         .stdout(predicate::str::contains(
-            "- [ ] debug mode is off in production\n  - TW101 Dockerfile:6",
+            "- [ ] debug mode is off in production — **fails**\n  - TW101 Dockerfile:6",
         ))
+        // `--debug` turns autoreload on too: the item is not ticked.
         .stdout(predicate::str::contains(
-            "- [x] autoreload is off in production",
+            "- [ ] autoreload is off in production — **fails**\n  - TW101 Dockerfile:6",
         ))
         .stdout(predicate::str::contains(
             "tornado 6.1 at requirements.txt:3; smallest safe version 6.5.9: 21 advisories",
@@ -374,7 +375,7 @@ fn checklist_is_answered_from_the_results() {
         .args(["checklist", "--today", "2026-11-30"])
         .assert()
         .code(0)
-        .stdout(predicate::str::contains("12 of 12 items ticked"));
+        .stdout(predicate::str::contains("12 of 12 items hold"));
     // Old data does not count as current.
     sw(c)
         .args(["checklist", "--today", "2027-06-01"])

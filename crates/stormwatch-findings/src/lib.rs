@@ -691,6 +691,12 @@ pub struct Audit {
     /// What this audit did not cover (an audit skipped, inputs left out), besides what the
     /// advisory data and the incomplete inputs say: see [`Report::coverage`].
     pub coverage: Vec<String>,
+    /// Where the configuration audit found a `tornado.web.Application` constructed: what
+    /// its settings were judged on (none: nothing to decide).
+    pub applications: Vec<Location>,
+    /// Settings the configuration audit could not determine, each with the incomplete-result
+    /// notice that says where and why (the notice is also under `incomplete`).
+    pub undetermined: Vec<(String, Notice)>,
 }
 
 /// The audits behind one [`Audit`].
@@ -734,6 +740,8 @@ impl Audit {
             out.ran.configuration |= part.ran.configuration;
             out.ran.probe |= part.ran.probe;
             out.coverage.extend(part.coverage);
+            out.applications.extend(part.applications);
+            out.undetermined.extend(part.undetermined);
         }
         out.findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
         out

@@ -21,7 +21,9 @@ mod classes;
 mod cookies;
 mod data_files;
 mod deploy_paths;
+mod dict_writes;
 mod engine;
+mod env_prefix;
 mod environ;
 mod eval;
 mod imports;
@@ -33,6 +35,7 @@ mod sites;
 mod source;
 mod summary;
 mod templates;
+pub mod undetermined;
 mod unpack;
 mod value;
 mod vendored;
@@ -53,6 +56,10 @@ pub struct ConfigAudit {
     pub warnings: Vec<SkippedFile>,
     pub files: usize,
     pub lines: usize,
+    /// Where a `tornado.web.Application` is constructed (file relative to the root, line).
+    pub applications: Vec<(String, usize)>,
+    /// Settings that could not be determined: (setting, file, line, why).
+    pub undetermined: Vec<undetermined::Undetermined>,
 }
 
 impl ConfigAudit {
@@ -92,6 +99,13 @@ impl ConfigAudit {
         for (path, _, _) in &mut self.deployment_files {
             rebase(path);
         }
+        for (path, _) in &mut self.applications {
+            rebase(path);
+        }
+        for u in &mut self.undetermined {
+            rebase(&mut u.file);
+        }
+        let (incomplete, undetermined) = undetermined::notices(&self.undetermined);
         let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
         let inputs = vec![format!(
             "{} ({}) and {}",
@@ -125,10 +139,16 @@ impl ConfigAudit {
             .collect();
         Audit {
             deployment_files,
-            incomplete: self.skipped.iter().map(notice).collect(),
+            incomplete: self.skipped.iter().map(notice).chain(incomplete).collect(),
+            undetermined,
             findings: self.findings,
             inputs,
             notices,
+            applications: self
+                .applications
+                .into_iter()
+                .map(|(file, line)| Location::new(file, line))
+                .collect(),
             ..Audit::default()
         }
     }
@@ -238,6 +258,7 @@ fn analyse_group(
     loaded: &[Loaded],
     sources: &[&source::Source],
     roles: &roles::Roles,
+    deployed_env: &HashSet<&str>,
 ) -> GroupResult {
     let files: Vec<source::PyFile> = group
         .par_iter()
@@ -254,7 +275,8 @@ fn analyse_group(
             }
         })
         .collect();
-    let project = engine::Project::new(&files, sources);
+    let mut project = engine::Project::new(&files, sources);
+    project.apply_env_prefix_writes(deployed_env);
     let (apps, calls) = project.sites();
     let hits = rules::check(&project, &apps, &calls, roles);
     GroupResult {
@@ -329,9 +351,10 @@ fn analyze(
     // Each group of files that can reach each other is analysed on its own, so that only
     // the syntax trees of the groups in progress are alive.
     let groups = summary::components(&sources, &summaries, &modules);
+    let deployed_env: HashSet<&str> = deployment.env.iter().map(|e| e.var.as_str()).collect();
     let results: Vec<GroupResult> = groups
         .par_iter()
-        .map(|g| analyse_group(g, loaded, &sources, &roles))
+        .map(|g| analyse_group(g, loaded, &sources, &roles, &deployed_env))
         .collect();
     let mut facts = rules::Facts::default();
     let mut hits = Vec::new();
@@ -366,6 +389,18 @@ fn analyze(
             )
         })
         .collect();
+    let mut applications: Vec<(String, usize)> = apps
+        .iter()
+        .map(|a| {
+            (
+                display(a.path.strip_prefix(base).unwrap_or(&a.path)),
+                a.line,
+            )
+        })
+        .collect();
+    applications.sort();
+    applications.dedup();
+    let undetermined = undetermined::of(&apps, |p| display(p.strip_prefix(base).unwrap_or(p)));
     let mut findings: Vec<Finding> = Vec::new();
     let mut warnings = Vec::new();
     let mut seen: std::collections::HashMap<(String, String, usize, usize, String), usize> =
@@ -497,6 +532,8 @@ fn analyze(
         skipped: skipped.into_iter().map(relative).collect(),
         files: sources.len(),
         lines,
+        applications,
+        undetermined,
     }
 }
 

@@ -226,6 +226,8 @@ impl<'a> Project<'a> {
                 let mut site =
                     Self::with_caller(def, c.call, || self.app_site(file, call, scope, skip));
                 let (line, column) = self.position(c.file, c.call);
+                // `**settings` of the subclass's constructor call reaches `super().__init__`.
+                crate::eval::merge(&mut site.settings, self.keyed_writes_into(c.file, c.call));
                 site.file = c.file;
                 site.path = self.files[c.file].path.clone();
                 site.line = line;
@@ -265,6 +267,7 @@ impl<'a> Project<'a> {
             }
             _ => complete = false,
         }
+        crate::eval::merge(&mut settings, self.keyed_writes_into(file, call));
         let routes = match signature.bind(&args, "handlers") {
             Some(Passed::Arg(a)) => {
                 let v = self.arg_value(file, &a, scope, at, 0);

@@ -159,6 +159,10 @@ pub struct FileScan<'a> {
     pub settings_writes: Vec<(&'a ast::StmtAssign, Context<'a>)>,
     /// `<...>options.NAME = value`: candidates for `tornado.options` set in code.
     pub option_writes: Vec<(&'a ast::StmtAssign, Context<'a>)>,
+    /// `NAME["key"] = value` inside a function: a module's dict filled in by a setup function.
+    pub keyed_writes: Vec<(&'a ast::StmtAssign, Context<'a>)>,
+    /// `<...>options[name] = value` with a computed name: options set by `__setitem__`.
+    pub option_item_writes: Vec<(&'a ast::StmtAssign, Context<'a>)>,
 }
 
 struct Scanner<'a> {
@@ -261,6 +265,25 @@ impl<'a> Visitor<'a> for Scanner<'a> {
                 });
                 if writes_settings {
                     self.scan.settings_writes.push((a, ctx));
+                }
+                let keyed = ctx.function.is_some()
+                    && a.targets.iter().any(|t| {
+                        matches!(t, Expr::Subscript(s) if matches!(&*s.value, Expr::Name(_))
+                            && str_lit(&s.slice).is_some())
+                    });
+                if keyed {
+                    self.scan.keyed_writes.push((a, ctx));
+                }
+                let option_item = a.targets.iter().any(|t| {
+                    matches!(t, Expr::Subscript(s) if str_lit(&s.slice).is_none()
+                    && match &*s.value {
+                        Expr::Name(n) => n.id.as_str() == "options",
+                        Expr::Attribute(o) => o.attr.as_str() == "options",
+                        _ => false,
+                    })
+                });
+                if option_item {
+                    self.scan.option_item_writes.push((a, ctx));
                 }
                 let writes_option = a.targets.iter().any(|t| {
                     matches!(t, Expr::Attribute(x) if match &*x.value {
