@@ -717,3 +717,32 @@ fn policy_ignores_and_deadlines_apply_to_probe_findings() {
     assert!(!high.is_empty());
     assert!(high.iter().all(|f| f["due"].is_string()), "{high:#?}");
 }
+
+#[test]
+fn https_against_a_plain_http_server_says_which_scheme_to_use() {
+    let home = tempfile::tempdir().unwrap();
+    let server = Server::start(None, |_| Reply::ok(b"hello".to_vec(), &[]));
+    let https = server.url.replacen("http://", "https://", 1);
+    probe(
+        home.path(),
+        &[&https, "--timeout", "2", "--total-timeout", "10"],
+    )
+    .assert()
+    .code(2)
+    .stderr(predicates::str::contains("answers plain HTTP"))
+    .stderr(predicates::str::contains(server.url.trim_end_matches('/')));
+}
+
+#[test]
+fn a_failed_handshake_with_a_service_that_is_not_http_says_nothing_of_plain_http() {
+    let home = tempfile::tempdir().unwrap();
+    let server = Server::start(None, |_| Reply::Hang);
+    let https = server.url.replacen("http://", "https://", 1);
+    probe(
+        home.path(),
+        &[&https, "--timeout", "1", "--total-timeout", "3"],
+    )
+    .assert()
+    .code(2)
+    .stderr(predicates::str::contains("plain HTTP").not());
+}

@@ -151,7 +151,17 @@ impl Prober {
             "POST" => with!(self.agent.post(url)).send_empty(),
             other => return Err(NoAnswer::Other(format!("method {other} is not sent"))),
         };
-        let mut response = result.map_err(classify)?;
+        let mut response = result.map_err(|e| match classify(e) {
+            NoAnswer::Timeout(m) | NoAnswer::Tls(m) | NoAnswer::Connection(m)
+                if answers_plain_http(url) =>
+            {
+                NoAnswer::Tls(format!(
+                    "{m}; the service answers plain HTTP on this port, not TLS: use {}",
+                    url.replacen("https://", "http://", 1)
+                ))
+            }
+            other => other,
+        })?;
         let status = response.status().as_u16();
         let headers = response
             .headers()
@@ -187,4 +197,49 @@ impl Prober {
             body,
         })
     }
+}
+
+/// Whether the host and port of an `https://` URL answer a plain-HTTP request: what a TLS
+/// handshake that failed or hung usually means. Only that host and port are contacted (and
+/// not when a proxy is configured, which the probe's requests would go through), with one
+/// short request and a two-second bound.
+fn answers_plain_http(url: &str) -> bool {
+    use std::io::Write;
+    use std::net::{TcpStream, ToSocketAddrs};
+    if !url.starts_with("https://") || proxy_configured() {
+        return false;
+    }
+    let Ok(uri) = url.parse::<ureq::http::Uri>() else {
+        return false;
+    };
+    let Some(host) = uri.host() else {
+        return false;
+    };
+    let port = uri.port_u16().unwrap_or(443);
+    let bound = Duration::from_secs(2);
+    let host_only = host.trim_start_matches('[').trim_end_matches(']');
+    let Some(addr) = (host_only, port)
+        .to_socket_addrs()
+        .ok()
+        .and_then(|mut a| a.next())
+    else {
+        return false;
+    };
+    let Ok(mut stream) = TcpStream::connect_timeout(&addr, bound) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(bound));
+    let _ = stream.set_write_timeout(Some(bound));
+    let request = format!("HEAD / HTTP/1.0\r\nHost: {host}\r\n\r\n");
+    if stream.write_all(request.as_bytes()).is_err() {
+        return false;
+    }
+    let mut first = [0u8; 5];
+    stream.read_exact(&mut first).is_ok() && &first == b"HTTP/"
+}
+
+fn proxy_configured() -> bool {
+    ["HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"]
+        .iter()
+        .any(|v| std::env::var_os(v).is_some_and(|x| !x.is_empty()))
 }
