@@ -298,8 +298,7 @@ fn analyze(
             .filter(|(_, s)| !s.sys_path.is_empty())
             .map(|(f, s)| (f.rel.as_path(), s.sys_path.as_slice()));
         let sys_path = vendored::sys_path_dirs(&rels, literals);
-        let (found, tornado) = vendored::directories(root, &rels, &sys_path);
-        roles.add_vendored(found, tornado);
+        roles.add_vendored(vendored::directories(root, &rels, &sys_path));
     }
     // What the project's declared entry points (deployment commands, packaging scripts)
     // reach through imports runs in production, wherever it lives.
@@ -328,7 +327,9 @@ fn analyze(
     }
     // Each group of files that can reach each other is analysed on its own, so that only
     // the syntax trees of the groups in progress are alive.
-    let groups = summary::components(&sources, &summaries, &modules);
+    let library: Vec<Option<PathBuf>> = sources.iter().map(|f| roles.library(&f.rel)).collect();
+    let groups = summary::components(&sources, &summaries, &modules, &library);
+    drop(library);
     let results: Vec<GroupResult> = groups
         .par_iter()
         .map(|g| analyse_group(g, loaded, &sources, &roles))

@@ -6,7 +6,7 @@
 //! syntax tree at all.
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use ruff_python_ast::visitor::{self, Visitor};
 use ruff_python_ast::Expr;
@@ -220,18 +220,27 @@ impl UnionFind {
 /// (every file of that module name), option readers and the files that define those
 /// options, and the files that read config files with those files. Each group lists its
 /// files in their original order; groups come largest first.
+///
+/// `library` names, per file, the vendored library it belongs to (`None`: the
+/// application's own code). An import joins two files only within the application or
+/// within one library: a library is someone else's code that receives the application's
+/// values and returns its own, not a path from one application setting to another, so the
+/// application's group holds no library code and each library is analysed on its own.
 pub fn components(
     sources: &[&Source],
     summaries: &[&Summary],
     index: &ModuleIndex,
+    library: &[Option<PathBuf>],
 ) -> Vec<Vec<usize>> {
     let n = sources.len();
     let mut uf = UnionFind((0..n).collect());
     let mut definers: HashMap<&str, Vec<usize>> = HashMap::new();
     for (i, s) in summaries.iter().enumerate() {
         for m in &s.modules {
-            for j in with_parents(m).flat_map(|name| index.all(name)) {
-                uf.union(i, *j);
+            for &j in with_parents(m).flat_map(|name| index.all(name)) {
+                if library[i] == library[j] {
+                    uf.union(i, j);
+                }
             }
         }
         for d in &s.defines {
@@ -316,7 +325,6 @@ pub fn reachable(summaries: &[&Summary], index: &ModuleIndex, entries: &[usize])
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::PathBuf;
     use std::sync::Arc;
 
     fn file(path: &str, module: &str, text: &str) -> PyFile {
@@ -334,7 +342,8 @@ mod tests {
         let sources: Vec<&Source> = files.iter().map(|f| &*f.source).collect();
         let summaries: Vec<Summary> = files.iter().map(Summary::of).collect();
         let refs: Vec<&Summary> = summaries.iter().collect();
-        let mut g = components(&sources, &refs, &ModuleIndex::new(&sources));
+        let library = vec![None; files.len()];
+        let mut g = components(&sources, &refs, &ModuleIndex::new(&sources), &library);
         g.sort();
         g
     }
@@ -380,6 +389,47 @@ mod tests {
             file("conf/prod.py", "conf.prod", "debug = True\n"),
         ];
         assert_eq!(groups(&files), vec![vec![0, 1], vec![2, 3, 5, 6], vec![4]]);
+    }
+
+    #[test]
+    fn imports_do_not_join_the_application_to_vendored_libraries_or_libraries_to_each_other() {
+        let files = [
+            file(
+                "app/web.py",
+                "app.web",
+                "import requests\nfrom .settings import S\n",
+            ),
+            file("app/settings.py", "app.settings", "S = {}\n"),
+            file(
+                "lib3/requests/__init__.py",
+                "requests",
+                "from . import api\n",
+            ),
+            file("lib3/requests/api.py", "requests.api", "import urllib3\n"),
+            file(
+                "lib3/urllib3/__init__.py",
+                "urllib3",
+                "import app.settings\n",
+            ),
+        ];
+        let sources: Vec<&Source> = files.iter().map(|f| &*f.source).collect();
+        let summaries: Vec<Summary> = files.iter().map(Summary::of).collect();
+        let refs: Vec<&Summary> = summaries.iter().collect();
+        let library: Vec<Option<PathBuf>> = [
+            None,
+            None,
+            Some("lib3/requests"),
+            Some("lib3/requests"),
+            Some("lib3/urllib3"),
+        ]
+        .into_iter()
+        .map(|l| l.map(PathBuf::from))
+        .collect();
+        let mut g = components(&sources, &refs, &ModuleIndex::new(&sources), &library);
+        g.sort();
+        assert_eq!(g, vec![vec![0, 1], vec![2, 3], vec![4]]);
+        // Without vendoring, the imports make one group.
+        assert_eq!(groups(&files), vec![vec![0, 1, 2, 3, 4]]);
     }
 
     #[test]
