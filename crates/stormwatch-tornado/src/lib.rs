@@ -161,8 +161,9 @@ fn display(p: &Path) -> String {
 /// Source bytes whose syntax trees are kept from the first parse until their group is
 /// analysed; past it, a tree is parsed again when its group comes (a tree takes about fifteen
 /// bytes per byte of text, so this keeps a small repository to one parse and a huge one under
-/// a fixed amount of memory).
-const RETAINED_SOURCE_BYTES: usize = 6 << 20;
+/// a fixed amount of memory: 2 MiB of text is about 30 MiB of trees, alive beside every
+/// group; re-parsing what is past it costs less than a tenth of a second).
+const RETAINED_SOURCE_BYTES: usize = 2 << 20;
 
 /// A file after the first parse: its text, its summary, and maybe its syntax tree.
 struct Loaded {
