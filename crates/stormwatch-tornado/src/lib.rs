@@ -181,8 +181,9 @@ fn display(p: &Path) -> String {
 /// Source bytes whose syntax trees are kept from the first parse until their group is
 /// analysed; past it, a tree is parsed again when its group comes (a tree takes about fifteen
 /// bytes per byte of text, so this keeps a small repository to one parse and a huge one under
-/// a fixed amount of memory).
-const RETAINED_SOURCE_BYTES: usize = 6 << 20;
+/// a fixed amount of memory: 2 MiB of text is about 30 MiB of trees, alive beside every
+/// group; re-parsing what is past it costs less than a tenth of a second).
+const RETAINED_SOURCE_BYTES: usize = 2 << 20;
 
 /// A file after the first parse: its text, its summary, and maybe its syntax tree.
 struct Loaded {
@@ -320,8 +321,7 @@ fn analyze(
             .filter(|(_, s)| !s.sys_path.is_empty())
             .map(|(f, s)| (f.rel.as_path(), s.sys_path.as_slice()));
         let sys_path = vendored::sys_path_dirs(&rels, literals);
-        let (found, tornado) = vendored::directories(root, &rels, &sys_path);
-        roles.add_vendored(found, tornado);
+        roles.add_vendored(vendored::directories(root, &rels, &sys_path));
     }
     // What the project's declared entry points (deployment commands, packaging scripts)
     // reach through imports runs in production, wherever it lives.
@@ -350,7 +350,9 @@ fn analyze(
     }
     // Each group of files that can reach each other is analysed on its own, so that only
     // the syntax trees of the groups in progress are alive.
-    let groups = summary::components(&sources, &summaries, &modules);
+    let library: Vec<Option<PathBuf>> = sources.iter().map(|f| roles.library(&f.rel)).collect();
+    let groups = summary::components(&sources, &summaries, &modules, &library);
+    drop(library);
     let deployed_env: HashSet<&str> = deployment.env.iter().map(|e| e.var.as_str()).collect();
     let results: Vec<GroupResult> = groups
         .par_iter()

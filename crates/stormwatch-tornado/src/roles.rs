@@ -77,8 +77,10 @@ const VENDOR_DIRS: &[&str] = &[
 /// Classifies the Python files of one scan.
 pub struct Roles {
     /// Vendor directories (relative): ones holding several top-level packages, or a copy of
-    /// Tornado.
+    /// Tornado, and installation targets. Each top-level package inside is one library.
     vendored: Vec<PathBuf>,
+    /// Directories that are one library each (see `crate::vendored`).
+    vendored_packages: Vec<PathBuf>,
     /// Files a deployment command starts (relative, as written after the interpreter).
     started: HashSet<PathBuf>,
     /// Modules a deployment command starts with `python -m`.
@@ -134,6 +136,7 @@ impl Roles {
         }
         Roles {
             vendored,
+            vendored_packages: Vec::new(),
             tornado_copies: Vec::new(),
             started,
             started_modules,
@@ -143,9 +146,32 @@ impl Roles {
 
     /// Adds directories recognised as other projects' code (see `crate::vendored`) and
     /// copies of Tornado.
-    pub fn add_vendored(&mut self, vendored: Vec<PathBuf>, tornado: Vec<PathBuf>) {
-        self.vendored.extend(vendored);
-        self.tornado_copies.extend(tornado);
+    pub(crate) fn add_vendored(&mut self, found: crate::vendored::Found) {
+        self.vendored.extend(found.targets);
+        self.vendored_packages.extend(found.packages);
+        self.tornado_copies.extend(found.tornado);
+    }
+
+    /// The vendored library that `rel` belongs to, named by its directory (or module file):
+    /// the top-level package or module under the outermost vendor directory holding it
+    /// (`lib3/requests` for `lib3/requests/api.py`), or a vendored package directory.
+    /// `None` for the application's own code.
+    pub fn library(&self, rel: &Path) -> Option<PathBuf> {
+        let within = self.vendored.iter().filter(|v| rel.starts_with(v));
+        let target = within.min_by_key(|v| v.components().count());
+        let package = self
+            .vendored_packages
+            .iter()
+            .filter(|p| rel.starts_with(p))
+            .min_by_key(|p| p.components().count());
+        match (target, package) {
+            (Some(t), p) if p.is_none_or(|p| t.components().count() <= p.components().count()) => {
+                let top = rel.strip_prefix(t).ok()?.components().next()?;
+                Some(t.join(top))
+            }
+            (_, Some(p)) => Some(p.clone()),
+            _ => None,
+        }
     }
 
     /// Marks the files an entry point reaches (relative to the scanned directory).
@@ -172,7 +198,8 @@ impl Roles {
         if self.started_by_deployment(rel, module) {
             return None;
         }
-        if self.vendored.iter().any(|v| rel.starts_with(v)) {
+        let mut vendored = self.vendored.iter().chain(&self.vendored_packages);
+        if vendored.any(|v| rel.starts_with(v)) {
             return Some(Role::Vendored);
         }
         let tornado_copy = self.tornado_copies.iter().any(|t| rel.starts_with(t));
@@ -355,6 +382,31 @@ mod tests {
             of("latest/demo_mode.py", "demo_mode"),
             None,
             "whole names only"
+        );
+    }
+
+    #[test]
+    fn a_library_is_a_top_level_package_under_the_outermost_vendor_directory() {
+        let files: Vec<&Path> = ["app/web.py"].iter().map(Path::new).collect();
+        let mut roles = Roles::new(&files, Vec::<Vec<&str>>::new());
+        roles.add_vendored(crate::vendored::Found {
+            targets: vec![PathBuf::from("lib3"), PathBuf::from("lib3/pkg/_vendor")],
+            packages: vec![PathBuf::from("lib/guessit"), PathBuf::from("lib3/six_pkg")],
+            tornado: Vec::new(),
+        });
+        let library = |p: &str| roles.library(Path::new(p));
+        assert_eq!(library("app/web.py"), None);
+        assert_eq!(
+            library("lib3/requests/api.py"),
+            Some("lib3/requests".into())
+        );
+        assert_eq!(library("lib3/six.py"), Some("lib3/six.py".into()));
+        assert_eq!(library("lib3/pkg/_vendor/x/y.py"), Some("lib3/pkg".into()));
+        assert_eq!(library("lib3/six_pkg/a/b.py"), Some("lib3/six_pkg".into()));
+        assert_eq!(library("lib/guessit/sub/m.py"), Some("lib/guessit".into()));
+        assert_eq!(
+            roles.of(Path::new("lib/guessit/sub/m.py"), "guessit.sub.m"),
+            Some(Role::Vendored)
         );
     }
 }

@@ -6,7 +6,7 @@
 //! syntax tree at all.
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use ruff_python_ast::visitor::{self, Visitor};
 use ruff_python_ast::Expr;
@@ -220,30 +220,48 @@ impl UnionFind {
 /// (every file of that module name), option readers and the files that define those
 /// options, and the files that read config files with those files. Each group lists its
 /// files in their original order; groups come largest first.
+///
+/// `library` names, per file, the vendored library it belongs to (`None`: the
+/// application's own code). An import, an option or a config file joins two files only
+/// within the application or within one library: a library is someone else's code that
+/// receives the application's values and returns its own, not a path from one application
+/// setting to another (and a library's `options` variable or `.define()` method is rarely
+/// Tornado's), so the application's group holds no library code and each library is
+/// analysed on its own.
 pub fn components(
     sources: &[&Source],
     summaries: &[&Summary],
     index: &ModuleIndex,
+    library: &[Option<PathBuf>],
 ) -> Vec<Vec<usize>> {
     let n = sources.len();
     let mut uf = UnionFind((0..n).collect());
     let mut definers: HashMap<&str, Vec<usize>> = HashMap::new();
     for (i, s) in summaries.iter().enumerate() {
         for m in &s.modules {
-            for j in with_parents(m).flat_map(|name| index.all(name)) {
-                uf.union(i, *j);
+            for &j in with_parents(m).flat_map(|name| index.all(name)) {
+                if library[i] == library[j] {
+                    uf.union(i, j);
+                }
             }
         }
         for d in &s.defines {
             definers.entry(d.as_str()).or_default().push(i);
         }
     }
-    let any_definer = definers.values().flatten().copied().min();
+    // The first file defining options, per library (and for the application): an option
+    // is joined to its readers only within one of them, like an import.
+    let mut first_definer: HashMap<&Option<PathBuf>, usize> = HashMap::new();
+    for &j in definers.values().flatten() {
+        let first = first_definer.entry(&library[j]).or_insert(j);
+        *first = (*first).min(j);
+    }
+    let any_definer = |i: usize| first_definer.get(&library[i]).copied();
     // Every definer together, when anything reads options as a whole.
     let reads_all = summaries.iter().any(|s| s.reads_all);
     if reads_all {
-        if let Some(first) = any_definer {
-            for &j in definers.values().flatten() {
+        for &j in definers.values().flatten() {
+            if let Some(first) = any_definer(j) {
                 uf.union(first, j);
             }
         }
@@ -260,11 +278,13 @@ pub fn components(
     for (i, s) in summaries.iter().enumerate() {
         for r in &s.reads {
             for &j in definers.get(r.as_str()).into_iter().flatten() {
-                uf.union(i, j);
+                if library[i] == library[j] {
+                    uf.union(i, j);
+                }
             }
         }
         if s.reads_all {
-            if let Some(first) = any_definer {
+            if let Some(first) = any_definer(i) {
                 uf.union(i, first);
             }
         }
@@ -275,9 +295,9 @@ pub fn components(
                 continue;
             };
             for &j in by_name.get(name).into_iter().flatten() {
-                if sources[j].path.ends_with(lit_path) {
+                if sources[j].path.ends_with(lit_path) && library[i] == library[j] {
                     uf.union(i, j);
-                    if let Some(first) = any_definer {
+                    if let Some(first) = any_definer(j) {
                         uf.union(j, first);
                     }
                 }
@@ -316,7 +336,6 @@ pub fn reachable(summaries: &[&Summary], index: &ModuleIndex, entries: &[usize])
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::PathBuf;
     use std::sync::Arc;
 
     fn file(path: &str, module: &str, text: &str) -> PyFile {
@@ -334,7 +353,8 @@ mod tests {
         let sources: Vec<&Source> = files.iter().map(|f| &*f.source).collect();
         let summaries: Vec<Summary> = files.iter().map(Summary::of).collect();
         let refs: Vec<&Summary> = summaries.iter().collect();
-        let mut g = components(&sources, &refs, &ModuleIndex::new(&sources));
+        let library = vec![None; files.len()];
+        let mut g = components(&sources, &refs, &ModuleIndex::new(&sources), &library);
         g.sort();
         g
     }
@@ -380,6 +400,57 @@ mod tests {
             file("conf/prod.py", "conf.prod", "debug = True\n"),
         ];
         assert_eq!(groups(&files), vec![vec![0, 1], vec![2, 3, 5, 6], vec![4]]);
+    }
+
+    #[test]
+    fn neither_imports_nor_options_join_the_application_to_vendored_libraries_or_libraries_to_each_other(
+    ) {
+        let files = [
+            file(
+                "app/web.py",
+                "app.web",
+                "import requests\nfrom .settings import S\n",
+            ),
+            file("app/settings.py", "app.settings", "S = {}\n"),
+            file(
+                "lib3/requests/__init__.py",
+                "requests",
+                "from . import api\n",
+            ),
+            file("lib3/requests/api.py", "requests.api", "import urllib3\n"),
+            file(
+                "lib3/urllib3/__init__.py",
+                "urllib3",
+                "import app.settings\nfrom tornado.options import define, options\n\
+                 define('debug', default=True)\nprint(options.port)\n",
+            ),
+            file(
+                "app/opts.py",
+                "app.opts",
+                "from tornado.options import define, options\n\
+                 define('port', default=80)\nprint(options.debug)\n",
+            ),
+        ];
+        let sources: Vec<&Source> = files.iter().map(|f| &*f.source).collect();
+        let summaries: Vec<Summary> = files.iter().map(Summary::of).collect();
+        let refs: Vec<&Summary> = summaries.iter().collect();
+        let library: Vec<Option<PathBuf>> = [
+            None,
+            None,
+            Some("lib3/requests"),
+            Some("lib3/requests"),
+            Some("lib3/urllib3"),
+            None,
+        ]
+        .into_iter()
+        .map(|l| l.map(PathBuf::from))
+        .collect();
+        let mut g = components(&sources, &refs, &ModuleIndex::new(&sources), &library);
+        g.sort();
+        // Nor do options defined on one side and read on the other.
+        assert_eq!(g, vec![vec![0, 1], vec![2, 3], vec![4], vec![5]]);
+        // Without vendoring, the imports and options make one group.
+        assert_eq!(groups(&files), vec![vec![0, 1, 2, 3, 4, 5]]);
     }
 
     #[test]

@@ -39,14 +39,21 @@ fn is_licence(name: &str) -> bool {
         .any(|l| upper.starts_with(l))
 }
 
-/// Where vendored code and copies of Tornado are, relative to `root`: (vendored
-/// directories, Tornado copies). `files`: every Python file, relative to `root`;
-/// `sys_path`: directories (relative) that the application adds to `sys.path`.
-pub(crate) fn directories(
-    root: &Path,
-    files: &[&Path],
-    sys_path: &HashSet<PathBuf>,
-) -> (Vec<PathBuf>, Vec<PathBuf>) {
+/// Where other projects' code is, relative to the scanned root.
+#[derive(Debug, Default)]
+pub(crate) struct Found {
+    /// Installation targets: every top-level package or module inside is a library.
+    pub targets: Vec<PathBuf>,
+    /// Directories that are one library each (a package with its own licence).
+    pub packages: Vec<PathBuf>,
+    /// Copies of Tornado.
+    pub tornado: Vec<PathBuf>,
+}
+
+/// Where vendored code and copies of Tornado are, relative to `root`. `files`: every Python
+/// file, relative to `root`; `sys_path`: directories (relative) that the application adds
+/// to `sys.path`.
+pub(crate) fn directories(root: &Path, files: &[&Path], sys_path: &HashSet<PathBuf>) -> Found {
     let packages: HashSet<&Path> = files
         .iter()
         .filter(|f| f.file_name().is_some_and(|n| n == "__init__.py"))
@@ -62,8 +69,7 @@ pub(crate) fn directories(
             }
         }
     }
-    let mut vendored = Vec::new();
-    let mut tornado = Vec::new();
+    let mut found = Found::default();
     let mut sorted: Vec<&Path> = dirs.into_iter().collect();
     sorted.sort();
     let project_file = |entries: &[(String, bool)]| {
@@ -85,7 +91,7 @@ pub(crate) fn directories(
         let egg = entries.iter().any(|(n, d)| *d && n.ends_with(".egg-info"));
         let installed = wheel || (egg && !in_project.contains(dir));
         if installed {
-            vendored.push(dir.to_path_buf());
+            found.targets.push(dir.to_path_buf());
             continue;
         }
         if dir.file_name().is_some_and(|n| n == "tornado")
@@ -93,14 +99,14 @@ pub(crate) fn directories(
             && has("web.py")
             && has("ioloop.py")
         {
-            tornado.push(dir.to_path_buf());
+            found.tornado.push(dir.to_path_buf());
         }
         let on_path = dir.parent().is_some_and(|p| sys_path.contains(p));
         if on_path && packages.contains(dir) && entries.iter().any(|(n, d)| !d && is_licence(n)) {
-            vendored.push(dir.to_path_buf());
+            found.packages.push(dir.to_path_buf());
         }
     }
-    (vendored, tornado)
+    found
 }
 
 /// The directories (relative to the scanned root) that the files add to `sys.path`:
