@@ -306,6 +306,7 @@ fn analyze(
     let started: Vec<Vec<String>> = deployment
         .commands
         .iter()
+        .filter(|c| !roles::deploys_a_demo(c.file.strip_prefix(base).unwrap_or(&c.file)))
         .map(|c| deploy_paths::resolved_args(c, base, &rel_set))
         .collect();
     let mut roles = roles::Roles::new(

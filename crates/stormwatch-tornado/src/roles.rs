@@ -57,6 +57,24 @@ const DIRS: &[(&str, Role)] = &[
     ("scripts", Role::Script),
 ];
 
+/// Whether a deployment file sits where tests, examples, demos, documentation or benchmarks
+/// live: it deploys that demo, not the application, so the scripts it starts are not made
+/// production code by it.
+pub fn deploys_a_demo(rel: &Path) -> bool {
+    rel.parent().is_some_and(|dir| {
+        dir.components().any(|c| {
+            let name = c.as_os_str().to_str().unwrap_or("").to_ascii_lowercase();
+            DIRS.iter().any(|(d, r)| {
+                *d == name
+                    && matches!(
+                        r,
+                        Role::Test | Role::Example | Role::Documentation | Role::Benchmark
+                    )
+            })
+        })
+    })
+}
+
 /// Directory names under which projects copy other projects' packages.
 const VENDOR_DIRS: &[&str] = &[
     "lib",
@@ -319,6 +337,18 @@ pub fn packaging_entry_points(root: &Path) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_deployment_file_of_a_demo_deploys_the_demo() {
+        assert!(deploys_a_demo(Path::new("demos/blog/Dockerfile")));
+        assert!(deploys_a_demo(Path::new(
+            "examples/chat/docker-compose.yml"
+        )));
+        assert!(deploys_a_demo(Path::new("tests/fixtures/app/Procfile")));
+        assert!(!deploys_a_demo(Path::new("Dockerfile")));
+        assert!(!deploys_a_demo(Path::new("deploy/k8s/app.yaml")));
+        assert!(!deploys_a_demo(Path::new("scripts/moonraker.service")));
+    }
 
     #[test]
     fn conventions_vendoring_and_started_scripts() {

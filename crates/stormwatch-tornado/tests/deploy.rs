@@ -99,3 +99,11 @@ fn dockerfile_env_reaches_environ_subscript() {
 fn compose_bind_mount_script_path() {
     insta::assert_snapshot!(check("compose_volume", &["TW006"]));
 }
+
+/// A Dockerfile inside `demos/` deploys the demo, not the application: it does not make the
+/// demo's script production code (info); the same script started by the project's own
+/// Dockerfile is production.
+#[test]
+fn a_demos_own_dockerfile_deploys_the_demo() {
+    insta::assert_snapshot!(check("demo_dockerfile", &["TW001"]));
+}
