@@ -319,14 +319,7 @@ impl<'a> Project<'a> {
                     let step = here(&text);
                     return self.env_read(key, Tracked::unknown(), text, step, depth);
                 }
-                match sub(&s.value).val {
-                    Val::Dict(items) => items
-                        .into_iter()
-                        .find(|(k, _)| *k == key)
-                        .map(|(_, v)| v.via(here(&short(text_of(f, e)))))
-                        .unwrap_or_else(Tracked::unknown),
-                    _ => Tracked::unknown(),
-                }
+                key_of(sub(&s.value), &key, &here(&short(text_of(f, e))), 0)
             }
             Expr::Call(call) => self.eval_call(file, e, call, scope, at, depth),
             Expr::Compare(c) => self.eval_compare(file, e, c, scope, at, depth),
@@ -1346,6 +1339,45 @@ impl<'a> Project<'a> {
                               open: bool,
                               note: String| {
                 let step = self.step(file, stmt, note);
+                // A dict chosen by a condition (`cfg.X` if it has one, else the defaults):
+                // the keys written after are added to each branch, which stays visible.
+                if let Some(Tracked {
+                    val:
+                        Val::Cond {
+                            condition,
+                            then,
+                            orelse,
+                        },
+                    ..
+                }) = current.as_ref().filter(|c| {
+                    matches!(&c.val, Val::Cond { then, orelse, .. }
+                        if orelse.val != Val::None
+                            && (matches!(then.val, Val::Dict(_)) || matches!(orelse.val, Val::Dict(_))))
+                }) {
+                    let c = cond();
+                    let added: Vec<(String, Tracked)> = added
+                        .into_iter()
+                        .map(|(k, v)| (k, conditional(v.via(step.clone()), c.as_deref(), None)))
+                        .collect();
+                    let branch = |b: &Tracked| {
+                        let mut items = match &b.val {
+                            Val::Dict(items) => items.clone(),
+                            _ => open_items(),
+                        };
+                        merge(&mut items, added.clone());
+                        if open {
+                            open_dict(&mut items);
+                        }
+                        Box::new(Tracked::new(Val::Dict(items), step.clone()))
+                    };
+                    let val = Val::Cond {
+                        condition: condition.clone(),
+                        then: branch(then),
+                        orelse: branch(orelse),
+                    };
+                    *current = Some(Tracked::new(val, step));
+                    return;
+                }
                 let mut items = match current.take().map(|c| c.val) {
                     Some(Val::Dict(items)) => items,
                     // Bound only under a condition: the call runs where the dict exists
@@ -1590,6 +1622,39 @@ impl<'a> Project<'a> {
                 None => Tracked::unknown(),
             },
         }
+    }
+}
+
+/// `value[key]` of an evaluated value: a dict's entry, and of a value chosen by a condition
+/// (`cfg.X if ... else DEFAULTS`, a name assigned in both branches of an `if`), the entry of
+/// each branch under the same condition, so a literal default stays visible.
+fn key_of(value: Tracked, key: &str, step: &crate::value::Step, depth: usize) -> Tracked {
+    match value.val {
+        Val::Dict(items) => items
+            .into_iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.via(step.clone()))
+            .unwrap_or_else(Tracked::unknown),
+        Val::Cond {
+            condition,
+            then,
+            orelse,
+        } if depth < 8 => {
+            let then = key_of(*then, key, step, depth + 1);
+            let orelse = key_of(*orelse, key, step, depth + 1);
+            if matches!(then.val, Val::Unknown) && matches!(orelse.val, Val::Unknown) {
+                return Tracked::unknown();
+            }
+            Tracked::new(
+                Val::Cond {
+                    condition,
+                    then: Box::new(then),
+                    orelse: Box::new(orelse),
+                },
+                step.clone(),
+            )
+        }
+        _ => Tracked::unknown(),
     }
 }
 

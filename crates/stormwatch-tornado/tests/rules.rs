@@ -192,7 +192,7 @@ fn tw008_xsrf_set_after_construction() {
 fn tw009_cookie_secret() {
     let found = check("TW009");
     let positives = found.iter().take_while(|l| !l.starts_with("--")).count();
-    assert_eq!(positives, 7, "{found:#?}");
+    assert_eq!(positives, 8, "{found:#?}");
     insta::assert_snapshot!(found.join("\n"));
 }
 
