@@ -143,6 +143,9 @@ fn stored_names(target: &Expr) -> Vec<&str> {
     }
 }
 
+/// The gate of a branch whose condition evaluates to false in production.
+const OFF_IN_PRODUCTION: &str = "";
+
 /// The setting a condition reads that Tornado itself gates tracebacks on: `serve_traceback`
 /// or `debug` from the handler's or application's settings (`self.settings.get(...)`,
 /// `self.application.settings[...]`) or `options.debug`.
@@ -380,6 +383,27 @@ fn find_leaks<'a>(
         function: Some(def),
         class,
     };
+    // Branches whose condition is false in production (a developer switch off by default):
+    // what they send never reaches a client there.
+    for_each_stmt(&def.body, None, &mut |stmt, _| {
+        let Stmt::If(s) = stmt else { return };
+        let tests = std::iter::once((Some(&*s.test), &s.body[..])).chain(
+            s.elif_else_clauses
+                .iter()
+                .map(|c| (c.test.as_ref(), &c.body[..])),
+        );
+        for (test, body) in tests {
+            let Some(test) = test else { continue };
+            let at = test.range().start().to_usize();
+            let off = matches!(
+                project.eval(file, test, scope, at, 0).truth(),
+                crate::value::Truth::False
+            );
+            if let (true, Some(a), Some(b)) = (off, body.first(), body.last()) {
+                gates.push((TextRange::new(a.start(), b.end()), OFF_IN_PRODUCTION));
+            }
+        }
+    });
     calls_in(&def.body, &mut |call: &'a ast::ExprCall| {
         // Which arguments carry the details, judged once per argument.
         let args = &call.arguments;
@@ -520,6 +544,10 @@ pub fn check(project: &Project, hits: &mut Vec<Hit>) {
             // Sent only when the setting Tornado gates tracebacks on is on: that setting is
             // what decides, and TW001/TW003 judge its production value.
             let (severity, when) = match leak.gate {
+                Some(OFF_IN_PRODUCTION) => (
+                    Severity::Info,
+                    ", only under a condition that is false in production".to_string(),
+                ),
                 Some(g) => (
                     Severity::Info,
                     format!(", only when the `{g}` setting is on (judged by TW001/TW003)"),
