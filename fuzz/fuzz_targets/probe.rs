@@ -30,9 +30,8 @@ impl Transport for Scripted {
 }
 
 fn exchange(part: &[u8]) -> Option<Exchange> {
-    let (&[hi, lo], rest) = (part.first_chunk::<2>()?, &part[2..]) else {
-        return None;
-    };
+    let &[hi, lo] = part.first_chunk::<2>()?;
+    let rest = &part[2..];
     let split = rest.windows(2).position(|w| w == b"\n\n").unwrap_or(rest.len());
     let head = String::from_utf8_lossy(&rest[..split]);
     let body = rest.get(split + 2..).unwrap_or_default().to_vec();
