@@ -43,13 +43,18 @@ pub fn resolve(root: &Path, from_dir: &Path, path: &str) -> Option<PathBuf> {
     } else {
         vec![from_dir.join(path), root.join(path)]
     };
-    candidates.into_iter().find(|c| {
-        let regular =
-            std::fs::symlink_metadata(c).is_ok_and(|m| m.is_file() && m.len() <= MAX_BYTES);
-        regular
-            && c.canonicalize()
-                .is_ok_and(|p| p.starts_with(&canonical_root))
-    })
+    candidates
+        .into_iter()
+        .find(|c| regular_inside(c, &canonical_root, MAX_BYTES))
+}
+
+/// Whether `path` is a regular file (not a symbolic link) of at most `max` bytes whose real
+/// location is inside `canonical_root`: the only repository files the audit reads as data.
+pub fn regular_inside(path: &Path, canonical_root: &Path, max: u64) -> bool {
+    std::fs::symlink_metadata(path).is_ok_and(|m| m.is_file() && m.len() <= max)
+        && path
+            .canonicalize()
+            .is_ok_and(|p| p.starts_with(canonical_root))
 }
 
 /// The first document of a JSON or YAML file as a value; `None` when it does not parse.

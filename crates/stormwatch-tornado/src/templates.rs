@@ -21,13 +21,7 @@ pub fn find(root: &Path, from_dir: &Path, name: &str) -> Option<PathBuf> {
     let mut dir = Some(from_dir);
     while let Some(d) = dir {
         for candidate in [d.join("templates").join(name), d.join(name)] {
-            let regular = std::fs::symlink_metadata(&candidate)
-                .is_ok_and(|m| m.is_file() && m.len() <= MAX_BYTES);
-            if regular
-                && candidate
-                    .canonicalize()
-                    .is_ok_and(|p| p.starts_with(&canonical_root))
-            {
+            if crate::data_files::regular_inside(&candidate, &canonical_root, MAX_BYTES) {
                 return Some(candidate);
             }
         }
