@@ -143,14 +143,20 @@ fn stored_names(target: &Expr) -> Vec<&str> {
     }
 }
 
-/// The gate of a branch whose condition evaluates to false in production.
-const OFF_IN_PRODUCTION: &str = "";
+/// What a send of the details is conditional on.
+#[derive(Clone, Copy)]
+enum Gate {
+    /// A setting Tornado gates tracebacks on (`serve_traceback`, `debug`).
+    Setting(&'static str),
+    /// A condition that evaluates to false in production.
+    OffInProduction,
+}
 
 /// The setting a condition reads that Tornado itself gates tracebacks on: `serve_traceback`
 /// or `debug` from the handler's or application's settings (`self.settings.get(...)`,
 /// `self.application.settings[...]`) or `options.debug`.
 fn traceback_gate(test: &Expr) -> Option<&'static str> {
-    struct Gate(Option<&'static str>);
+    struct Finder(Option<&'static str>);
     fn settings_like(e: &Expr) -> bool {
         match e {
             Expr::Attribute(a) => a.attr.as_str() == "settings",
@@ -165,7 +171,7 @@ fn traceback_gate(test: &Expr) -> Option<&'static str> {
             _ => None,
         }
     }
-    impl<'x> Visitor<'x> for Gate {
+    impl<'x> Visitor<'x> for Finder {
         fn visit_expr(&mut self, expr: &'x Expr) {
             let found = match expr {
                 Expr::Call(c) => match &*c.func {
@@ -188,14 +194,14 @@ fn traceback_gate(test: &Expr) -> Option<&'static str> {
             visitor::walk_expr(self, expr);
         }
     }
-    let mut g = Gate(None);
+    let mut g = Finder(None);
     g.visit_expr(test);
     g.0
 }
 
 /// Source ranges of a function body that run only when a traceback setting is on: the body
 /// of `if <gate>:`, and what follows `if not <gate>: ... return` in the same block.
-fn gated_ranges(body: &[Stmt], out: &mut Vec<(TextRange, &'static str)>) {
+fn gated_ranges(body: &[Stmt], out: &mut Vec<(TextRange, Gate)>) {
     let span = |stmts: &[Stmt]| match (stmts.first(), stmts.last()) {
         (Some(a), Some(b)) => Some(TextRange::new(a.start(), b.end())),
         _ => None,
@@ -212,19 +218,19 @@ fn gated_ranges(body: &[Stmt], out: &mut Vec<(TextRange, &'static str)>) {
                 if let Some(gate) = negated {
                     if s.body.iter().any(|b| matches!(b, Stmt::Return(_))) {
                         if let Some(r) = span(&body[i + 1..]) {
-                            out.push((r, gate));
+                            out.push((r, Gate::Setting(gate)));
                         }
                     }
                 } else if let Some(gate) = traceback_gate(&s.test) {
                     if let Some(r) = span(&s.body) {
-                        out.push((r, gate));
+                        out.push((r, Gate::Setting(gate)));
                     }
                 }
                 gated_ranges(&s.body, out);
                 for clause in &s.elif_else_clauses {
                     if let Some(gate) = clause.test.as_ref().and_then(traceback_gate) {
                         if let Some(r) = span(&clause.body) {
-                            out.push((r, gate));
+                            out.push((r, Gate::Setting(gate)));
                         }
                     }
                     gated_ranges(&clause.body, out);
@@ -254,7 +260,7 @@ fn template_gate(
     tainted: &[String],
     method: &str,
     kw_leaks: &[bool],
-) -> Option<&'static str> {
+) -> Option<Gate> {
     if !matches!(method, "render" | "render_string") {
         return None;
     }
@@ -279,7 +285,7 @@ fn template_gate(
         let var = k.arg.as_ref()?;
         match crate::templates::shows(&text, var.as_str()) {
             crate::templates::Shown::Always => return None,
-            crate::templates::Shown::OnlyWhen(g) => gate = gate.or(Some(g)),
+            crate::templates::Shown::OnlyWhen(g) => gate = gate.or(Some(Gate::Setting(g))),
             crate::templates::Shown::Never => {}
         }
     }
@@ -296,7 +302,7 @@ struct Leak<'a> {
     method: String,
     via: Vec<String>,
     /// The setting the send is conditional on (`serve_traceback`, `debug`), if any.
-    gate: Option<&'static str>,
+    gate: Option<Gate>,
 }
 
 /// Names of a function's parameters, in order (`self` included).
@@ -313,7 +319,7 @@ fn parameter_names(def: &ast::StmtFunctionDef) -> Vec<&str> {
 /// traceback setting the call was conditional on.
 struct Reach {
     via: Vec<String>,
-    gate: Option<&'static str>,
+    gate: Option<Gate>,
 }
 
 /// Sends of exception details in `def`, where `tainted` names hold them: directly through
@@ -400,7 +406,7 @@ fn find_leaks<'a>(
                 crate::value::Truth::False
             );
             if let (true, Some(a), Some(b)) = (off, body.first(), body.last()) {
-                gates.push((TextRange::new(a.start(), b.end()), OFF_IN_PRODUCTION));
+                gates.push((TextRange::new(a.start(), b.end()), Gate::OffInProduction));
             }
         }
     });
@@ -544,11 +550,11 @@ pub fn check(project: &Project, hits: &mut Vec<Hit>) {
             // Sent only when the setting Tornado gates tracebacks on is on: that setting is
             // what decides, and TW001/TW003 judge its production value.
             let (severity, when) = match leak.gate {
-                Some(OFF_IN_PRODUCTION) => (
+                Some(Gate::OffInProduction) => (
                     Severity::Info,
                     ", only under a condition that is false in production".to_string(),
                 ),
-                Some(g) => (
+                Some(Gate::Setting(g)) => (
                     Severity::Info,
                     format!(", only when the `{g}` setting is on (judged by TW001/TW003)"),
                 ),
