@@ -330,3 +330,24 @@ fn test_and_example_code_is_info_unless_all_code() {
     assert!(all.iter().all(|(_, s, _)| s == "high"), "{all:?}");
     assert_eq!(run(&["--include-tests"]), all);
 }
+
+#[test]
+fn a_single_file_is_named_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    fs::create_dir(tmp.path().join("sf")).unwrap();
+    fs::write(
+        tmp.path().join("sf/app.py"),
+        "import tornado.web\napp = tornado.web.Application([], debug=True)\n",
+    )
+    .unwrap();
+    let out = sw(tmp.path())
+        .args(["config", "sf/app.py"])
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let out = String::from_utf8(out).unwrap();
+    assert!(out.contains("\n    sf/app.py:2:41\n"), "{out}");
+    assert!(!out.contains("app.py/"), "{out}");
+}

@@ -78,6 +78,11 @@ impl ConfigAudit {
     /// runs). Fingerprints keep the root-relative path: they do not change with the
     /// directory stormwatch is started from.
     pub fn into_audit(mut self, target: rules::Target, root: &Path) -> Audit {
+        // A single file was audited relative to its directory.
+        let root = match root.parent() {
+            Some(dir) if root.is_file() => dir,
+            _ => root,
+        };
         let rebase = |file: &mut String| {
             if root != Path::new(".") && Path::new(file.as_str()).is_relative() {
                 *file = display(&root.join(file.as_str()));
@@ -217,6 +222,14 @@ fn load(sources: Vec<source::Source>, retained: &AtomicUsize) -> (Vec<Loaded>, V
 
 /// Audits every Python file under `root` (or the single file `root`).
 pub fn audit(root: &Path, selection: &Selection) -> ConfigAudit {
+    // Deployment files are read while the Python is parsed: alone, the scan leaves a core idle.
+    let (deployment, (loaded, skipped)) =
+        rayon::join(|| stormwatch_deploy::scan(root), || load_python(root));
+    analyze(root, selection, &loaded, skipped, deployment)
+}
+
+/// Reads and parses the Python files under `root`, and the configuration files they name.
+fn load_python(root: &Path) -> (Vec<Loaded>, Vec<SkippedFile>) {
     let paths = source::python_files(root);
     let (sources, mut skipped) = source::read_all(root, &paths);
     let retained = AtomicUsize::new(0);
@@ -242,7 +255,7 @@ pub fn audit(root: &Path, selection: &Selection) -> ConfigAudit {
         skipped.extend(bad);
         loaded.extend(more);
     }
-    analyze(root, selection, &loaded, skipped)
+    (loaded, skipped)
 }
 
 /// What the analysis of one group of files found.
@@ -280,12 +293,16 @@ fn analyse_group(
     project.apply_env_prefix_writes(deployed_env);
     let (apps, calls) = project.sites();
     let hits = rules::check(&project, &apps, &calls, roles);
-    GroupResult {
+    let result = GroupResult {
         hits,
         apps,
         options: project.option_names(),
         command_line_options: project.command_line_options,
-    }
+    };
+    drop((project, calls));
+    // Freeing a large group's trees takes as long as analysing it: on every core.
+    files.into_par_iter().for_each(drop);
+    result
 }
 
 fn analyze(
@@ -293,13 +310,17 @@ fn analyze(
     selection: &Selection,
     loaded: &[Loaded],
     skipped: Vec<SkippedFile>,
+    deployment: stormwatch_deploy::Deployment,
 ) -> ConfigAudit {
     // Paths are reported relative to the scanned directory, as the user named it.
-    let base = if root.is_dir() { root } else { Path::new("") };
+    let base = if root.is_dir() {
+        root
+    } else {
+        root.parent().unwrap_or(Path::new(""))
+    };
     let sources: Vec<&source::Source> = loaded.iter().map(|l| &*l.source).collect();
     let summaries: Vec<&summary::Summary> = loaded.iter().map(|l| &l.summary).collect();
     let lines = sources.par_iter().map(|f| f.text.lines().count()).sum();
-    let deployment = stormwatch_deploy::scan(root);
     let rels: Vec<&Path> = sources.iter().map(|f| f.rel.as_path()).collect();
     // Scripts named by their path in the image (`/srv/server.py`) are linked to the file.
     let rel_set: std::collections::HashSet<&Path> = rels.iter().copied().collect();
