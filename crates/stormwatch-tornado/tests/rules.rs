@@ -333,3 +333,19 @@ fn tw013_root_debug_with_tornado_logger_quieted() {
     .collect();
     assert_eq!(found, ["loud.py medium"]);
 }
+
+#[test]
+fn tw015_remote_debugger() {
+    let found = check("TW015");
+    let positives = found.iter().take_while(|l| !l.starts_with("--")).count();
+    assert_eq!(positives, 12, "{found:#?}");
+    insta::assert_snapshot!(found.join("\n"));
+}
+
+#[test]
+fn tw104_deploy_debugger() {
+    let found = check("TW104");
+    let positives = found.iter().take_while(|l| !l.starts_with("--")).count();
+    assert_eq!(positives, 5, "{found:#?}");
+    insta::assert_snapshot!(found.join("\n"));
+}

@@ -3,11 +3,12 @@
 use stormwatch_findings::Severity;
 
 use super::{Hit, RuleInfo};
-use ruff_text_size::Ranged;
 
-use crate::engine::{CallSite, Condition, Project};
+use super::{guard, Guard};
+use crate::engine::{CallSite, Project};
 use crate::roles::Roles;
-use crate::value::{Step, Truth};
+use crate::value::Step;
+use crate::walk::Condition;
 
 pub const RULE: RuleInfo = RuleInfo {
     id: "TW006",
@@ -61,38 +62,31 @@ pub fn check(project: &Project, call: &CallSite, roles: &Roles, hits: &mut Vec<H
         column: call.column,
         note: "tornado.autoreload.start()".into(),
     };
-    let (severity, message) = match call.condition {
-        Some(condition) => {
-            // Guarded: as bad as the guard is when it can be decided, else for information.
+    let (severity, message) = match (guard(project, call), call.condition) {
+        (Guard::Never, _) => return,
+        (Guard::Always, Some(Condition::Exception | Condition::Loop)) => (
+            RULE.severity,
+            "tornado.autoreload.start() runs in an exception handler or a loop body, which production reaches; the process restarts on file changes".to_string(),
+        ),
+        (Guard::Always, Some(condition)) => {
             let text = condition.text(file);
-            let truth = match condition {
-                Condition::If(test) => {
-                    let at = call.call.range().start().to_usize();
-                    project.eval(call.file, test, call.scope, at, 0).truth()
-                }
-                _ => Truth::Unknown,
-            };
-            match truth {
-                Truth::True => (
-                    RULE.severity,
-                    format!("tornado.autoreload.start() runs (its condition `{text}` is always true); the process restarts on file changes"),
-                ),
-                Truth::False => return,
-                Truth::Env {
-                    var,
-                    when_unset: true,
-                    ..
-                } => (
-                    RULE.severity,
-                    format!("tornado.autoreload.start() runs unless the environment sets ${var} (`{text}`); the process restarts on file changes"),
-                ),
-                _ => (
-                    Severity::Info,
-                    format!("tornado.autoreload.start() runs only when `{text}`; make sure that is never the case in production"),
-                ),
-            }
+            (
+                RULE.severity,
+                format!("tornado.autoreload.start() runs (its condition `{text}` is always true); the process restarts on file changes"),
+            )
         }
-        None if call.main_guarded => {
+        (Guard::UnlessEnv(var), Some(condition)) => {
+            let text = condition.text(file);
+            (
+                RULE.severity,
+                format!("tornado.autoreload.start() runs unless the environment sets ${var} (`{text}`); the process restarts on file changes"),
+            )
+        }
+        (Guard::Depends(text), _) => (
+            Severity::Info,
+            format!("tornado.autoreload.start() runs only when `{text}`; make sure that is never the case in production"),
+        ),
+        (_, None) if call.main_guarded => {
             if !roles.started_by_deployment(&file.rel, &file.module) {
                 return;
             }
@@ -101,7 +95,7 @@ pub fn check(project: &Project, call: &CallSite, roles: &Roles, hits: &mut Vec<H
                 "tornado.autoreload.start() runs unconditionally in the `__main__` block of a script a deployment file starts; the production process restarts on file changes".to_string(),
             )
         }
-        None => (
+        (_, None) => (
             RULE.severity,
             "tornado.autoreload.start() runs outside `if __name__ == \"__main__\":` and any condition; the process restarts on file changes".to_string(),
         ),

@@ -100,7 +100,9 @@ pub mod debug;
 pub mod debug_logging;
 pub mod deploy_debug_env;
 pub mod deploy_debug_flag;
+pub mod deploy_debugger;
 pub mod deploy_logging_flag;
+pub mod remote_debugger;
 pub mod serve_traceback;
 pub mod static_hash_cache;
 pub mod write_error;
@@ -126,9 +128,11 @@ pub const ALL: &[&RuleInfo] = &[
     &cookie_flags::RULE,
     &debug_logging::RULE,
     &xheaders::RULE,
+    &remote_debugger::RULE,
     &deploy_debug_flag::RULE,
     &deploy_debug_env::RULE,
     &deploy_logging_flag::RULE,
+    &deploy_debugger::RULE,
 ];
 
 pub fn find(id: &str) -> Option<&'static RuleInfo> {
@@ -172,12 +176,55 @@ pub fn check(
         cookie_flags::check(project, call, &cookie_reads, &mut hits);
         debug_logging::check(project, call, &tornado_quieted, &mut hits);
         xheaders::check(project, call, &mut hits);
+        remote_debugger::check(project, call, &mut hits);
         autoescape::check_call(project, call, &mut hits);
     }
     debug_logging::check_options(project, calls, &mut hits);
     write_error::check(project, &mut hits);
     check_origin::check(project, &mut hits);
     hits
+}
+
+/// How the condition around a call decides whether it runs in production.
+pub(crate) enum Guard {
+    /// No condition, one that is always true, or an error path or loop (they run).
+    Always,
+    /// A condition that is never true.
+    Never,
+    /// True unless the environment sets the variable.
+    UnlessEnv(String),
+    /// A condition the analysis cannot decide, as it reads.
+    Depends(String),
+}
+
+/// The guard of a call, from the innermost condition it runs under.
+pub(crate) fn guard(project: &Project, call: &CallSite) -> Guard {
+    use crate::walk::Condition;
+    use ruff_text_size::Ranged;
+    let Some(condition) = call.condition else {
+        return Guard::Always;
+    };
+    let (test, negated) = match condition {
+        Condition::If(test) => (test, false),
+        Condition::Else(test) => (test, true),
+        Condition::Exception | Condition::Loop => return Guard::Always,
+        Condition::Case(_) => {
+            return Guard::Depends(condition.text(&project.files[call.file]));
+        }
+    };
+    let at = call.call.range().start().to_usize();
+    let truth = project.eval(call.file, test, call.scope, at, 0).truth();
+    match (truth, negated) {
+        (Truth::True, false) | (Truth::False, true) => Guard::Always,
+        (Truth::False, false) | (Truth::True, true) => Guard::Never,
+        (
+            Truth::Env {
+                var, when_unset, ..
+            },
+            _,
+        ) if when_unset != negated => Guard::UnlessEnv(var),
+        _ => Guard::Depends(condition.text(&project.files[call.file])),
+    }
 }
 
 /// Which deployment files count as production for a run.
@@ -219,6 +266,7 @@ pub fn check_deployment(
     deploy_debug_flag::check(facts, apps, deployment, &mut hits);
     deploy_debug_env::check(apps, deployment, &mut hits);
     deploy_logging_flag::check(facts, deployment, &mut hits);
+    deploy_debugger::check(deployment, &mut hits);
     for hit in &mut hits {
         use stormwatch_deploy::Stage;
         let stage = hit.stage.or_else(|| deployment.stage_of(&hit.step.file));
